@@ -1,0 +1,46 @@
+"""annotator: tag attribution, loaded language and claim types in news articles."""
+
+# No `from __future__ import annotations` here: it would bind the package attribute
+# `annotations` and shadow the annotator.annotations module in `from . import annotations`.
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from . import config as _config
+from .db import configure_engine, db
+from .paths import STATIC_DIR, TEMPLATES_DIR
+
+__all__ = ["create_app", "db"]
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """The application factory. ``config`` overrides settings read from the environment."""
+    overrides = dict(config or {})
+    instance = overrides.pop("INSTANCE_PATH", None) or os.environ.get("ANNOTATOR_INSTANCE")
+    app = Flask(
+        __name__,
+        instance_path=str(Path(instance).resolve()) if instance else None,
+        template_folder=str(TEMPLATES_DIR),
+        static_folder=str(STATIC_DIR),
+    )
+    instance_path = Path(app.instance_path)
+    instance_path.mkdir(parents=True, exist_ok=True)
+    if "SQLALCHEMY_DATABASE_URI" in overrides:
+        overrides["SQLALCHEMY_DATABASE_URI"] = _config.normalise_database_url(
+            overrides["SQLALCHEMY_DATABASE_URI"]
+        )
+    app.config.update(_config.settings(instance_path) | overrides)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _config.secret_key(instance_path)
+
+    db.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine)
+
+    from .web import init_web
+
+    init_web(app)
+    return app

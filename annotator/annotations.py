@@ -1,0 +1,500 @@
+"""Annotations: spans, sentence labels and attributions. Owns every write of them.
+
+Each function checks that the user holds a live assignment to the document (blind
+annotation: nobody reads or changes another user's rows through here), validates the payload
+against the project's codebook and the document text, enforces optimistic versions, and
+appends an audit event. Payloads are the decoded JSON bodies of the API; every problem is a
+ServiceError naming the field.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from . import audit
+from .assignments import active_assignment
+from .codebook import Codebook, codebook_from_dict
+from .db import writes
+from .errors import Conflict, NotFound, ServiceError
+from .models import (
+    Assignment,
+    Attribution,
+    AttributionPart,
+    Document,
+    Project,
+    Sentence,
+    SentenceLabel,
+    Span,
+    User,
+    utcnow,
+)
+
+MAX_COMMENT = 2000
+
+_codebooks: dict[tuple[int, int], Codebook] = {}
+
+
+def project_codebook(project: Project) -> Codebook:
+    """The project's codebook, parsed once per version."""
+    key = (project.id, project.codebook_version)
+    if key not in _codebooks:
+        _codebooks[key] = codebook_from_dict(project.codebook, source=f"project {project.name!r}")
+    return _codebooks[key]
+
+
+# -- payload fields -------------------------------------------------------------------------
+
+_MISSING = object()
+
+
+def _field(data: dict, name: str, kind: type | tuple[type, ...], default: Any = _MISSING) -> Any:
+    value = data.get(name, _MISSING)
+    if value is _MISSING or value is None:
+        if default is _MISSING:
+            raise ServiceError(f"{name} is required", field=name)
+        return default
+    # bool is an int to Python, never to us.
+    if not isinstance(value, kind) or (isinstance(value, bool) and bool not in _as_tuple(kind)):
+        expected = " or ".join(t.__name__ for t in _as_tuple(kind))
+        raise ServiceError(f"{name} must be {expected}, not {type(value).__name__}", field=name)
+    return value
+
+
+def _as_tuple(kind) -> tuple[type, ...]:
+    return kind if isinstance(kind, tuple) else (kind,)
+
+
+def _version(data: dict) -> int:
+    return _field(data, "version", int)
+
+
+def _check_version(row, data: dict, serialise) -> None:
+    sent = _version(data)
+    if sent != row.version:
+        raise Conflict(
+            f"this item was changed elsewhere (another tab or window): you sent version {sent}, "
+            f"the saved one is {row.version}; reload to see it",
+            field="version",
+            current=serialise(row),
+        )
+
+
+def _first_problem(problems: list[str], field: str) -> None:
+    if problems:
+        raise ServiceError("; ".join(problems), field=field)
+
+
+# -- serialisation ----------------------------------------------------------------------------
+
+
+def span_json(span: Span) -> dict:
+    return {
+        "id": span.id,
+        "sentence_id": span.sentence_id,
+        "layer": span.layer,
+        "label": span.label,
+        "start": span.start,
+        "end": span.end,
+        "text": span.text,
+        "attributes": span.attributes,
+        "version": span.version,
+    }
+
+
+def label_json(row: SentenceLabel) -> dict:
+    return {
+        "id": row.id,
+        "sentence_id": row.sentence_id,
+        "layer": row.layer,
+        "value": row.value,
+        "unsure": row.unsure,
+        "comment": row.comment,
+        "version": row.version,
+    }
+
+
+def attribution_json(attribution: Attribution, codebook: Codebook | None = None) -> dict:
+    body = {
+        "id": attribution.id,
+        "relation": attribution.relation,
+        "attributes": attribution.attributes,
+        "parts": sorted(
+            ({"span_id": part.span_id, "role": part.role} for part in attribution.parts),
+            key=lambda part: (part["role"], part["span_id"]),
+        ),
+        "version": attribution.version,
+    }
+    if codebook is not None:
+        body["missing"] = _missing_roles(codebook, attribution)
+    return body
+
+
+def _missing_roles(codebook: Codebook, attribution: Attribution) -> list[str]:
+    present = {part.role for part in attribution.parts}
+    relation = codebook.relation(attribution.relation)
+    return [role.name for role in relation.roles if role.required and role.name not in present]
+
+
+# -- reading ----------------------------------------------------------------------------------
+
+
+def annotation_state(session: Session, user: User, document_id: int) -> dict:
+    """Everything the user has saved on the document (and nothing of anyone else's)."""
+    assignment = active_assignment(session, user, document_id)
+    codebook = project_codebook(assignment.document.project)
+    spans = session.scalars(
+        select(Span).where(Span.document_id == document_id, Span.user_id == user.id).order_by(Span.start, Span.id)
+    )
+    labels = session.scalars(
+        select(SentenceLabel)
+        .join(Sentence)
+        .where(Sentence.document_id == document_id, SentenceLabel.user_id == user.id)
+        .order_by(SentenceLabel.id)
+    )
+    attributions = session.scalars(
+        select(Attribution)
+        .where(Attribution.document_id == document_id, Attribution.user_id == user.id)
+        .order_by(Attribution.id)
+    )
+    return {
+        "status": assignment.status,
+        "spans": [span_json(span) for span in spans],
+        "labels": [label_json(row) for row in labels],
+        "attributions": [attribution_json(a, codebook) for a in attributions],
+    }
+
+
+def _touch(row) -> None:
+    """Always issue an UPDATE, so the version moves on even when only child rows changed."""
+    row.updated_at = utcnow()
+
+
+def _started(assignment: Assignment) -> None:
+    if assignment.status == "assigned":
+        assignment.status = "in_progress"
+
+
+def _commit(session: Session) -> None:
+    """Commit, turning races the database caught into conflicts."""
+    try:
+        session.commit()
+    except StaleDataError as error:
+        session.rollback()
+        raise Conflict("this item was changed elsewhere at the same moment; reload to see it", field="version") from error
+    except IntegrityError as error:
+        session.rollback()
+        raise Conflict("this item was saved elsewhere at the same moment; reload to see it") from error
+
+
+# -- spans ------------------------------------------------------------------------------------
+
+
+def _sentence_at(session: Session, document: Document, offset: int) -> Sentence:
+    sentence = session.scalar(
+        select(Sentence).where(
+            Sentence.document_id == document.id, Sentence.start <= offset, Sentence.end > offset
+        )
+    )
+    if sentence is None:
+        raise ServiceError("the span does not start inside a sentence", field="start")
+    return sentence
+
+
+def _checked_extent(session: Session, document: Document, codebook: Codebook, layer: str, data: dict):
+    """Validate start, end, text (and sentence_id, if sent); returns (start, end, text, sentence)."""
+    start, end, text = _field(data, "start", int), _field(data, "end", int), _field(data, "text", str)
+    length = len(document.text)
+    if not 0 <= start < length:
+        raise ServiceError(f"start must be between 0 and {length - 1}", field="start")
+    if not start < end <= length:
+        raise ServiceError(f"end must be after start and at most {length}", field="end")
+    if document.text[start:end] != text:
+        raise ServiceError("text does not match the document at start:end", field="text")
+    if not text.strip():
+        raise ServiceError("a span must not be empty or only whitespace", field="text")
+    if text[0].isspace():
+        raise ServiceError("a span must not start with whitespace", field="start")
+    if text[-1].isspace():
+        raise ServiceError("a span must not end with whitespace", field="end")
+    sentence = _sentence_at(session, document, start)
+    if end > sentence.end and not codebook.layer(layer).cross_sentence:
+        raise ServiceError(f"layer {layer!r} does not allow spans across sentences", field="end")
+    sentence_id = _field(data, "sentence_id", int, default=sentence.id)
+    if sentence_id != sentence.id:
+        raise ServiceError("sentence_id is not the sentence of this document where the span starts", field="sentence_id")
+    return start, end, text, sentence
+
+
+def _prefilled(
+    session: Session, user: User, document: Document, codebook: Codebook,
+    layer: str, label: str, start: int, end: int, attributes: dict,
+) -> dict:
+    """Attributes as sent, plus the values the codebook starts unsent ones with: a prefill
+    when the span lies inside one of the user's spans of the named label (voice=attributed
+    inside CONTENT), else the attribute's default."""
+    filled = dict(attributes)
+    for attribute in codebook.layer(layer).attributes_for(label):
+        if filled.get(attribute.name) is not None:
+            continue
+        rule = attribute.prefill
+        if rule is not None and session.scalar(
+            select(Span.id).where(
+                Span.document_id == document.id, Span.user_id == user.id,
+                Span.layer == rule.inside_layer, Span.label == rule.inside_label,
+                Span.start <= start, Span.end >= end,
+            ).limit(1)
+        ) is not None:
+            filled[attribute.name] = rule.value
+        elif attribute.default is not None:
+            filled[attribute.name] = attribute.default
+    return filled
+
+
+@writes
+def create_span(session: Session, user: User, document_id: int, data: dict) -> dict:
+    assignment = active_assignment(session, user, document_id)
+    document = assignment.document
+    codebook = project_codebook(document.project)
+    layer, label = _field(data, "layer", str), _field(data, "label", str)
+    attributes = _field(data, "attributes", dict, default={})
+    span_layers = {span_layer.name for span_layer in codebook.span_layers}
+    _first_problem(codebook.validate_span(layer, label, attributes), "label" if layer in span_layers else "layer")
+    start, end, text, sentence = _checked_extent(session, document, codebook, layer, data)
+    duplicate = session.scalar(
+        select(Span.id).where(
+            Span.document_id == document.id, Span.user_id == user.id, Span.layer == layer,
+            Span.label == label, Span.start == start, Span.end == end,
+        )
+    )
+    if duplicate is not None:
+        raise Conflict("you already marked exactly this text with this label", field="start")
+    span = Span(
+        user_id=user.id,
+        document_id=document.id,
+        sentence_id=sentence.id,
+        layer=layer,
+        label=label,
+        start=start,
+        end=end,
+        text=text,
+        attributes=_prefilled(session, user, document, codebook, layer, label, start, end, attributes),
+    )
+    session.add(span)
+    _started(assignment)
+    session.flush()
+    audit.record(session, actor=user, action="create", entity=span, after=span_json(span))
+    _commit(session)
+    return span_json(span)
+
+
+def _own_span(session: Session, user: User, span_id: int) -> tuple[Span, Assignment]:
+    span = session.get(Span, span_id)
+    if span is None or span.user_id != user.id:
+        raise NotFound("no such span among yours", field="span_id")
+    return span, active_assignment(session, user, span.document_id)
+
+
+@writes
+def update_span(session: Session, user: User, span_id: int, data: dict) -> dict:
+    span, assignment = _own_span(session, user, span_id)
+    _check_version(span, data, span_json)
+    codebook = project_codebook(assignment.document.project)
+    before = span_json(span)
+    label = _field(data, "label", str, default=span.label)
+    attributes = _field(data, "attributes", dict, default=span.attributes)
+    _first_problem(codebook.validate_span(span.layer, label, attributes), "attributes" if label == span.label else "label")
+    if any(key in data for key in ("start", "end", "text")):
+        extent = {"start": span.start, "end": span.end, "text": span.text} | data
+        span.start, span.end, span.text, sentence = _checked_extent(
+            session, assignment.document, codebook, span.layer, extent
+        )
+        span.sentence_id = sentence.id
+    span.label, span.attributes = label, dict(attributes)
+    _touch(span)
+    session.flush()
+    audit.record(session, actor=user, action="update", entity=span, before=before, after=span_json(span))
+    _commit(session)
+    return span_json(span)
+
+
+@writes
+def delete_span(session: Session, user: User, span_id: int, data: dict) -> None:
+    """Remove the span, and its part in any attribution (each such change audited too)."""
+    span, _ = _own_span(session, user, span_id)
+    _check_version(span, data, span_json)
+    parts = session.scalars(select(AttributionPart).where(AttributionPart.span_id == span.id)).all()
+    for part in parts:
+        attribution = part.attribution
+        before = attribution_json(attribution)
+        attribution.parts.remove(part)
+        _touch(attribution)
+        session.flush()
+        audit.record(session, actor=user, action="update", entity=attribution, before=before, after=attribution_json(attribution))
+    audit.record(session, actor=user, action="delete", entity=span, before=span_json(span))
+    session.delete(span)
+    _commit(session)
+
+
+# -- sentence labels --------------------------------------------------------------------------
+
+
+@writes
+def set_sentence_label(session: Session, user: User, sentence_id: int, layer: str, data: dict) -> dict:
+    """Create or update the user's value (and unsure flag, comment) for one sentence and layer.
+
+    Creating sends no version; updating sends the version it last saw.
+    """
+    sentence = session.get(Sentence, sentence_id)
+    if sentence is None:
+        raise NotFound("no such sentence", field="sentence_id")
+    assignment = active_assignment(session, user, sentence.document_id)
+    codebook = project_codebook(assignment.document.project)
+    if layer not in {choice_layer.name for choice_layer in codebook.choice_layers}:
+        raise ServiceError(f"{layer!r} is not a sentence layer of this codebook", field="layer")
+    value = data.get("value")
+    if value is not None:
+        _first_problem(codebook.validate_choice(layer, value), "value")
+    unsure = _field(data, "unsure", bool, default=False)
+    comment = _field(data, "comment", str, default="").strip() or None
+    if comment is not None and len(comment) > MAX_COMMENT:
+        raise ServiceError(f"comment is longer than {MAX_COMMENT} characters", field="comment")
+
+    row = session.scalar(
+        select(SentenceLabel).where(
+            SentenceLabel.user_id == user.id,
+            SentenceLabel.sentence_id == sentence.id,
+            SentenceLabel.layer == layer,
+        )
+    )
+    if row is None:
+        if data.get("version") is not None:
+            raise Conflict("this label was deleted elsewhere; reload to see it", field="version")
+        row = SentenceLabel(user_id=user.id, sentence_id=sentence.id, layer=layer)
+        session.add(row)
+        before = None
+    else:
+        if data.get("version") is None:
+            raise Conflict(
+                "this sentence was labelled elsewhere (another tab or window); reload to see it",
+                field="version",
+                current=label_json(row),
+            )
+        _check_version(row, data, label_json)
+        before = label_json(row)
+    row.value = sorted(value) if isinstance(value, list) else value
+    row.unsure, row.comment = unsure, comment
+    _touch(row)
+    _started(assignment)
+    session.flush()
+    audit.record(session, actor=user, action="create" if before is None else "update", entity=row, before=before, after=label_json(row))
+    _commit(session)
+    return label_json(row)
+
+
+# -- attributions -----------------------------------------------------------------------------
+
+
+def _resolved_parts(session: Session, user: User, document: Document, relation, parts: list) -> list[tuple[str, Span]]:
+    resolved: list[tuple[str, Span]] = []
+    roles = {role.name: role for role in relation.roles}
+    for index, part in enumerate(parts):
+        where = f"parts[{index}]"
+        if not isinstance(part, dict):
+            raise ServiceError(f"{where} must be an object with span_id and role", field="parts")
+        role_name = _field(part, "role", str)
+        span_id = _field(part, "span_id", int)
+        role = roles.get(role_name)
+        if role is None:
+            raise ServiceError(f"{where}.role must be one of {', '.join(roles)}", field="parts")
+        span = session.get(Span, span_id)
+        if span is None or span.user_id != user.id or span.document_id != document.id:
+            raise ServiceError(f"{where}.span_id is not one of your spans in this document", field="parts")
+        if span.layer != relation.layer or span.label != role.label:
+            raise ServiceError(f"{where}: a {role_name} must be a {role.label} span, not {span.label}", field="parts")
+        resolved.append((role_name, span))
+    for role in relation.roles:
+        count = sum(1 for name, _ in resolved if name == role.name)
+        if count > 1 and not role.multiple:
+            raise ServiceError(f"an attribution has at most one {role.name}", field="parts")
+    if len({span.id for _, span in resolved}) != len(resolved):
+        raise ServiceError("a span plays only one role in an attribution", field="parts")
+    return resolved
+
+
+def _set_parts(session: Session, user: User, attribution: Attribution, codebook: Codebook, parts: list) -> None:
+    """Make the attribution's parts exactly ``parts``, keeping the rows that stay (so the
+    unique (attribution, span) constraint never sees a removed and re-added part twice)."""
+    wanted = {
+        (span.id, role): span
+        for role, span in _resolved_parts(
+            session, user, attribution.document, codebook.relation(attribution.relation), parts
+        )
+    }
+    for part in list(attribution.parts):
+        if (part.span_id, part.role) not in wanted:
+            attribution.parts.remove(part)
+    session.flush()
+    present = {(part.span_id, part.role) for part in attribution.parts}
+    for (span_id, role), span in wanted.items():
+        if (span_id, role) not in present:
+            attribution.parts.append(AttributionPart(span=span, role=role))
+
+
+@writes
+def create_attribution(session: Session, user: User, document_id: int, data: dict) -> dict:
+    assignment = active_assignment(session, user, document_id)
+    document = assignment.document
+    codebook = project_codebook(document.project)
+    relation_name = _field(data, "relation", str, default=codebook.relations[0].name)
+    if relation_name not in {relation.name for relation in codebook.relations}:
+        raise ServiceError(f"{relation_name!r} is not a relation of this codebook", field="relation")
+    attributes = _field(data, "attributes", dict, default={})
+    _first_problem(codebook.validate_relation_attributes(relation_name, attributes), "attributes")
+    attribution = Attribution(user_id=user.id, document=document, relation=relation_name, attributes=attributes)
+    _set_parts(session, user, attribution, codebook, _field(data, "parts", list, default=[]))
+    session.add(attribution)
+    _started(assignment)
+    session.flush()
+    audit.record(session, actor=user, action="create", entity=attribution, after=attribution_json(attribution))
+    _commit(session)
+    return attribution_json(attribution, codebook)
+
+
+def _own_attribution(session: Session, user: User, attribution_id: int) -> tuple[Attribution, Assignment]:
+    attribution = session.get(Attribution, attribution_id)
+    if attribution is None or attribution.user_id != user.id:
+        raise NotFound("no such attribution among yours", field="attribution_id")
+    return attribution, active_assignment(session, user, attribution.document_id)
+
+
+@writes
+def update_attribution(session: Session, user: User, attribution_id: int, data: dict) -> dict:
+    attribution, assignment = _own_attribution(session, user, attribution_id)
+    _check_version(attribution, data, attribution_json)
+    codebook = project_codebook(assignment.document.project)
+    before = attribution_json(attribution)
+    attributes = _field(data, "attributes", dict, default=attribution.attributes)
+    _first_problem(codebook.validate_relation_attributes(attribution.relation, attributes), "attributes")
+    if "parts" in data:
+        _set_parts(session, user, attribution, codebook, _field(data, "parts", list))
+    attribution.attributes = dict(attributes)
+    _touch(attribution)
+    session.flush()
+    audit.record(session, actor=user, action="update", entity=attribution, before=before, after=attribution_json(attribution))
+    _commit(session)
+    return attribution_json(attribution, codebook)
+
+
+@writes
+def delete_attribution(session: Session, user: User, attribution_id: int, data: dict) -> None:
+    """Remove the unit; its spans stay."""
+    attribution, _ = _own_attribution(session, user, attribution_id)
+    _check_version(attribution, data, attribution_json)
+    audit.record(session, actor=user, action="delete", entity=attribution, before=attribution_json(attribution))
+    session.delete(attribution)
+    _commit(session)

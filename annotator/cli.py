@@ -1,0 +1,243 @@
+"""The ``annotator`` command: database setup, imports, accounts, serving."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
+from tqdm import tqdm
+
+from . import assignments, create_app, migrate, projects, users
+from .db import db
+from .documents import import_articles
+from .errors import ServiceError
+from .ingest import Article, IngestError, read_paths
+from .models import ROLES, Document, User
+from .paths import resource_dir
+
+DEMO_ACCOUNTS = (("supervisor", "supervisor"), ("annotator1", "annotator"), ("annotator2", "annotator"))
+
+
+@click.group(cls=FlaskGroup, create_app=create_app, add_default_commands=False)
+def main() -> None:
+    """Annotate attribution, loaded language and claim types in news articles.
+
+    Settings come from the environment: ANNOTATOR_DATABASE_URL, ANNOTATOR_SECRET_KEY,
+    ANNOTATOR_INSTANCE, ANNOTATOR_MAX_IMPORT_BYTES (see README.md).
+    """
+
+
+def _database_label() -> str:
+    return make_url(current_app.config["SQLALCHEMY_DATABASE_URI"]).render_as_string(
+        hide_password=True
+    )
+
+
+def _require_schema() -> None:
+    current = migrate.current_revision(db.engine)
+    if current != migrate.head_revision():
+        raise click.ClickException(
+            f"the database {_database_label()} is at revision {current or 'none'}, "
+            f"not {migrate.head_revision()}: run `annotator init` first"
+        )
+
+
+def _fail(error: ServiceError) -> None:
+    raise click.ClickException(error.message)
+
+
+@main.command("init")
+@with_appcontext
+def init_command() -> None:
+    """Create or upgrade the database schema (Alembic upgrade head)."""
+    migrate.upgrade(db.engine)
+    click.echo(f"Database {_database_label()} is at revision {migrate.current_revision(db.engine)}.")
+
+
+def _import(paths: list[str], project_name: str, max_bytes: int) -> None:
+    results = read_paths(paths, max_bytes=max_bytes)
+    errors = [result for result in results if isinstance(result, IngestError)]
+    articles = [result for result in results if isinstance(result, Article)]
+    if errors:
+        for error in errors:
+            click.echo(f"error: {error}", err=True)
+        raise click.ClickException(
+            f"{len(errors)} input(s) could not be read; nothing was imported"
+        )
+    project = projects.get_or_create_project(db.session, project_name)
+    db.session.commit()
+    with tqdm(total=len(articles), unit="doc", desc="Importing", disable=None) as bar:
+        summary = import_articles(db.session, project, articles, on_progress=lambda _: bar.update())
+    click.echo(
+        f"Project {project_name!r}: imported {len(summary.imported)} document(s) "
+        f"({summary.sentences} sentences), skipped {len(summary.skipped)} already present."
+    )
+
+
+@main.command("import")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--project", "project_name", default=projects.DEFAULT_PROJECT, show_default=True)
+@click.option("--max-bytes", type=int, help="Largest file accepted (default 5 MB, or ANNOTATOR_MAX_IMPORT_BYTES).")
+@with_appcontext
+def import_command(paths: tuple[str, ...], project_name: str, max_bytes: int | None) -> None:
+    """Import articles from .txt, .html and .jsonl files or folders of them.
+
+    Every input is read and checked first; if any is invalid, nothing is imported.
+    """
+    _require_schema()
+    _import(list(paths), project_name, max_bytes or current_app.config["MAX_IMPORT_BYTES"])
+
+
+@main.group("users")
+def users_group() -> None:
+    """Manage accounts."""
+
+
+@users_group.command("add")
+@click.argument("username")
+@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@with_appcontext
+def users_add(username: str, role: str, password_stdin: bool) -> None:
+    """Create an account; without --password-stdin a strong password is generated and printed once."""
+    _require_schema()
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
+    try:
+        user, generated = users.create_user(db.session, username, role, password)
+    except ServiceError as error:
+        _fail(error)
+    db.session.commit()
+    click.echo(f"Created {user.role} {user.username!r}.")
+    if generated:
+        click.echo(f"Password (shown once): {generated}")
+
+
+@users_group.command("list")
+@with_appcontext
+def users_list() -> None:
+    """List accounts."""
+    _require_schema()
+    rows = db.session.scalars(select(User).order_by(User.username)).all()
+    if not rows:
+        click.echo("No users yet: create one with `annotator users add NAME --role ROLE`.")
+        return
+    width = max(len(user.username) for user in rows)
+    for user in rows:
+        state = "active" if user.active else "deactivated"
+        click.echo(f"{user.username:<{width}}  {user.role:<10}  {state}")
+
+
+@users_group.command("set-password")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@with_appcontext
+def users_set_password(username: str, password_stdin: bool) -> None:
+    """Set a password (generated and printed once unless --password-stdin)."""
+    _require_schema()
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else users.generate_password()
+    try:
+        users.set_password(db.session, users.get_user(db.session, username), password)
+    except ServiceError as error:
+        _fail(error)
+    db.session.commit()
+    click.echo(f"Password of {username!r} changed.")
+    if not password_stdin:
+        click.echo(f"Password (shown once): {password}")
+
+
+@users_group.command("deactivate")
+@click.argument("username")
+@with_appcontext
+def users_deactivate(username: str) -> None:
+    """Stop an account from logging in; its annotations stay."""
+    _require_schema()
+    try:
+        users.deactivate(db.session, users.get_user(db.session, username))
+    except ServiceError as error:
+        _fail(error)
+    db.session.commit()
+    click.echo(f"{username!r} can no longer log in.")
+
+
+def _assign(project_name: str, usernames: list[str], document_ids: list[int]) -> int:
+    project = projects.get_project(db.session, project_name)
+    query = select(Document).where(Document.project_id == project.id).order_by(Document.id)
+    if document_ids:
+        query = query.where(Document.id.in_(document_ids))
+    documents = db.session.scalars(query).all()
+    missing = set(document_ids) - {document.id for document in documents}
+    if missing:
+        raise ServiceError(f"no document {', '.join(map(str, sorted(missing)))} in project {project_name!r}")
+    created = 0
+    for username in usernames:
+        created += len(assignments.assign(db.session, users.get_user(db.session, username), documents))
+    db.session.commit()
+    return created
+
+
+@main.command("assign")
+@click.option("--project", "project_name", default=projects.DEFAULT_PROJECT, show_default=True)
+@click.option("--user", "usernames", multiple=True, required=True, help="Repeat for several annotators.")
+@click.option("--document", "document_ids", multiple=True, type=int, help="Document id; all of the project's if omitted.")
+@with_appcontext
+def assign_command(project_name: str, usernames: tuple[str, ...], document_ids: tuple[int, ...]) -> None:
+    """Assign documents of a project to annotators (already assigned ones are left as they are)."""
+    _require_schema()
+    try:
+        created = _assign(project_name, list(usernames), list(document_ids))
+    except ServiceError as error:
+        _fail(error)
+    click.echo(f"{created} new assignment(s).")
+
+
+def _serve(host: str, port: int, threads: int) -> None:
+    from waitress import serve
+
+    click.echo(f"Serving on http://{host}:{port}/ (Ctrl+C to stop)")
+    serve(current_app._get_current_object(), host=host, port=port, threads=threads, ident="annotator")
+
+
+def _serve_options(command):
+    command = click.option("--threads", default=16, show_default=True, help="Worker threads.")(command)
+    command = click.option("--port", default=5000, show_default=True)(command)
+    return click.option("--host", default="127.0.0.1", show_default=True)(command)
+
+
+@main.command("serve")
+@_serve_options
+@with_appcontext
+def serve_command(host: str, port: int, threads: int) -> None:
+    """Serve the app with the production WSGI server (waitress)."""
+    _require_schema()
+    _serve(host, port, threads)
+
+
+@main.command("quickstart")
+@_serve_options
+@click.option("--no-serve", is_flag=True, help="Set everything up, then exit.")
+@with_appcontext
+def quickstart_command(host: str, port: int, threads: int, no_serve: bool) -> None:
+    """Init the database, import seeds/, create demo accounts, and serve.
+
+    Safe to run again: existing data and accounts are kept, nothing is duplicated.
+    """
+    migrate.upgrade(db.engine)
+    click.echo(f"Database: {_database_label()}")
+    _import([str(resource_dir("seeds"))], projects.DEFAULT_PROJECT, current_app.config["MAX_IMPORT_BYTES"])
+    for username, role in DEMO_ACCOUNTS:
+        if db.session.scalar(select(User.id).where(User.username == username)) is not None:
+            click.echo(f"Account {username!r} ({role}) exists; reset with `annotator users set-password {username}`.")
+            continue
+        user, password = users.create_user(db.session, username, role)
+        db.session.commit()
+        click.echo(f"Account {username!r} ({role}) password (shown once): {password}")
+    annotators = [username for username, role in DEMO_ACCOUNTS if role == "annotator"]
+    created = _assign(projects.DEFAULT_PROJECT, annotators, [])
+    documents = db.session.scalar(select(func.count(Document.id)))
+    click.echo(f"{documents} document(s) in the database; {created} new assignment(s) for {', '.join(annotators)}.")
+    if not no_serve:
+        _serve(host, port, threads)

@@ -1,0 +1,55 @@
+"""Settings, read from the environment (ANNOTATOR_*) unless create_app() is given them."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from .ingest import DEFAULT_MAX_BYTES
+
+SECRET_KEY_FILE = "secret_key"
+SQLITE_FILE = "annotator.sqlite3"
+
+
+def database_url(instance_path: Path) -> str:
+    url = os.environ.get("ANNOTATOR_DATABASE_URL") or f"sqlite:///{instance_path / SQLITE_FILE}"
+    return normalise_database_url(url)
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the plain postgres:// spellings and route them to psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def secret_key(instance_path: Path) -> str:
+    """The environment's key, else one generated once and kept in the instance folder.
+
+    Created with O_EXCL so that several server processes starting together agree on one key.
+    """
+    if key := os.environ.get("ANNOTATOR_SECRET_KEY"):
+        return key
+    path = instance_path / SECRET_KEY_FILE
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def settings(instance_path: Path) -> dict:
+    return {
+        "SQLALCHEMY_DATABASE_URI": database_url(instance_path),
+        # Recover from a restarted PostgreSQL without restarting the app.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "MAX_IMPORT_BYTES": int(os.environ.get("ANNOTATOR_MAX_IMPORT_BYTES", DEFAULT_MAX_BYTES)),
+        # Annotators keep a page open all day: a CSRF token lives as long as the session.
+        "WTF_CSRF_TIME_LIMIT": None,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_HTTPONLY": True,
+    }

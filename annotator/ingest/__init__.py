@@ -1,0 +1,22 @@
+"""Turn news articles from files or uploads into normalised, segmented Articles.
+
+Supported formats: ``.txt`` (seed format: title line, blank line, paragraphs),
+``.html``/``.htm`` (news web pages) and ``.jsonl`` (one article object per line).
+Bad input never raises; it comes back as an IngestError in the result list.
+This package must stay free of Flask and SQLAlchemy.
+"""
+
+from .readers import DEFAULT_MAX_BYTES, SUFFIXES, read_bytes, read_file, read_paths
+from .text import Article, IngestError, build_article, segment
+
+__all__ = [
+    "Article",
+    "DEFAULT_MAX_BYTES",
+    "IngestError",
+    "SUFFIXES",
+    "build_article",
+    "read_bytes",
+    "read_file",
+    "read_paths",
+    "segment",
+]

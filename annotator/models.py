@@ -1,0 +1,250 @@
+"""The database tables, as typed SQLAlchemy 2.0 mappings: the only place tables are defined.
+
+Schema changes go through Alembic (migrations/); nothing here is created with create_all
+outside the tests of the migrations themselves.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Deterministic constraint names, so that Alembic batch migrations on SQLite can find them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ROLES = ("admin", "supervisor", "annotator")
+ASSIGNMENT_STATUSES = ("assigned", "in_progress", "done", "withdrawn")
+ATTRIBUTION_ROLES = ("source", "cue", "content", "supplement")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dict[str, Any]: JSON, dt.datetime: DateTime(timezone=True)}
+
+
+class Timestamped:
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        default=utcnow, onupdate=utcnow, server_default=func.now()
+    )
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(f"role IN {ROLES!r}", name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+    # Flask-Login's user protocol.
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    is_authenticated = True
+    is_anonymous = False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+
+class Project(Base):
+    __tablename__ = "projects"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    codebook: Mapped[dict[str, Any]]
+    codebook_version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+    documents: Mapped[list[Document]] = relationship(back_populates="project")
+
+
+class Document(Base):
+    __tablename__ = "documents"
+    __table_args__ = (UniqueConstraint("project_id", "content_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(Text)
+    outlet: Mapped[str | None] = mapped_column(String(200))
+    url: Mapped[str | None] = mapped_column(Text)
+    published: Mapped[dt.date | None] = mapped_column(Date)
+    language: Mapped[str] = mapped_column(String(16), default="en")
+    text: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    # "metadata" is reserved on declarative classes, hence the attribute name.
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
+    imported_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+    project: Mapped[Project] = relationship(back_populates="documents")
+    sentences: Mapped[list[Sentence]] = relationship(
+        back_populates="document", order_by="Sentence.position", cascade="all, delete-orphan"
+    )
+
+
+class Sentence(Base):
+    __tablename__ = "sentences"
+    __table_args__ = (
+        UniqueConstraint("document_id", "position"),
+        CheckConstraint('0 <= start AND start < "end"', name="offsets"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    position: Mapped[int]
+    start: Mapped[int]
+    end: Mapped[int]
+
+    document: Mapped[Document] = relationship(back_populates="sentences")
+
+
+class Assignment(Timestamped, Base):
+    __tablename__ = "assignments"
+    __table_args__ = (
+        UniqueConstraint("user_id", "document_id"),
+        Index("ix_assignments_document_id", "document_id"),
+        CheckConstraint(f"status IN {ASSIGNMENT_STATUSES!r}", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(20), default="assigned")
+    completed_at: Mapped[dt.datetime | None]
+
+    user: Mapped[User] = relationship()
+    document: Mapped[Document] = relationship()
+
+
+class SentenceLabel(Timestamped, Base):
+    __tablename__ = "sentence_labels"
+    __table_args__ = (
+        UniqueConstraint("user_id", "sentence_id", "layer"),
+        Index("ix_sentence_labels_sentence_id", "sentence_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    sentence_id: Mapped[int] = mapped_column(ForeignKey("sentences.id", ondelete="CASCADE"))
+    layer: Mapped[str] = mapped_column(String(64))
+    # A string for single-choice layers, a list of strings for multiple-choice ones.
+    value: Mapped[Any] = mapped_column(JSON(none_as_null=True), nullable=True)
+    unsure: Mapped[bool] = mapped_column(default=False)
+    comment: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Span(Timestamped, Base):
+    __tablename__ = "spans"
+    __table_args__ = (
+        Index("ix_spans_document_id_user_id", "document_id", "user_id"),
+        Index("ix_spans_sentence_id", "sentence_id"),
+        CheckConstraint('0 <= start AND start < "end"', name="offsets"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    # The sentence the span starts in (a span may cross sentences where the codebook allows).
+    sentence_id: Mapped[int] = mapped_column(ForeignKey("sentences.id", ondelete="CASCADE"))
+    layer: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str] = mapped_column(String(64))
+    start: Mapped[int]
+    end: Mapped[int]
+    text: Mapped[str] = mapped_column(Text)
+    attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Attribution(Timestamped, Base):
+    __tablename__ = "attributions"
+    __table_args__ = (Index("ix_attributions_document_id_user_id", "document_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    # The codebook relation this unit instantiates ("attribution" in the default codebook).
+    relation: Mapped[str] = mapped_column(String(64), default="attribution")
+    attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    version: Mapped[int] = mapped_column(default=1)
+
+    document: Mapped[Document] = relationship()
+    parts: Mapped[list[AttributionPart]] = relationship(
+        back_populates="attribution", cascade="all, delete-orphan"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class AttributionPart(Base):
+    """A span playing one role (source, cue, content, supplement) in an attribution."""
+
+    __tablename__ = "attribution_parts"
+    __table_args__ = (
+        UniqueConstraint("attribution_id", "span_id"),
+        Index("ix_attribution_parts_span_id", "span_id"),
+        CheckConstraint(f"role IN {ATTRIBUTION_ROLES!r}", name="role"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attribution_id: Mapped[int] = mapped_column(
+        ForeignKey("attributions.id", ondelete="CASCADE")
+    )
+    span_id: Mapped[int] = mapped_column(ForeignKey("spans.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(20))
+
+    attribution: Mapped[Attribution] = relationship(back_populates="parts")
+    span: Mapped[Span] = relationship()
+
+
+class Event(Base):
+    """Append-only audit log: the migration installs triggers that refuse UPDATE and DELETE."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        Index("ix_events_entity", "entity_type", "entity_id"),
+        Index("ix_events_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(32))
+    entity_type: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[int | None]
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)

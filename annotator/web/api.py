@@ -1,0 +1,69 @@
+"""The JSON API the annotation page saves through. Thin: parse, call the service, answer."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+from flask_login import current_user, login_required
+
+from .. import annotations
+from ..db import db
+from ..errors import ServiceError
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+def _body() -> dict:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ServiceError("the request body must be a JSON object")
+    return data
+
+
+@bp.get("/documents/<int:document_id>/annotations")
+@login_required
+def document_annotations(document_id: int):
+    return jsonify(annotations.annotation_state(db.session, current_user, document_id))
+
+
+@bp.post("/documents/<int:document_id>/spans")
+@login_required
+def create_span(document_id: int):
+    return jsonify(annotations.create_span(db.session, current_user, document_id, _body())), 201
+
+
+@bp.patch("/spans/<int:span_id>")
+@login_required
+def update_span(span_id: int):
+    return jsonify(annotations.update_span(db.session, current_user, span_id, _body()))
+
+
+@bp.delete("/spans/<int:span_id>")
+@login_required
+def delete_span(span_id: int):
+    annotations.delete_span(db.session, current_user, span_id, _body())
+    return jsonify(deleted=span_id)
+
+
+@bp.put("/sentences/<int:sentence_id>/labels/<layer>")
+@login_required
+def set_sentence_label(sentence_id: int, layer: str):
+    return jsonify(annotations.set_sentence_label(db.session, current_user, sentence_id, layer, _body()))
+
+
+@bp.post("/documents/<int:document_id>/attributions")
+@login_required
+def create_attribution(document_id: int):
+    return jsonify(annotations.create_attribution(db.session, current_user, document_id, _body())), 201
+
+
+@bp.patch("/attributions/<int:attribution_id>")
+@login_required
+def update_attribution(attribution_id: int):
+    return jsonify(annotations.update_attribution(db.session, current_user, attribution_id, _body()))
+
+
+@bp.delete("/attributions/<int:attribution_id>")
+@login_required
+def delete_attribution(attribution_id: int):
+    annotations.delete_attribution(db.session, current_user, attribution_id, _body())
+    return jsonify(deleted=attribution_id)

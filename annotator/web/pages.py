@@ -1,0 +1,72 @@
+"""Pages for signed-in users: home, the annotation view, the guidelines."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+
+from .. import annotations, assignments
+from ..db import db
+from ..models import Document, Project, Sentence
+
+bp = Blueprint("pages", __name__)
+
+
+@bp.get("/")
+@login_required
+def home():
+    mine = assignments.progress_of(db.session, current_user, assignments.assignments_of(db.session, current_user))
+    projects = []
+    if current_user.role != "annotator":
+        projects = db.session.execute(
+            select(Project.name, func.count(func.distinct(Document.id)), func.count(Sentence.id))
+            .outerjoin(Document, Document.project_id == Project.id)
+            .outerjoin(Sentence, Sentence.document_id == Document.id)
+            .group_by(Project.id)
+            .order_by(Project.name)
+        ).all()
+    return render_template("home.html", assigned=mine, projects=projects)
+
+
+@bp.get("/documents/<int:document_id>")
+@login_required
+def annotate(document_id: int):
+    state = annotations.annotation_state(db.session, current_user, document_id)
+    document = db.session.get(Document, document_id)
+    codebook = annotations.project_codebook(document.project)
+    data = {
+        "document": {
+            "id": document.id,
+            "title": document.title,
+            "text": document.text,
+            "outlet": document.outlet,
+            "url": document.url,
+            "published": document.published.isoformat() if document.published else None,
+        },
+        "sentences": [
+            {"id": s.id, "position": s.position, "start": s.start, "end": s.end} for s in document.sentences
+        ],
+        "codebook": codebook.to_dict(),
+        "hotkeys": codebook.hotkeys(),
+        "state": state,
+        "api": {
+            "annotations": url_for("api.document_annotations", document_id=document.id),
+            "spans": url_for("api.create_span", document_id=document.id),
+            "span": url_for("api.update_span", span_id=0).removesuffix("0"),
+            "label": "/api/sentences/{sentence_id}/labels/{layer}",
+            "attributions": url_for("api.create_attribution", document_id=document.id),
+            "attribution": url_for("api.update_attribution", attribution_id=0).removesuffix("0"),
+        },
+    }
+    return render_template("annotate.html", document=document, codebook=codebook, data=data)
+
+
+@bp.get("/documents/<int:document_id>/guidelines")
+@login_required
+def guidelines(document_id: int):
+    assignments.active_assignment(db.session, current_user, document_id)
+    document = db.session.get(Document, document_id)
+    return render_template(
+        "guidelines.html", codebook=annotations.project_codebook(document.project), document=document
+    )

@@ -1,0 +1,316 @@
+"""The annotation API over real HTTP through the app: validation, blind annotation, audit, conflicts."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from annotator import assignments, projects, users
+from annotator.documents import import_articles
+from annotator.ingest import read_paths
+from annotator.models import Attribution, Document, Event, Sentence, SentenceLabel, Span
+
+from .conftest import SEED_TXT, SEEDS
+
+PASSWORD = "a long test password"
+
+
+class Client:
+    """A logged-in browser-like client: session cookie plus the page's CSRF token."""
+
+    def __init__(self, app, username: str | None):
+        self.http = app.test_client()
+        self.token = None
+        if username:
+            page = self.http.get("/login").get_data(as_text=True)
+            token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+            response = self.http.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
+            assert response.status_code == 302, response.get_data(as_text=True)
+            home = self.http.get("/").get_data(as_text=True)
+            self.token = re.search(r'<meta name="csrf-token" content="([^"]+)"', home).group(1)
+
+    def call(self, method: str, url: str, json=None, *, csrf: bool = True):
+        headers = {"X-CSRFToken": self.token} if csrf and self.token else {}
+        return self.http.open(url, method=method, json=json, headers=headers)
+
+
+@pytest.fixture
+def world(app, session):
+    """The seed article assigned to two annotators; a supervisor; an unassigned second document."""
+    project = projects.get_or_create_project(session, "default")
+    session.commit()
+    import_articles(session, project, read_paths([SEEDS]))
+    accounts = {}
+    for name, role in (("ann", "annotator"), ("bob", "annotator"), ("sup", "supervisor")):
+        accounts[name], _ = users.create_user(session, name, role, PASSWORD)
+    seed = session.scalar(select(Document).where(Document.title.like("Hamas top leader%")))
+    other = session.scalar(select(Document).where(Document.id != seed.id))
+    assignments.assign(session, accounts["ann"], [seed])
+    assignments.assign(session, accounts["bob"], [seed])
+    session.commit()
+    return {"app": app, "session": session, "seed": seed, "other": other, **accounts}
+
+
+def _span_payload(document: Document, phrase: str, layer: str, label: str, **extra) -> dict:
+    start = document.text.index(phrase)
+    return {"layer": layer, "label": label, "start": start, "end": start + len(phrase), "text": phrase, **extra}
+
+
+def _sentence_of(session, document: Document, phrase: str) -> Sentence:
+    offset = document.text.index(phrase)
+    return session.scalar(
+        select(Sentence).where(Sentence.document_id == document.id, Sentence.start <= offset, Sentence.end > offset)
+    )
+
+
+def test_span_lifecycle_and_audit(world):
+    seed, ann = world["seed"], Client(world["app"], "ann")
+    url = f"/api/documents/{seed.id}/spans"
+    created = ann.call("POST", url, _span_payload(seed, "ARY News", "attribution", "SOURCE"))
+    assert created.status_code == 201, created.json
+    span = created.json
+    assert seed.text[span["start"] : span["end"]] == "ARY News" and span["version"] == 1
+
+    updated = ann.call("PATCH", f"/api/spans/{span['id']}", {"version": 1, "label": "CUE"})
+    assert updated.status_code == 200 and updated.json["label"] == "CUE" and updated.json["version"] == 2
+    stale = ann.call("PATCH", f"/api/spans/{span['id']}", {"version": 1, "label": "SOURCE"})
+    assert stale.status_code == 409 and stale.json["field"] == "version"
+    assert stale.json["current"]["label"] == "CUE"
+
+    deleted = ann.call("DELETE", f"/api/spans/{span['id']}", {"version": 2})
+    assert deleted.status_code == 200
+    session = world["session"]
+    session.rollback()  # end the test session's snapshot to see what the requests wrote
+    events = session.execute(select(Event.action, Event.before, Event.after).where(Event.entity_type == "spans").order_by(Event.id)).all()
+    assert [e.action for e in events] == ["create", "update", "delete"]
+    assert events[1].before["label"] == "SOURCE" and events[1].after["label"] == "CUE"
+    assert events[2].before["text"] == "ARY News" and events[2].after is None
+    assert session.scalar(select(func.count(Span.id))) == 0
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"start": -1}, "start"),
+        ({"start": 10**9, "end": 10**9 + 3}, "start"),
+        ({"end": 10**9}, "end"),
+        ({"text": "ARY Newz"}, "text"),
+        ({"label": "SPEAKER"}, "label"),
+        ({"layer": "nonsense"}, "layer"),
+        ({"attributes": {"polarity": "negative"}}, "label"),
+        ({"start": "3"}, "start"),
+        ({"start": True}, "start"),
+        ({"sentence_id": 1}, "sentence_id"),
+    ],
+)
+def test_span_validation_rejects_and_writes_nothing(world, change, field):
+    seed, ann = world["seed"], Client(world["app"], "ann")
+    payload = _span_payload(seed, "ARY News", "attribution", "SOURCE") | change
+    if "sentence_id" in change:
+        payload["sentence_id"] = _sentence_of(world["session"], seed, "Khaled Meshaal served").id
+    response = ann.call("POST", f"/api/documents/{seed.id}/spans", payload)
+    assert response.status_code == 400, response.json
+    assert response.json["field"] == field and response.json["error"]
+    world["session"].rollback()
+    assert world["session"].scalar(select(func.count(Span.id))) == 0
+
+
+def test_span_whitespace_and_sentence_boundaries(world):
+    seed, ann = world["seed"], Client(world["app"], "ann")
+    url = f"/api/documents/{seed.id}/spans"
+    at = seed.text.index(" ARY News")
+    leading = {"layer": "attribution", "label": "SOURCE", "start": at, "end": at + 9, "text": " ARY News"}
+    assert ann.call("POST", url, leading).json["field"] == "start"
+    gap = seed.text.index("\n\n")
+    blank = {"layer": "attribution", "label": "SOURCE", "start": gap, "end": gap + 2, "text": "\n\n"}
+    assert ann.call("POST", url, blank).json["field"] == "text"
+    # A loaded-language span may not cross into the next sentence; an attribution span may.
+    phrase = "ARY News.\n\nIn an official statement"
+    crossing = _span_payload(seed, phrase, "loaded_language", "LOADED_LANGUAGE")
+    response = ann.call("POST", url, crossing)
+    assert response.status_code == 400 and response.json["field"] == "end"
+    allowed = ann.call("POST", url, _span_payload(seed, phrase, "attribution", "CONTENT"))
+    assert allowed.status_code == 201
+    duplicate = ann.call("POST", url, _span_payload(seed, phrase, "attribution", "CONTENT"))
+    assert duplicate.status_code == 409
+
+
+def test_voice_prefilled_inside_content(world):
+    seed, ann = world["seed"], Client(world["app"], "ann")
+    url = f"/api/documents/{seed.id}/spans"
+    content = "the Israeli brutalities in Gaza"
+    assert ann.call("POST", url, _span_payload(seed, content, "attribution", "CONTENT")).status_code == 201
+    inside = ann.call("POST", url, _span_payload(seed, "brutalities", "loaded_language", "LOADED_LANGUAGE"))
+    assert inside.json["attributes"]["voice"] == "attributed"
+    outside = ann.call("POST", url, _span_payload(seed, "devastating", "loaded_language", "LOADED_LANGUAGE"))
+    assert outside.json["attributes"]["voice"] == "author"
+    chosen = ann.call(
+        "POST", url, _span_payload(seed, "Israeli brutalities", "loaded_language", "NAME_CALLING_LABELING", attributes={"voice": "author"})
+    )
+    assert chosen.json["attributes"]["voice"] == "author"
+
+
+def test_sentence_labels_create_update_conflict(world):
+    seed, ann = world["seed"], Client(world["app"], "ann")
+    sentence = _sentence_of(world["session"], seed, "ARY News")
+    url = f"/api/sentences/{sentence.id}/labels/claim_type"
+    first = ann.call("PUT", url, {"value": "event"})
+    assert first.status_code == 200 and first.json["version"] == 1
+    again_without_version = ann.call("PUT", url, {"value": "opinion"})
+    assert again_without_version.status_code == 409
+    second = ann.call("PUT", url, {"value": "opinion", "unsure": True, "comment": " hard one ", "version": 1})
+    assert second.json == {**second.json, "value": "opinion", "unsure": True, "comment": "hard one", "version": 2}
+    stale = ann.call("PUT", url, {"value": "event", "version": 1})
+    assert stale.status_code == 409 and stale.json["current"]["value"] == "opinion"
+    for bad, field in (
+        ({"value": "rumour"}, "value"),
+        ({"value": ["event"]}, "value"),
+        ({"value": "event", "unsure": "yes"}, "unsure"),
+        ({"value": "event", "comment": "x" * 2001}, "comment"),
+    ):
+        response = ann.call("PUT", url, bad | {"version": 2})
+        assert response.status_code == 400 and response.json["field"] == field, (bad, response.json)
+    assert ann.call("PUT", f"/api/sentences/{sentence.id}/labels/nonsense", {"value": "x"}).json["field"] == "layer"
+    worthy = ann.call("PUT", f"/api/sentences/{sentence.id}/labels/check_worthy", {"value": "yes"})
+    assert worthy.status_code == 200
+    world["session"].rollback()
+    rows = world["session"].scalars(select(SentenceLabel).order_by(SentenceLabel.layer)).all()
+    assert [(r.layer, r.value) for r in rows] == [("check_worthy", "yes"), ("claim_type", "opinion")]
+
+
+def test_attribution_unit(world):
+    seed, ann = world["seed"], Client(world["app"], "ann")
+    url = f"/api/documents/{seed.id}/spans"
+    cue = ann.call("POST", url, _span_payload(seed, "as reported by", "attribution", "CUE")).json
+    source = ann.call("POST", url, _span_payload(seed, "ARY News", "attribution", "SOURCE")).json
+    brutal = ann.call("POST", url, _span_payload(seed, "brutalities", "loaded_language", "LOADED_LANGUAGE")).json
+
+    started = ann.call(
+        "POST", f"/api/documents/{seed.id}/attributions",
+        {"attributes": {"source_kind": "media_outlet"}, "parts": [{"span_id": cue["id"], "role": "cue"}]},
+    )
+    assert started.status_code == 201 and started.json["missing"] == ["content"]
+    attribution = started.json
+    for parts, message in (
+        ([{"span_id": source["id"], "role": "cue"}], "must be a CUE"),
+        ([{"span_id": brutal["id"], "role": "source"}], "must be a SOURCE"),
+        ([{"span_id": cue["id"], "role": "speaker"}], "role must be one of"),
+        ([{"span_id": 999999, "role": "source"}], "not one of your spans"),
+        ([{"span_id": cue["id"], "role": "cue"}, {"span_id": cue["id"], "role": "cue"}], "at most one cue"),
+    ):
+        response = ann.call("PATCH", f"/api/attributions/{attribution['id']}", {"version": 1, "parts": parts})
+        assert response.status_code == 400 and message in response.json["error"], response.json
+    bad_value = ann.call("PATCH", f"/api/attributions/{attribution['id']}", {"version": 1, "attributes": {"source_kind": "alien"}})
+    assert bad_value.status_code == 400 and bad_value.json["field"] == "attributes"
+
+    content = ann.call("POST", url, _span_payload(seed, "Khaled Meshaal, the leader of Hamas", "attribution", "CONTENT")).json
+    linked = ann.call(
+        "PATCH", f"/api/attributions/{attribution['id']}",
+        {"version": 1, "attributes": {"source_kind": "media_outlet", "identification": "named"},
+         "parts": [{"span_id": cue["id"], "role": "cue"}, {"span_id": source["id"], "role": "source"}, {"span_id": content["id"], "role": "content"}]},
+    )
+    assert linked.status_code == 200 and linked.json["missing"] == [] and linked.json["version"] == 2
+    assert {p["role"] for p in linked.json["parts"]} == {"cue", "source", "content"}
+
+    # Deleting a span removes its part, and the attribution's change is audited too.
+    assert ann.call("DELETE", f"/api/spans/{source['id']}", {"version": 1}).status_code == 200
+    state = ann.call("GET", f"/api/documents/{seed.id}/annotations").json
+    assert {p["role"] for p in state["attributions"][0]["parts"]} == {"cue", "content"}
+    assert state["attributions"][0]["version"] == 3
+    session = world["session"]
+    session.rollback()
+    actions = session.scalars(select(Event.action).where(Event.entity_type == "attributions").order_by(Event.id)).all()
+    assert actions == ["create", "update", "update"]
+    assert ann.call("DELETE", f"/api/attributions/{attribution['id']}", {"version": 3}).status_code == 200
+    session.rollback()
+    assert session.scalar(select(func.count(Attribution.id))) == 0
+    assert session.scalar(select(func.count(Span.id))) == 3  # spans outlive the unit
+
+
+def test_blind_annotation_between_annotators(world):
+    seed = world["seed"]
+    ann, bob = Client(world["app"], "ann"), Client(world["app"], "bob")
+    span = ann.call("POST", f"/api/documents/{seed.id}/spans", _span_payload(seed, "ARY News", "attribution", "SOURCE")).json
+    sentence = _sentence_of(world["session"], seed, "ARY News")
+    ann.call("PUT", f"/api/sentences/{sentence.id}/labels/claim_type", {"value": "event"})
+
+    state = bob.call("GET", f"/api/documents/{seed.id}/annotations").json
+    assert state["spans"] == [] and state["labels"] == [] and state["attributions"] == []
+    assert "ARY News" not in bob.http.get(f"/documents/{seed.id}").get_data(as_text=True).split('"spans"')[1][:40]
+    assert bob.call("PATCH", f"/api/spans/{span['id']}", {"version": 1, "label": "CUE"}).status_code == 404
+    assert bob.call("DELETE", f"/api/spans/{span['id']}", {"version": 1}).status_code == 404
+    # Bob's own label on the same sentence is separate from Ann's.
+    assert bob.call("PUT", f"/api/sentences/{sentence.id}/labels/claim_type", {"value": "opinion"}).status_code == 200
+
+
+def test_unassigned_documents_are_out_of_reach(world):
+    other, ann, sup = world["other"], Client(world["app"], "ann"), Client(world["app"], "sup")
+    for client in (ann, sup):
+        assert client.call("GET", f"/api/documents/{other.id}/annotations").status_code == 404
+        assert client.call("POST", f"/api/documents/{other.id}/spans", _span_payload(other, other.text.split()[0], "attribution", "SOURCE")).status_code == 404
+        assert client.http.get(f"/documents/{other.id}").status_code == 404
+    sentence = world["session"].scalar(select(Sentence).where(Sentence.document_id == other.id))
+    assert ann.call("PUT", f"/api/sentences/{sentence.id}/labels/claim_type", {"value": "event"}).status_code == 404
+    assert ann.call("GET", "/api/documents/999999/annotations").status_code == 404
+
+
+def test_withdrawn_assignment_is_read_only(world):
+    session, seed = world["session"], world["seed"]
+    ann = Client(world["app"], "ann")
+    from annotator.models import Assignment
+
+    assignment = session.scalar(select(Assignment).where(Assignment.user_id == world["ann"].id))
+    assignment.status = "withdrawn"
+    session.commit()
+    response = ann.call("POST", f"/api/documents/{seed.id}/spans", _span_payload(seed, "ARY News", "attribution", "SOURCE"))
+    assert response.status_code == 403
+
+
+def test_authentication_and_csrf(world):
+    seed = world["seed"]
+    anonymous = Client(world["app"], None)
+    response = anonymous.call("GET", f"/api/documents/{seed.id}/annotations")
+    assert response.status_code == 401 and response.json == {"error": "authentication required"}
+    assert anonymous.http.get(f"/documents/{seed.id}").status_code == 302
+    ann = Client(world["app"], "ann")
+    no_token = ann.call("POST", f"/api/documents/{seed.id}/spans", _span_payload(seed, "ARY News", "attribution", "SOURCE"), csrf=False)
+    assert no_token.status_code == 400 and "CSRF" in no_token.json["error"]
+    not_json = ann.http.post(f"/api/documents/{seed.id}/spans", data="nope", headers={"X-CSRFToken": ann.token})
+    assert not_json.status_code == 400 and "JSON object" in not_json.json["error"]
+    world["session"].rollback()
+    assert world["session"].scalar(select(func.count(Span.id))) == 0
+
+
+def test_login_logout_and_deactivated_user(world):
+    session = world["session"]
+    ann = Client(world["app"], "ann")
+    assert "Hamas top leader" in ann.http.get("/").get_data(as_text=True)
+    page = ann.http.get("/").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    assert ann.http.post("/logout", data={"csrf_token": token}).status_code == 302
+    assert ann.http.get("/").status_code == 302
+    users.deactivate(session, world["bob"])
+    session.commit()
+    with pytest.raises(AssertionError):
+        Client(world["app"], "bob")
+
+
+def test_login_redirect_stays_on_site(world):
+    client = world["app"].test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    response = client.post("/login?next=//evil.example/x", data={"username": "ann", "password": PASSWORD, "csrf_token": token})
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+
+
+def test_annotator_home_progress(world):
+    seed, session = world["seed"], world["session"]
+    ann = Client(world["app"], "ann")
+    total = session.scalar(select(func.count(Sentence.id)).where(Sentence.document_id == seed.id))
+    first = session.scalar(select(Sentence).where(Sentence.document_id == seed.id, Sentence.position == 0))
+    ann.call("PUT", f"/api/sentences/{first.id}/labels/claim_type", {"value": "event"})
+    home = ann.http.get("/").get_data(as_text=True)
+    assert f"1 / {total} sentences" in home and f"/documents/{seed.id}#s1" in home
+    assert world["other"].title not in home

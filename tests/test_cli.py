@@ -1,0 +1,139 @@
+"""The annotator command end to end: in-process on both databases, and as a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from annotator.models import Document, Sentence, User
+
+from .conftest import SEED_TXT, SEEDS
+
+
+def test_import_reports_and_skips(cli, session):
+    result = cli("import", str(SEEDS), "--project", "news")
+    assert result.exit_code == 0, result.output
+    assert "imported 2 document(s)" in result.output
+    again = cli("import", str(SEEDS), "--project", "news")
+    assert again.exit_code == 0 and "imported 0 document(s)" in again.output
+    assert "skipped 2" in again.output
+    assert session.scalar(select(func.count(Document.id))) == 2
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("empty.txt", b"", "empty"),
+        ("binary.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00", "binary"),
+        ("bad.jsonl", b'{"title": "A", "text": "Fine."}\n{not json\n', "bad.jsonl:2"),
+        ("nav.html", b"<html><body><nav><a href='/'>Home</a></nav></body></html>", "no article paragraphs"),
+    ],
+)
+def test_bad_input_names_the_file_and_writes_nothing(cli, session, tmp_path, name, content, message):
+    path = tmp_path / name
+    path.write_bytes(content)
+    result = cli("import", str(SEED_TXT), str(path))
+    assert result.exit_code != 0
+    assert name in result.output and message in result.output
+    assert session.scalar(select(func.count(Document.id))) == 0
+
+
+def test_missing_path_and_size_limit(cli, session, tmp_path):
+    result = cli("import", str(tmp_path / "nope.txt"))
+    assert result.exit_code != 0 and "nope.txt" in result.output
+    result = cli("import", "--max-bytes", "100", str(SEED_TXT))
+    assert result.exit_code != 0 and "limit" in result.output
+    assert session.scalar(select(func.count(Document.id))) == 0
+
+
+def test_users_commands(cli, session):
+    added = cli("users", "add", "maria", "--role", "annotator")
+    assert added.exit_code == 0 and "shown once" in added.output
+    piped = cli("users", "add", "omar", "--role", "supervisor", "--password-stdin", input="a long enough secret\n")
+    assert piped.exit_code == 0 and "shown once" not in piped.output
+    duplicate = cli("users", "add", "maria", "--role", "annotator")
+    assert duplicate.exit_code != 0 and "already exists" in duplicate.output
+    short = cli("users", "add", "x", "--role", "annotator", "--password-stdin", input="short\n")
+    assert short.exit_code != 0 and "too short" in short.output
+    listed = cli("users", "list")
+    assert "maria" in listed.output and "supervisor" in listed.output
+    assert cli("users", "set-password", "maria").exit_code == 0
+    assert cli("users", "deactivate", "maria").exit_code == 0
+    assert "deactivated" in cli("users", "list").output
+    assert cli("users", "deactivate", "ghost").exit_code != 0
+    assert session.scalar(select(User.active).where(User.username == "maria")) is False
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _run(env: dict, *args: str, input: str | None = None) -> subprocess.CompletedProcess:
+    command = [str(Path(sys.executable).with_name("annotator")), *args]
+    return subprocess.run(command, env=env, input=input, capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture
+def instance_env(tmp_path, request) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANNOTATOR_")}
+    env["ANNOTATOR_INSTANCE"] = str(tmp_path / "instance")
+    return env
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_console_script_end_to_end(kind, instance_env, request, tmp_path):
+    if kind == "postgresql":
+        server = request.getfixturevalue("require_postgres")
+        instance_env["ANNOTATOR_DATABASE_URL"] = server.create_database()
+
+    early = _run(instance_env, "import", str(SEEDS))
+    assert early.returncode != 0 and "annotator init" in early.stderr
+
+    assert _run(instance_env, "init").returncode == 0
+    first = _run(instance_env, "quickstart", "--no-serve")
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.count("(shown once)") == 3
+    second = _run(instance_env, "quickstart", "--no-serve")
+    assert second.returncode == 0, second.stderr
+    assert "(shown once)" not in second.stdout and "imported 0 document(s)" in second.stdout
+    assert "2 document(s) in the database" in second.stdout
+
+    if kind == "sqlite":
+        instance = Path(instance_env["ANNOTATOR_INSTANCE"])
+        assert (instance / "annotator.sqlite3").exists()
+        key = instance / "secret_key"
+        assert key.exists() and oct(key.stat().st_mode & 0o777) == "0o600"
+
+    port = _free_port()
+    server = subprocess.Popen(
+        [str(Path(sys.executable).with_name("annotator")), "serve", "--port", str(port)],
+        env=instance_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2) as response:
+                    body = response.read().decode()
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "server did not start"
+                time.sleep(0.2)
+        assert response.status == 200 and "Log in" in body
+        assert response.headers["Server"] == "annotator"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
