@@ -38,7 +38,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     with app.app_context():
-        configure_engine(db.engine)
+        configure_engine(db.engine, synchronous=app.config["SQLITE_SYNCHRONOUS"])
 
     from .web import init_web
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from . import audit
 from .db import writes
@@ -52,7 +52,9 @@ def assign(
 def active_assignment(session: Session, user: User, document_id: int) -> Assignment:
     """The user's live assignment to the document, or 404 (whether or not the document exists)."""
     assignment = session.scalar(
-        select(Assignment).where(Assignment.user_id == user.id, Assignment.document_id == document_id)
+        select(Assignment)
+        .where(Assignment.user_id == user.id, Assignment.document_id == document_id)
+        .options(joinedload(Assignment.document).joinedload(Document.project))
     )
     if assignment is None:
         raise NotFound("no such document among your assignments", field="document_id")

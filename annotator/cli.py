@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 
 import click
@@ -12,6 +13,7 @@ from sqlalchemy.engine import make_url
 from tqdm import tqdm
 
 from . import assignments, create_app, migrate, projects, users
+from .codebook import CodebookError, codebook_from_dict, load_codebook
 from .db import db
 from .documents import import_articles
 from .errors import ServiceError
@@ -90,6 +92,78 @@ def import_command(paths: tuple[str, ...], project_name: str, max_bytes: int | N
     """
     _require_schema()
     _import(list(paths), project_name, max_bytes or current_app.config["MAX_IMPORT_BYTES"])
+
+
+@main.group("project")
+def project_group() -> None:
+    """Manage projects and their codebooks."""
+
+
+@project_group.command("create")
+@click.argument("name")
+@click.option("--codebook", "codebook_path", type=click.Path(dir_okay=False), help="A TOML or JSON codebook; the default codebook if omitted.")
+@with_appcontext
+def project_create(name: str, codebook_path: str | None) -> None:
+    """Create a project with a codebook, validated on load."""
+    _require_schema()
+    try:
+        codebook = load_codebook(codebook_path) if codebook_path else None
+    except CodebookError as error:
+        raise click.ClickException(f"the codebook is invalid:\n{error}") from error
+    try:
+        project = projects.create_project(db.session, name, codebook)
+    except ServiceError as error:
+        _fail(error)
+    db.session.commit()
+    click.echo(f"Created project {project.name!r} with codebook {project.codebook['name']!r} version {project.codebook_version}.")
+
+
+@project_group.command("list")
+@with_appcontext
+def project_list() -> None:
+    """List projects with their numbers."""
+    _require_schema()
+    rows = projects.project_counts(db.session)
+    if not rows:
+        click.echo("No projects yet: `annotator project create NAME` or `annotator import PATH --project NAME`.")
+        return
+    click.echo(f"{'project':<24} {'codebook':<24} {'documents':>9} {'sentences':>9}")
+    for row in rows:
+        click.echo(f"{row.name:<24} {row.codebook:<24} {row.documents:>9} {row.sentences:>9}")
+
+
+@project_group.command("show")
+@click.argument("name", default=projects.DEFAULT_PROJECT)
+@click.option("--json", "as_json", is_flag=True, help="Print the codebook as JSON.")
+@with_appcontext
+def project_show(name: str, as_json: bool) -> None:
+    """Show a project's codebook: layers, labels, values and hotkeys."""
+    _require_schema()
+    try:
+        project = projects.get_project(db.session, name)
+    except ServiceError as error:
+        _fail(error)
+    codebook = codebook_from_dict(project.codebook)
+    if as_json:
+        click.echo(json.dumps(project.codebook, indent=2, ensure_ascii=False))
+        return
+    click.echo(f"Project {project.name!r}: codebook {codebook.name!r} version {codebook.version}")
+    for layer in codebook.span_layers:
+        click.echo(f"\nspan layer {layer.name} ({layer.title}){' · may cross sentences' if layer.cross_sentence else ''}")
+        for label in layer.labels:
+            click.echo(f"  [{label.hotkey or ' '}] {label.name}")
+        for attribute in layer.attributes:
+            click.echo(f"  attribute {attribute.name}: {', '.join(attribute.value_names)}")
+    for layer in codebook.choice_layers:
+        kind = "multiple choice" if layer.multiple else "single choice"
+        click.echo(f"\nsentence layer {layer.name} ({layer.title}, {kind}{', ordered' if layer.ordered else ''})")
+        for value in layer.values:
+            click.echo(f"  [{value.hotkey or ' '}] {value.name}")
+    for relation in codebook.relations:
+        roles = ", ".join(f"{role.name}={role.label}{'' if role.required else '?'}{'+' if role.multiple else ''}" for role in relation.roles)
+        click.echo(f"\nrelation {relation.name} over {relation.layer}: {roles}")
+        for attribute in relation.attributes:
+            click.echo(f"  attribute {attribute.name}: {', '.join(attribute.value_names)}")
 
 
 @main.group("users")

@@ -47,6 +47,7 @@ def settings(instance_path: Path) -> dict:
         "SQLALCHEMY_DATABASE_URI": database_url(instance_path),
         # Recover from a restarted PostgreSQL without restarting the app.
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLITE_SYNCHRONOUS": os.environ.get("ANNOTATOR_SQLITE_SYNCHRONOUS", "NORMAL").upper(),
         "MAX_IMPORT_BYTES": int(os.environ.get("ANNOTATOR_MAX_IMPORT_BYTES", DEFAULT_MAX_BYTES)),
         # Annotators keep a page open all day: a CSRF token lives as long as the session.
         "WTF_CSRF_TIME_LIMIT": None,

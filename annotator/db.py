@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
@@ -13,22 +14,31 @@ from sqlalchemy.orm import Session, scoped_session
 from .models import Base
 
 # Our own declarative Base (typed, with a naming convention) owns the tables; Flask-SQLAlchemy
-# only manages the engine and the request-scoped session.
-db = SQLAlchemy(metadata=Base.metadata)
+# only manages the engine and the request-scoped session. A request is short, so objects it
+# committed need not be reloaded to be read again (expire_on_commit=False saves a query each).
+db = SQLAlchemy(metadata=Base.metadata, session_options={"expire_on_commit": False})
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
-def configure_engine(engine: Engine) -> Engine:
+def configure_engine(engine: Engine, *, synchronous: str = "NORMAL") -> Engine:
     """WAL, foreign keys, a busy timeout and write transactions that wait; SQLite only.
 
     Reads begin DEFERRED and never block anyone. A write transaction (see begin_write)
     begins IMMEDIATE: it takes the write lock before its first read, so a transaction that
     reads and then writes cannot fail with "database is locked" because another worker
-    committed in between; it waits in the busy handler instead.
+    committed in between. Writers of one process queue on a lock of their own first: a
+    fair queue, where SQLite's busy handler would poll with growing sleeps (hundreds of
+    milliseconds under contention). Other processes still wait in the busy handler.
+
+    ``synchronous``: NORMAL (in WAL mode, a commit survives the process being killed; the
+    last commits may be lost if the machine loses power) or FULL (an fsync per commit).
     """
     if engine.dialect.name != "sqlite":
         return engine
+    if synchronous not in ("NORMAL", "FULL"):
+        raise ValueError(f"synchronous must be NORMAL or FULL, not {synchronous!r}")
+    writer = threading.Lock()
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
@@ -38,18 +48,32 @@ def configure_engine(engine: Engine) -> Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        # An acknowledged save must survive power loss, not only a crash.
-        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
         mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        if mode == "IMMEDIATE":
+            if not writer.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
+                raise TimeoutError("timed out waiting for the database write lock")
+            connection.info[_HOLDS_WRITER] = True
+        try:
+            connection.exec_driver_sql(f"BEGIN {mode}")
+        except BaseException:
+            _release(connection)
+            raise
 
+    def _release(connection):
+        if connection.info.pop(_HOLDS_WRITER, False):
+            writer.release()
+
+    event.listen(engine, "commit", _release)
+    event.listen(engine, "rollback", _release)
     return engine
 
 
+_HOLDS_WRITER = "annotator.holds_writer"
 _WRITE_TRANSACTION = "annotator.write_transaction"
 
 

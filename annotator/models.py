@@ -82,7 +82,7 @@ class Project(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
-    codebook: Mapped[dict[str, Any]]
+    codebook: Mapped[dict[str, Any]] = mapped_column(deferred=True)
     codebook_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
 

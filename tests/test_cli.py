@@ -137,3 +137,33 @@ def test_console_script_end_to_end(kind, instance_env, request, tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_project_commands(cli, session, tmp_path):
+    created = cli("project", "create", "debates", "--codebook", "tests/data/codebooks/custom.toml")
+    assert created.exit_code == 0 and "version 3" in created.output, created.output
+    assert cli("project", "create", "debates").exit_code != 0
+    bad = cli("project", "create", "broken", "--codebook", "tests/data/codebooks/bad_schema.toml")
+    assert bad.exit_code != 0 and "did you mean 'labels'" in bad.output
+    assert cli("project", "create", "default").exit_code == 0
+    assert cli("import", str(SEEDS), "--project", "default").exit_code == 0
+    listed = cli("project", "list").output
+    assert "debates" in listed and "policy_debates" in listed
+    assert any(line.split()[-2:] == ["2", "29"] for line in listed.splitlines() if line.startswith("default"))
+    shown = cli("project", "show", "default").output
+    assert "[c] CUE" in shown and "[1] event" in shown and "relation attribution" in shown
+    as_json = json.loads(cli("project", "show", "default", "--json").output)
+    assert as_json["version"] == 1 and as_json["name"] == "news_attribution"
+    assert cli("project", "show", "nope").exit_code != 0
+
+
+def test_assign_command(cli, session):
+    assert cli("import", str(SEEDS)).exit_code == 0
+    assert cli("users", "add", "maria", "--role", "annotator").exit_code == 0
+    first = cli("assign", "--user", "maria")
+    assert first.exit_code == 0 and "2 new assignment(s)" in first.output
+    again = cli("assign", "--user", "maria")
+    assert "0 new assignment(s)" in again.output
+    assert cli("assign", "--user", "ghost").exit_code != 0
+    missing = cli("assign", "--user", "maria", "--document", "999")
+    assert missing.exit_code != 0 and "999" in missing.output

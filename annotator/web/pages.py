@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
-
-from .. import annotations, assignments
+from .. import annotations, assignments, projects
 from ..db import db
-from ..models import Document, Project, Sentence
+from ..models import Document
 
 bp = Blueprint("pages", __name__)
 
@@ -17,16 +15,8 @@ bp = Blueprint("pages", __name__)
 @login_required
 def home():
     mine = assignments.progress_of(db.session, current_user, assignments.assignments_of(db.session, current_user))
-    projects = []
-    if current_user.role != "annotator":
-        projects = db.session.execute(
-            select(Project.name, func.count(func.distinct(Document.id)), func.count(Sentence.id))
-            .outerjoin(Document, Document.project_id == Project.id)
-            .outerjoin(Sentence, Sentence.document_id == Document.id)
-            .group_by(Project.id)
-            .order_by(Project.name)
-        ).all()
-    return render_template("home.html", assigned=mine, projects=projects)
+    counts = projects.project_counts(db.session) if current_user.role != "annotator" else []
+    return render_template("home.html", assigned=mine, projects=counts)
 
 
 @bp.get("/documents/<int:document_id>")

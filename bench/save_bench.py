@@ -1,0 +1,249 @@
+"""Autosave under concurrent annotators, through the production server (waitress) on 127.0.0.1.
+
+For K simulated annotators (default 1, 8 and 32), each logged in with its own session, every
+annotator saves spans and claim-type labels as fast as the server answers for a fixed time;
+then the same clients call a trivial endpoint (/healthz) for the same time. Prints p50/p95/p99
+latency and requests/s for both, their ratio, and checks that every acknowledged save is in
+the database with the value acknowledged. Also prints the annotation page's weight.
+
+    python bench/save_bench.py [--seconds 10] [--clients 1 8 32] [--database-url URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import random
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
+from pathlib import Path
+from urllib.parse import urlencode
+
+import sqlalchemy as sa
+
+REPO = Path(__file__).resolve().parent.parent
+PASSWORD = "benchmark password"
+ATTRIBUTION_LABELS = ("SOURCE", "CUE", "CONTENT", "SUPPLEMENT")
+CLAIM_TYPES = ("event", "quantity", "causal", "prediction", "rule", "personal_experience", "opinion", "not_claim")
+
+
+class Browser:
+    """One annotator's HTTP client: a keep-alive connection, the session cookie, the CSRF token."""
+
+    def __init__(self, port: int):
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        self.cookies = SimpleCookie()
+        self.token = ""
+
+    def request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None):
+        headers = dict(headers or {})
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v.value}" for k, v in self.cookies.items())
+        self.connection.request(method, path, body=body, headers=headers)
+        response = self.connection.getresponse()
+        data = response.read()
+        for header in response.headers.get_all("Set-Cookie") or []:
+            self.cookies.load(header)
+        return response.status, data
+
+    def login(self, username: str) -> None:
+        _, page = self.request("GET", "/login")
+        token = re.search(rb'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1).decode()
+        form = urlencode({"username": username, "password": PASSWORD, "csrf_token": token}).encode()
+        status, _ = self.request("POST", "/login", form, {"Content-Type": "application/x-www-form-urlencoded"})
+        assert status == 302, f"login of {username} failed: {status}"
+        _, home = self.request("GET", "/")
+        self.token = re.search(rb'<meta name="csrf-token" content="([^"]+)"', home).group(1).decode()
+
+    def json(self, method: str, path: str, payload: dict):
+        return self.request(
+            method, path, json.dumps(payload).encode(),
+            {"Content-Type": "application/json", "X-CSRFToken": self.token},
+        )
+
+
+@dataclass
+class Annotator:
+    name: str
+    latencies: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    spans: dict[int, tuple[int, int, str]] = field(default_factory=dict)  # acknowledged id -> extent, label
+    labels: dict[int, tuple[str, int]] = field(default_factory=dict)  # sentence id -> value, version
+
+
+def _words(text: str) -> list[tuple[int, int]]:
+    return [(m.start(), m.end()) for m in re.finditer(r"\w+", text)]
+
+
+def annotate(annotator: Annotator, port: int, document: dict, deadline: float, seed: int) -> None:
+    rng = random.Random(seed)
+    browser = Browser(port)
+    browser.login(annotator.name)
+    text, sentences = document["text"], document["sentences"]
+    candidates = [(s, e, label) for s, e in _words(text) for label in ATTRIBUTION_LABELS]
+    rng.shuffle(candidates)
+    while time.perf_counter() < deadline:
+        started = time.perf_counter()
+        if rng.random() < 0.5 and candidates:
+            start, end, label = candidates.pop()
+            payload = {"layer": "attribution", "label": label, "start": start, "end": end, "text": text[start:end]}
+            status, body = browser.json("POST", f"/api/documents/{document['id']}/spans", payload)
+            if status == 201:
+                annotator.spans[json.loads(body)["id"]] = (start, end, label)
+        else:
+            sentence = rng.choice(sentences)
+            value = rng.choice(CLAIM_TYPES)
+            known = annotator.labels.get(sentence["id"])
+            payload = {"value": value, "version": known[1] if known else None}
+            status, body = browser.json("PUT", f"/api/sentences/{sentence['id']}/labels/claim_type", payload)
+            if status == 200:
+                saved = json.loads(body)
+                annotator.labels[sentence["id"]] = (saved["value"], saved["version"])
+        annotator.latencies.append(time.perf_counter() - started)
+        if status >= 300:
+            annotator.errors.append(f"{status} {body[:200]!r}")
+
+
+def call_trivial(annotator: Annotator, port: int, deadline: float) -> None:
+    browser = Browser(port)
+    while time.perf_counter() < deadline:
+        started = time.perf_counter()
+        status, body = browser.request("GET", "/healthz")
+        annotator.latencies.append(time.perf_counter() - started)
+        if status != 200:
+            annotator.errors.append(f"{status} {body[:200]!r}")
+
+
+def run_threads(target, annotators: list[Annotator], *args) -> float:
+    threads = [threading.Thread(target=target, args=(a, *args)) for a in annotators]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started
+
+
+def percentiles(latencies: list[float]) -> tuple[float, float, float]:
+    cuts = statistics.quantiles(latencies, n=100, method="inclusive")
+    return cuts[49] * 1000, cuts[94] * 1000, cuts[98] * 1000
+
+
+def verify(engine: sa.Engine, annotators: list[Annotator]) -> tuple[int, int]:
+    """Acknowledged saves versus what the database holds: (acknowledged, lost)."""
+    acknowledged = lost = 0
+    with engine.connect() as connection:
+        for annotator in annotators:
+            user_id = connection.execute(sa.text("SELECT id FROM users WHERE username = :u"), {"u": annotator.name}).scalar()
+            spans = {
+                row.id: (row.start, row.end, row.label)
+                for row in connection.execute(sa.text('SELECT id, start, "end", label FROM spans WHERE user_id = :u'), {"u": user_id})
+            }
+            for span_id, extent in annotator.spans.items():
+                acknowledged += 1
+                lost += spans.get(span_id) != extent
+            labels = {
+                row.sentence_id: (json.loads(row.value) if isinstance(row.value, str) else row.value, row.version)
+                for row in connection.execute(
+                    sa.text("SELECT sentence_id, value, version FROM sentence_labels WHERE user_id = :u AND layer = 'claim_type'"),
+                    {"u": user_id},
+                )
+            }
+            for sentence_id, saved in annotator.labels.items():
+                acknowledged += 1
+                lost += labels.get(sentence_id) != saved
+    return acknowledged, lost
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--clients", type=int, nargs="+", default=[1, 8, 32])
+    parser.add_argument("--database-url", help="default: SQLite in a temporary instance folder (a PostgreSQL URL works too)")
+    parser.add_argument("--threads", type=int, default=16, help="waitress worker threads")
+    args = parser.parse_args()
+
+    annotator_bin = str(Path(sys.executable).with_name("annotator"))
+    with tempfile.TemporaryDirectory() as instance:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ANNOTATOR_")} | {"ANNOTATOR_INSTANCE": instance}
+        if args.database_url:
+            env["ANNOTATOR_DATABASE_URL"] = args.database_url
+        run = lambda *a, **kw: subprocess.run([annotator_bin, *a], env=env, check=True, capture_output=True, text=True, **kw)  # noqa: E731
+        run("init")
+        run("import", str(REPO / "seeds" / "000_a8e75834ae8b6b50.txt"))
+        # Each phase gets annotators of its own, who start with nothing saved.
+        names = [f"bench{n:03d}" for n in range(sum(args.clients))] + ["reader"]
+        for name in names:
+            run("users", "add", name, "--role", "annotator", "--password-stdin", input=PASSWORD + "\n")
+        run("assign", *[f"--user={name}" for name in names])
+
+        from annotator import create_app
+        from annotator.db import db
+
+        app = create_app({"INSTANCE_PATH": instance} | ({"SQLALCHEMY_DATABASE_URI": args.database_url} if args.database_url else {}))
+        with app.app_context():
+            engine = db.engine
+            with engine.connect() as connection:
+                row = connection.execute(sa.text("SELECT id, text FROM documents ORDER BY id LIMIT 1")).one()
+                sentences = [{"id": r.id} for r in connection.execute(sa.text("SELECT id FROM sentences WHERE document_id = :d"), {"d": row.id})]
+            document = {"id": row.id, "text": row.text, "sentences": sentences}
+
+            port = free_port()
+            server = subprocess.Popen([annotator_bin, "serve", "--port", str(port), "--threads", str(args.threads)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                for _ in range(100):
+                    try:
+                        http.client.HTTPConnection("127.0.0.1", port, timeout=1).request("GET", "/healthz")
+                        break
+                    except OSError:
+                        time.sleep(0.1)
+                print(f"machine: {platform.node()} · {os.cpu_count()} cores · Python {platform.python_version()} · {engine.dialect.name} · waitress threads {args.threads} · {args.seconds:g} s per phase")
+                print(f"{'K':>3} | {'saves/s':>8} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} | {'trivial/s':>9} {'p50 ms':>7} {'p99 ms':>7} | {'ratio':>5} | {'acked':>6} {'lost':>4} {'errors':>6}")
+                for phase, k in enumerate(args.clients):
+                    first = sum(args.clients[:phase])
+                    savers = [Annotator(name) for name in names[first : first + k]]
+                    saving = run_threads(lambda a, d: annotate(a, port, document, d, hash(a.name) + k), savers, time.perf_counter() + args.seconds)
+                    trivial = [Annotator(name) for name in names[first : first + k]]
+                    calling = run_threads(lambda a, d: call_trivial(a, port, d), trivial, time.perf_counter() + args.seconds)
+                    save_latencies = [x for a in savers for x in a.latencies]
+                    trivial_latencies = [x for a in trivial for x in a.latencies]
+                    save_rate, trivial_rate = len(save_latencies) / saving, len(trivial_latencies) / calling
+                    acknowledged, lost = verify(engine, savers)
+                    errors = sum(len(a.errors) for a in savers + trivial)
+                    s50, s95, s99 = percentiles(save_latencies)
+                    t50, _, t99 = percentiles(trivial_latencies)
+                    print(f"{k:>3} | {save_rate:>8.0f} {s50:>7.1f} {s95:>7.1f} {s99:>7.1f} | {trivial_rate:>9.0f} {t50:>7.1f} {t99:>7.1f} | {save_rate / trivial_rate:>5.2f} | {acknowledged:>6} {lost:>4} {errors:>6}")
+                    for annotator in savers + trivial:
+                        for error in annotator.errors[:3]:
+                            print(f"    {annotator.name}: {error}")
+
+                browser = Browser(port)
+                browser.login("reader")  # a fresh annotator: the page as it first loads
+                _, page = browser.request("GET", f"/documents/{document['id']}")
+                assets = re.findall(rb'(?:src|href)="(/static/[^"]+)"', page)
+                weights = {"html": len(page)} | {a.decode(): len(browser.request("GET", a.decode())[1]) for a in assets}
+                print("annotate page weight (uncompressed): " + ", ".join(f"{k} {v / 1024:.1f} KB" for k, v in weights.items()) + f"; total {sum(weights.values()) / 1024:.1f} KB")
+            finally:
+                server.terminate()
+                server.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()
