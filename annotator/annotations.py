@@ -145,7 +145,7 @@ def _missing_roles(codebook: Codebook, attribution: Attribution) -> list[str]:
 
 def annotation_state(session: Session, user: User, document_id: int) -> dict:
     """Everything the user has saved on the document (and nothing of anyone else's)."""
-    assignment = active_assignment(session, user, document_id)
+    assignment = active_assignment(session, user, document_id, for_write=False)
     codebook = project_codebook(assignment.document.project)
     spans = session.scalars(
         select(Span).where(Span.document_id == document_id, Span.user_id == user.id).order_by(Span.start, Span.id)
@@ -318,26 +318,48 @@ def update_span(session: Session, user: User, span_id: int, data: dict) -> dict:
     _touch(span)
     session.flush()
     audit.record(session, actor=user, action="update", entity=span, before=before, after=span_json(span))
+    changed = _fit_roles(session, user, span, codebook) if label != before["label"] else []
     _commit(session)
-    return span_json(span)
+    return span_json(span) | {"attributions": changed}
 
 
 @writes
-def delete_span(session: Session, user: User, span_id: int, data: dict) -> None:
-    """Remove the span, and its part in any attribution (each such change audited too)."""
-    span, _ = _own_span(session, user, span_id)
+def delete_span(session: Session, user: User, span_id: int, data: dict) -> dict:
+    """Remove the span, and its part in any attribution; answers with the changed attributions."""
+    span, assignment = _own_span(session, user, span_id)
     _check_version(span, data, span_json)
-    parts = session.scalars(select(AttributionPart).where(AttributionPart.span_id == span.id)).all()
-    for part in parts:
-        attribution = part.attribution
-        before = attribution_json(attribution)
-        attribution.parts.remove(part)
-        _touch(attribution)
-        session.flush()
-        audit.record(session, actor=user, action="update", entity=attribution, before=before, after=attribution_json(attribution))
+    changed = _fit_roles(session, user, span, project_codebook(assignment.document.project), removing=True)
     audit.record(session, actor=user, action="delete", entity=span, before=span_json(span))
     session.delete(span)
     _commit(session)
+    return {"deleted": span_id, "attributions": changed}
+
+
+def _fit_roles(session: Session, user: User, span: Span, codebook: Codebook, *, removing: bool = False) -> list[dict]:
+    """Keep the span's parts in attributions true to its label, in the same transaction.
+
+    After a label change a part takes the role that label plays, when the attribution has
+    that role free; otherwise (and when the span is being removed) the part goes. Each
+    changed attribution is audited and returned, with its new version.
+    """
+    changed = []
+    for part in session.scalars(select(AttributionPart).where(AttributionPart.span_id == span.id)).all():
+        attribution = part.attribution
+        relation = codebook.relation(attribution.relation)
+        role = None if removing else next((r for r in relation.roles if r.label == span.label), None)
+        if role is not None and role.name == part.role:
+            continue
+        before = attribution_json(attribution)
+        taken = any(other.role == role.name for other in attribution.parts if other is not part) if role else True
+        if role is not None and (role.multiple or not taken):
+            part.role = role.name
+        else:
+            attribution.parts.remove(part)
+        _touch(attribution)
+        session.flush()
+        audit.record(session, actor=user, action="update", entity=attribution, before=before, after=attribution_json(attribution))
+        changed.append(attribution_json(attribution, codebook))
+    return changed
 
 
 # -- sentence labels --------------------------------------------------------------------------

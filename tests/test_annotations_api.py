@@ -214,16 +214,26 @@ def test_attribution_unit(world):
     assert linked.status_code == 200 and linked.json["missing"] == [] and linked.json["version"] == 2
     assert {p["role"] for p in linked.json["parts"]} == {"cue", "source", "content"}
 
-    # Deleting a span removes its part, and the attribution's change is audited too.
-    assert ann.call("DELETE", f"/api/spans/{source['id']}", {"version": 1}).status_code == 200
+    # Deleting a span removes its part, answering with the attribution's new version.
+    deleted = ann.call("DELETE", f"/api/spans/{source['id']}", {"version": 1})
+    assert deleted.status_code == 200 and deleted.json["attributions"][0]["version"] == 3
     state = ann.call("GET", f"/api/documents/{seed.id}/annotations").json
     assert {p["role"] for p in state["attributions"][0]["parts"]} == {"cue", "content"}
     assert state["attributions"][0]["version"] == 3
+
+    # Relabelling a part moves it to the role of its new label when that role is free ...
+    relabelled = ann.call("PATCH", f"/api/spans/{content['id']}", {"version": 1, "label": "SOURCE"})
+    assert relabelled.status_code == 200
+    assert {(p["span_id"], p["role"]) for p in relabelled.json["attributions"][0]["parts"]} == {(cue["id"], "cue"), (content["id"], "source")}
+    # ... and out of the attribution when the label plays no role there (or it is taken).
+    out = ann.call("PATCH", f"/api/spans/{cue['id']}", {"version": 1, "label": "SOURCE"})
+    assert out.json["attributions"][0]["parts"] == [{"span_id": content["id"], "role": "source"}]
+    assert out.json["attributions"][0]["version"] == 5 and out.json["attributions"][0]["missing"] == ["cue", "content"]
     session = world["session"]
     session.rollback()
     actions = session.scalars(select(Event.action).where(Event.entity_type == "attributions").order_by(Event.id)).all()
-    assert actions == ["create", "update", "update"]
-    assert ann.call("DELETE", f"/api/attributions/{attribution['id']}", {"version": 3}).status_code == 200
+    assert actions == ["create", "update", "update", "update", "update"]
+    assert ann.call("DELETE", f"/api/attributions/{attribution['id']}", {"version": 5}).status_code == 200
     session.rollback()
     assert session.scalar(select(func.count(Attribution.id))) == 0
     assert session.scalar(select(func.count(Span.id))) == 3  # spans outlive the unit
@@ -273,6 +283,9 @@ def test_authentication_and_csrf(world):
     anonymous = Client(world["app"], None)
     response = anonymous.call("GET", f"/api/documents/{seed.id}/annotations")
     assert response.status_code == 401 and response.json == {"error": "authentication required"}
+    # Logged out with a stale token: 401 (log in again), not a CSRF error.
+    posted = anonymous.http.post(f"/api/documents/{seed.id}/spans", json={}, headers={"X-CSRFToken": "stale"})
+    assert posted.status_code == 401
     assert anonymous.http.get(f"/documents/{seed.id}").status_code == 302
     ann = Client(world["app"], "ann")
     no_token = ann.call("POST", f"/api/documents/{seed.id}/spans", _span_payload(seed, "ARY News", "attribution", "SOURCE"), csrf=False)

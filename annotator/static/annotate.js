@@ -12,7 +12,7 @@ function h(tag, props = {}, ...kids) { // an element; string children become tex
   for (const kid of kids.flat(2)) if (kid != null && kid !== false) el.append(kid);
   return el;
 }
-const btn = (props, ...kids) => btn({ ...props }, ...kids);
+const btn = (props, ...kids) => h('button', { type: 'button', ...props }, ...kids);
 const D = JSON.parse($('#annotator-data').textContent);
 const ROOT = $('#annotate'), DOC = $('#doc'), PANEL = $('#panel'), SAVE = $('#save-state'), HINT = $('#hint');
 const GUIDE = $('#guide'), COMMENT = $('#comment'), UNSURE = $('#unsure');
@@ -20,13 +20,13 @@ const CB = D.codebook, HK = D.hotkeys, TEXT = D.document.text, SENTS = D.sentenc
 const CSRF = $('meta[name="csrf-token"]').content;
 const STORE = `annotator:queue:${D.document.id}:${ROOT.dataset.user}`;
 
-// --- Text: the server counts code points, JS strings UTF-16 units ------------------------------
+// --- Text: the server counts code points, JS strings UTF-16 units
 const CP = Array.from(TEXT), U = [0]; // U[i]: UTF-16 index of code point i
 for (const c of CP) U.push(U[U.length - 1] + c.length);
 const sub = (a, b) => TEXT.slice(U[a], U[b]);
 function bisect(n, below) { let lo = 0, hi = n; while (lo < hi) { const m = (lo + hi + 1) >> 1; if (below(m)) lo = m; else hi = m - 1; } return lo; }
 const toCp = u => { const i = bisect(CP.length, m => U[m] <= u); return U[i] < u ? i + 1 : i; };
-const sentAt = p => bisect(SENTS.length - 1, m => SENTS[m].start <= p); // the sentence holding p
+const sentAt = p => bisect(SENTS.length - 1, m => SENTS[m].start <= p);
 const isW = i => i >= 0 && i < CP.length && /[\p{L}\p{N}\p{M}]/u.test(CP[i]);
 function snap(a, b) { // to whole words, without spaces or punctuation at either end
   while (a < b && !isW(a)) a++;
@@ -40,7 +40,7 @@ const WORD = /[\p{L}\p{N}\p{M}]+(?:['’\-.,/:][\p{L}\p{N}\p{M}]+)*/gu, wordCach
 const words = i => wordCache[i] ??= [...sub(SENTS[i].start, SENTS[i].end).matchAll(WORD)]
   .map(m => { const u = U[SENTS[i].start] + m.index; return [toCp(u), toCp(u + m[0].length)]; });
 
-// --- Codebook --------------------------------------------------------------------------------------
+// --- Codebook
 const LAYERS = Object.fromEntries(CB.span_layers.map(l => [l.name, l]));
 const RELS = CB.relations || [], CHOICES = CB.choice_layers || [];
 const FIRST = CHOICES[0]?.name; // its row holds the sentence's unsure flag and comment
@@ -50,7 +50,7 @@ const attrsFor = (layer, label) => [...(LAYERS[layer]?.attributes || []), ...(la
 const relOf = name => RELS.find(r => r.name === name);
 const HEX = /^#[0-9a-f]{6}$/i;
 const colorOf = s => { const c = labelOf(s.layer, s.label)?.color; return HEX.test(c) ? c : '#888888'; };
-function paint(el, c) { // label colour, and a readable ink on it
+function paint(el, c) { // --c: a label colour, --ink: text readable on it
   const n = parseInt(c.slice(1), 16);
   el.style.setProperty('--c', c);
   el.style.setProperty('--ink', 0.299 * (n >> 16) + 0.587 * ((n >> 8) & 255) + 0.114 * (n & 255) > 150 ? '#111' : '#fff');
@@ -58,11 +58,10 @@ function paint(el, c) { // label colour, and a readable ink on it
 const tip = (x, key) => [x.description, x.example && `Example: ${x.example}`, key && `Key: ${key}`].filter(Boolean).join('\n');
 const quote = (t, n = 60) => `“${t.length > n ? t.slice(0, n - 1) + '…' : t}”`;
 const pretty = name => name.replace(/_/g, ' ');
-const plural = (n, what) => `${n} ${what}${n === 1 ? '' : 's'}`;
+const plural = (n, x) => `${n} ${x}${n === 1 ? '' : 's'}`;
 
-// --- State: entities by key ----------------------------------------------------------------------
-// "s<id>"/"a<id>" saved, "n…"/"m…" made here; `alias` leads a key recreated by undo (or saved
-// before a reload) to its successor. Deleted entities stay, flagged `gone`.
+// --- State: entities by key
+// "s<id>"/"a<id>" saved, "n…"/"m…" made here; `alias` leads old keys to new. Deleted ones stay `gone`.
 const spans = new Map(), attrs = new Map(), rows = new Map(), alias = {};
 const R = k => { while (alias[k]) k = alias[k]; return k; };
 const getS = k => spans.get(R(k)), getA = k => attrs.get(R(k));
@@ -71,7 +70,7 @@ const liveAttrs = () => [...attrs.values()].filter(a => !a.gone);
 const inSent = (s, st) => s.start < st.end && s.end > st.start;
 const liveSpan = k => { const s = getS(k); return s && !s.gone ? s : null; };
 let serial = 0, order = 1e9;
-const newKey = p => p + Date.now().toString(36) + (serial++).toString(36);
+const newKey = p => `${p}${Date.now().toString(36)}.${serial++}`;
 const spanSrv = j => ({ label: j.label, attributes: { ...j.attributes } });
 const keyOfSpan = id => [...spans.values()].find(s => s.id === id)?.k || 's' + id;
 const attrSrv = j => ({ attributes: { ...j.attributes }, parts: j.parts.map(p => ({ k: keyOfSpan(p.span_id), role: p.role })) });
@@ -87,10 +86,12 @@ for (const j of D.state.attributions) {
   attrs.set('a' + j.id, { k: 'a' + j.id, id: j.id, sv: j.version, srv, relation: j.relation, order: j.id, ...copyAttr(srv) });
 }
 for (const j of D.state.labels) Object.assign(row(j.sentence_id, j.layer), { id: j.id, sv: j.version, srv: rowSrv(j) }, rowSrv(j));
+function unlink(s) { s.gone = true; for (const x of attrs.values()) x.parts = x.parts.filter(p => R(p.k) !== s.k); return s; }
+const sameSpan = (x, y) => ['layer', 'label', 'start', 'end'].every(f => x[f] === y[f]);
 function copyAttr(x) { return { attributes: { ...x.attributes }, parts: x.parts.map(p => ({ ...p })) }; }
-const ui = { cur: 0, sel: null, caret: null, anchor: null, focus: null, panel: null, last: null, drag: false };
+const ui = { cur: 0 }; // + sel, caret, anchor, focus, panel, last, drag
 
-// --- Changes: applied here at once (and replayed after a reload), then queued for the server -----
+// --- Changes: applied here (and replayed after a reload), then queued for the server
 function apply(op) {
   const s = getS(op.k), a = getA(op.k);
   switch (op.t) {
@@ -99,11 +100,7 @@ function apply(op) {
       ui.last = op.k;
       break;
     case 'us': if (s) Object.assign(s, spanSrv(op)); break;
-    case 'ds':
-      if (!s) break;
-      s.gone = true;
-      for (const x of attrs.values()) x.parts = x.parts.filter(p => R(p.k) !== s.k);
-      break;
+    case 'ds': if (s) unlink(s); break;
     case 'lab': Object.assign(row(op.sid, op.layer), rowSrv(op)); break;
     case 'ca': attrs.set(op.k, { ...op, id: null, sv: null, srv: null, order: ++order, ...copyAttr(op) }); break;
     case 'ua': if (a) Object.assign(a, copyAttr(op)); break;
@@ -117,7 +114,7 @@ function persist() {
     else { localStorage.removeItem(STORE); ids = {}; }
   } catch { /* storage off: kept in memory */ }
 }
-function restore() { // a queue left by a reload, crash or closed tab: replayed on the saved state
+function restore() { // a queue left by a reload or crash: replayed on the saved state
   let kept = null;
   try { kept = JSON.parse(localStorage.getItem(STORE)); } catch { /* none */ }
   if (!kept?.queue?.length) return;
@@ -128,7 +125,7 @@ function restore() { // a queue left by a reload, crash or closed tab: replayed 
   }
   queue = kept.queue;
   queue.forEach(apply);
-  hint(`Restored ${plural(queue.length, 'unsaved change')} from this browser; saving now.`);
+  hint(`Restored ${plural(queue.length, 'unsaved change')} kept in this browser.`);
 }
 function act(op) { apply(op); queue.push(op); lastError = null; persist(); showSave(); queueMicrotask(pump); }
 const pending = k => queue.some(o => R(o.k) === R(k));
@@ -136,7 +133,7 @@ const partsOut = parts => parts.map(p => ({ span_id: getS(p.k)?.id, role: p.role
 function build(op) { // [method, url, body]; null when the target was never saved
   const s = getS(op.k), a = getA(op.k), api = D.api;
   switch (op.t) {
-    case 'cs': return ['POST', api.spans, { layer: op.layer, label: op.label, start: op.start, end: op.end, text: op.text, attributes: op.attributes }];
+    case 'cs': { const { t, k, ...body } = op; return ['POST', api.spans, body]; }
     case 'us': {
       if (!s?.id) return null;
       const names = new Set(attrsFor(s.layer, op.label).map(x => x.name));
@@ -157,7 +154,7 @@ function build(op) { // [method, url, body]; null when the target was never save
 }
 async function call(method, url, body) {
   const res = await fetch(url, { method, credentials: 'same-origin', body: body && JSON.stringify(body),
-    headers: { 'Content-Type': 'application/json', 'X-CSRFToken': CSRF, Accept: 'application/json' } });
+    headers: { 'Content-Type': 'application/json', 'X-CSRFToken': CSRF } });
   return [res, await res.json().catch(() => ({}))];
 }
 async function pump() { // one request at a time, in order
@@ -172,7 +169,7 @@ async function pump() { // one request at a time, in order
       if (!res || res.status >= 500) return retryLater();
       fails = 0;
       if (res.status === 401 || (res.status === 400 && /csrf/i.test(body.error || ''))) {
-        blocked = `${res.status === 401 ? 'logged out' : 'session expired'} — log in again in another tab, then reload; changes are kept in this browser`;
+        blocked = 'logged out — log in again in another tab, then reload; changes are kept in this browser';
         break;
       }
       queue.shift();
@@ -193,10 +190,9 @@ addEventListener('beforeunload', e => { if (queue.length) { e.preventDefault(); 
 function showSave() {
   const n = queue.length;
   let state = 'saved', text = 'Saved';
-  if (blocked) [state, text] = ['error', `Not saved: ${blocked}`];
+  if (blocked || (lastError && !n)) [state, text] = ['error', `Not saved: ${blocked || lastError}`];
   else if (retryAt) [state, text] = ['offline', `Offline — retrying in ${Math.max(1, Math.ceil((retryAt - Date.now()) / 1000))}s (${plural(n, 'unsaved change')} kept)`];
   else if (n) [state, text] = ['saving', 'Saving…'];
-  else if (lastError) [state, text] = ['error', `Not saved: ${lastError}`];
   if (SAVE.textContent !== text) SAVE.textContent = text;
   Object.assign(SAVE.dataset, { state, pending: n });
 }
@@ -208,18 +204,17 @@ async function saved(op, j) {
       ids[op.k] = j.id;
       for (const n in j.attributes) if (!(n in s.attributes)) s.attributes[n] = j.attributes[n]; // defaults, prefills
       break;
-    case 'us': Object.assign(s, { sv: j.version, srv: spanSrv(j) }, pending(s.k) ? {} : spanSrv(j)); break;
-    case 'ds': { // the server took the span out of its attributions too, moving their versions
-      const [res, body] = await call('GET', D.api.annotations).catch(() => [{}]);
-      for (const x of res.ok ? body.attributions : []) Object.assign([...attrs.values()].find(y => y.id === x.id) || {}, { sv: x.version, srv: attrSrv(x) });
-      break;
-    }
+    case 'us': Object.assign(s, { sv: j.version, srv: spanSrv(j) }, pending(s.k) ? {} : spanSrv(j)); adoptAttrs(j.attributions); break;
+    case 'ds': adoptAttrs(j.attributions); break;
     case 'lab': Object.assign(row(op.sid, op.layer), { id: j.id, sv: j.version, srv: rowSrv(j) }); break;
     case 'ca': ids[op.k] = j.id; // fall through
     case 'ua': Object.assign(a, { id: j.id, sv: j.version, srv: attrSrv(j) });
   }
 }
-async function failed(op, status, body) { // a 4xx: say why, undo the change here, never retry
+async function fetchState() {
+  try { const [res, body] = await call('GET', D.api.annotations); return res.ok ? body : null; } catch { return null; }
+}
+async function failed(op, status, body) { // a 4xx: say why, undo the change here
   const conflict = status === 409, cur = body.current, s = getS(op.k), a = getA(op.k);
   if (status === 404 && (op.t === 'ds' || op.t === 'da')) return; // gone already
   if (op.t === 'lab' && cur && JSON.stringify(rowSrv(cur)) === JSON.stringify(rowSrv(op))) return saved(op, cur); // saved before
@@ -227,36 +222,22 @@ async function failed(op, status, body) { // a 4xx: say why, undo the change her
   lastError = conflict && op.t !== 'cs' ? 'changed in another tab or window — reload to see the latest' : body.error || `the server answered ${status}`;
   queue = queue.filter(o => R(o.k) !== R(op.k));
   switch (op.t) {
-    case 'cs': s.gone = s.failed = true; for (const x of attrs.values()) x.parts = x.parts.filter(p => R(p.k) !== s.k); break;
+    case 'cs': unlink(s).failed = true; break;
     case 'us': if (cur) Object.assign(s, { sv: cur.version, srv: spanSrv(cur) }); Object.assign(s, spanSrv(s.srv)); break;
-    case 'ds':
-      s.gone = false;
-      for (const l of op.links) { const x = getA(l.a); if (x && !x.gone) x.parts.push({ k: s.k, role: l.role }); }
-      break;
-    case 'lab': {
-      const r = row(op.sid, op.layer);
-      if (cur) Object.assign(r, { id: cur.id, sv: cur.version, srv: rowSrv(cur) });
-      Object.assign(r, r.srv || rowSrv({}));
-      break;
-    }
+    case 'ds': s.gone = false; for (const l of op.links) getA(l.a)?.parts.push({ k: s.k, role: l.role }); break;
+    case 'lab': { const r = row(op.sid, op.layer); if (cur) Object.assign(r, { id: cur.id, sv: cur.version, srv: rowSrv(cur) }); Object.assign(r, r.srv || rowSrv({})); break; }
     case 'ca': a.gone = a.failed = true; break;
     case 'ua': if (cur) Object.assign(a, { sv: cur.version, srv: attrSrv(cur) }); Object.assign(a, copyAttr(a.srv)); break;
     case 'da': a.gone = false;
   }
   undos.length = redos.length = 0; // history no longer matches the saved state
-  hint(`Not saved: ${lastError}`);
 }
 async function adopt(op) { // a create saved before (its answer lost): take the saved span as ours
-  try {
-    const [res, body] = await call('GET', D.api.annotations);
-    const j = res.ok && body.spans.find(x => x.layer === op.layer && x.label === op.label && x.start === op.start && x.end === op.end);
-    if (!j || liveSpans().some(x => x.id === j.id)) return false;
-    await saved(op, j);
-    return true;
-  } catch { return false; }
+  const j = (await fetchState())?.spans.find(x => sameSpan(x, op));
+  return j && !liveSpans().some(x => x.id === j.id) && !await saved(op, j);
 }
 
-// --- Operations, and their undo ----------------------------------------------------------------------
+// --- Operations, and their undo
 const undos = [], redos = [];
 function record(e) { undos.push(e); if (undos.length > 200) undos.shift(); redos.length = 0; }
 function undo(back = true) {
@@ -284,10 +265,16 @@ function updateSpan(k, x) {
   if (!s) return;
   const label = x.label ?? s.label, was = s.label, names = attrsFor(s.layer, label).map(a => a.name);
   act({ t: 'us', k: s.k, label, attributes: Object.fromEntries(Object.entries(x.attributes ?? s.attributes).filter(([n]) => names.includes(n))) });
-  if (label !== was) for (const a of liveAttrs()) { // keep its roles true to the new label
+  if (label !== was) for (const a of liveAttrs()) { // as the server does: the part takes the new label's role, or goes
     const part = a.parts.find(p => R(p.k) === s.k), role = relOf(a.relation)?.roles.find(r => r.label === label);
     const free = role && (role.multiple || !a.parts.some(p => p.role === role.name && p !== part));
-    if (part) updateAttr(a.k, { parts: a.parts.flatMap(p => p !== part ? [p] : free ? [{ k: p.k, role: role.name }] : []) });
+    if (part) a.parts = a.parts.flatMap(p => p !== part ? [p] : free ? [{ k: p.k, role: role.name }] : []);
+  }
+}
+function adoptAttrs(list = []) { // attributions the server changed along with a span: their new versions
+  for (const x of list) {
+    const a = liveAttrs().find(y => y.id === x.id);
+    if (a) Object.assign(a, { sv: x.version, srv: attrSrv(x) }, pending(a.k) ? {} : copyAttr(attrSrv(x)));
   }
 }
 const snapAttr = k => { const a = getA(k); return { k: a.k, relation: a.relation, ...copyAttr(a) }; };
@@ -304,8 +291,8 @@ function updateAttr(k, x) {
 function deleteAttr(k) { const a = getA(k); if (a && !a.gone) act({ t: 'da', k: a.k }); }
 function setRow(sid, layer, x) { act({ t: 'lab', k: row(sid, layer).k, sid, layer, ...rowSrv({ ...row(sid, layer), ...x }) }); }
 
-// A cue starts an attribution, taking in its sentence's unlinked parts; a source, content or
-// supplement joins the latest attribution whose cue is in its sentence (a source: or next to it).
+// A cue starts an attribution (with its sentence's unlinked parts); other parts join the latest
+// attribution whose cue is in their sentence (a source: or next to it).
 function autoLink(k) {
   const s = getS(k), si = sentAt(s.start);
   let made = null;
@@ -333,11 +320,11 @@ function autoLink(k) {
 }
 // What the user does: a change plus its undo entry.
 function markSelection(layer, label) {
-  if (!ui.sel) return hint('Select some words first: drag over them, or press Shift+→ word by word.');
+  if (!ui.sel) return hint('Select words first: drag over them, or Shift+→ word by word.');
   const [start, end] = ui.sel;
-  if (liveSpans().some(s => s.layer === layer && s.label === label && s.start === start && s.end === end)) return hint(`This text is already marked ${label}.`);
+  if (liveSpans().some(s => sameSpan(s, { layer, label, start, end }))) return hint(`This text is already marked ${label}.`);
   const k = createSpan({ layer, label, start, end, attributes: {} });
-  const e = { name: `mark ${label}`, k, made: autoLink(k) };
+  const e = { name: `mark ${label}`, k, made: autoLink(k) }; // undo drops the attribution it made
   e.undo = () => {
     const a = e.made && getA(e.made);
     e.asnap = a && !a.gone ? snapAttr(e.made) : null;
@@ -359,20 +346,20 @@ function userDeleteSpan(k) {
   hint(`Deleted ${snap.label} ${quote(snap.text)}. z undoes.`);
   render();
 }
-function userUpdateSpan(k, x) {
-  const s = getS(k), pick = () => ({ label: s.label, attributes: { ...s.attributes } }), before = pick();
-  updateSpan(k, x);
-  const after = pick();
-  record({ name: `change ${s.label}`, undo: () => updateSpan(k, before), redo: () => updateSpan(k, after) });
+function undoable(name, get, set, change) { // a change whose undo sets back what `get` read
+  const before = get();
+  change();
+  const after = get();
+  record({ name, undo: () => set(before), redo: () => set(after) });
   render();
 }
+const userUpdateSpan = (k, x) => undoable(`change ${getS(k).label}`, () => spanSrv(getS(k)), y => updateSpan(k, y), () => updateSpan(k, x));
 function userAttr(k, x) { // x: changes, or null to delete
+  if (x) return undoable('change attribution', () => snapAttr(k), y => updateAttr(k, y), () => updateAttr(k, x));
   const before = snapAttr(k);
-  x ? updateAttr(k, x) : deleteAttr(k);
-  const after = x && snapAttr(k);
-  record(x ? { name: 'change attribution', undo: () => updateAttr(k, before), redo: () => updateAttr(k, after) }
-    : { name: 'delete attribution', undo: () => { alias[before.k] = createAttr(before); }, redo: () => deleteAttr(k) });
-  if (!x) closePanel();
+  deleteAttr(k);
+  record({ name: 'delete attribution', undo: () => { alias[before.k] = createAttr(before); }, redo: () => deleteAttr(k) });
+  closePanel();
   render();
 }
 function userNewAttr(x) {
@@ -383,11 +370,8 @@ function userNewAttr(x) {
   render();
 }
 function userSetRow(i, layer, x) {
-  const sid = SENTS[i].id, before = rowSrv(row(sid, layer));
-  setRow(sid, layer, x);
-  const after = rowSrv(row(sid, layer));
-  record({ name: `${layer} of sentence ${i + 1}`, undo: () => setRow(sid, layer, before), redo: () => setRow(sid, layer, after) });
-  render();
+  const sid = SENTS[i].id;
+  undoable(`${layer} of sentence ${i + 1}`, () => rowSrv(row(sid, layer)), y => setRow(sid, layer, y), () => setRow(sid, layer, x));
 }
 function choose(layer, value) {
   const c = CHOICES.find(x => x.name === layer), cur = row(SENTS[ui.cur].id, layer).value;
@@ -402,13 +386,13 @@ function saveComment() {
   if (FIRST && SENTS[i] && text !== row(SENTS[i].id, FIRST).comment) userSetRow(i, FIRST, { comment: text });
 }
 
-// --- Focus, selection, mouse ---------------------------------------------------------------------------
+// --- Focus, selection, mouse
+const hashTo = i => history.replaceState(null, '', `#s${SENTS[i].position}`);
 const isDone = i => DONE_LAYERS.length > 0 && DONE_LAYERS.every(l => rows.get(`r${SENTS[i].id}:${l}`)?.value != null);
 function setCur(i, scroll = true) {
   i = Math.max(0, Math.min(SENTS.length - 1, i));
   if (i !== ui.cur) { ui.caret = ui.anchor = null; if (ui.panel) closePanel(false); }
-  ui.cur = i;
-  history.replaceState(null, '', `#s${SENTS[i].position}`);
+  hashTo(ui.cur = i);
   render();
   if (scroll) DOC.children[i].scrollIntoView({ block: 'nearest' });
 }
@@ -435,14 +419,12 @@ function textOffset(node, offset) { // a DOM point as a UTF-16 offset into the a
 }
 DOC.addEventListener('mousedown', e => { if (e.button === 0) ui.drag = true; });
 document.addEventListener('mouseup', e => {
-  if (e.button !== 0 || !ui.drag) return;
+  if (!ui.drag) return;
   ui.drag = false;
   const sel = getSelection(), range = sel.rangeCount ? sel.getRangeAt(0) : null;
   if (range && !range.collapsed && range.intersectsNode(DOC)) {
-    const all = document.createRange();
-    all.selectNodeContents(DOC);
-    const a = range.compareBoundaryPoints(Range.START_TO_START, all) < 0 ? 0 : textOffset(range.startContainer, range.startOffset);
-    const b = range.compareBoundaryPoints(Range.END_TO_END, all) > 0 ? TEXT.length : textOffset(range.endContainer, range.endOffset);
+    const a = DOC.contains(range.startContainer) ? textOffset(range.startContainer, range.startOffset) : 0; // or began before
+    const b = DOC.contains(range.endContainer) ? textOffset(range.endContainer, range.endOffset) : TEXT.length;
     sel.removeAllRanges();
     if (ui.panel) closePanel(false);
     ui.sel = snap(toCp(a), toCp(b));
@@ -464,20 +446,19 @@ document.addEventListener('mouseup', e => {
   render();
 });
 
-// --- Keys ---------------------------------------------------------------------------------------------
-const typing = el => el.isContentEditable || /^(TEXTAREA|SELECT)$/.test(el.tagName)
-  || (el.tagName === 'INPUT' && !/^(radio|checkbox|button|submit|reset)$/.test(el.type));
+// --- Keys
+const typing = el => el.isContentEditable || el.tagName === 'TEXTAREA' || (el.tagName === 'INPUT' && !/^(radio|checkbox|button)$/.test(el.type));
 document.addEventListener('keydown', e => {
   if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || e.isComposing || GUIDE.open) return;
   if (typing(e.target)) {
-    if (e.key === 'Escape') { e.preventDefault(); DOC.focus(); } // leaving the comment box saves it
+    if (e.key === 'Escape') { e.preventDefault(); DOC.focus(); }
     return;
   }
   const key = e.key.length === 1 && e.key !== 'Z' ? e.key.toLowerCase() : e.key;
   if (handleKey(key, e, e.target) !== false) e.preventDefault();
 });
 function handleKey(key, e, t) {
-  if (t.type === 'radio' && key.startsWith('Arrow')) return false; // the radio group's own keys
+  if (t.type === 'radio' && key.startsWith('Arrow')) return false; // the radios' own keys
   if (key === '?') return GUIDE.showModal();
   if (key === 'z' || key === 'Z') return undo(key === 'z');
   const nav = { j: 1, ArrowDown: 1, k: -1, ArrowUp: -1 }[key];
@@ -492,13 +473,13 @@ function handleKey(key, e, t) {
   if (key === 'ArrowRight' || key === 'ArrowLeft') return kbMove(key === 'ArrowRight' ? 1 : -1, e.shiftKey);
   if (key === 'u') return toggleUnsure();
   if (key === 'n') return COMMENT.focus();
-  if (key === 'Escape') { ui.sel = ui.anchor = ui.caret = null; hint(''); render(); return DOC.focus(); }
+  if (key === 'Escape') { ui.sel = ui.anchor = ui.caret = null; hint(''); return render(); }
   if (key === 'Enter' || key === ' ') {
     if (t.classList.contains('tag')) return openPanel({ span: t.dataset.k }, t.id);
     if (key === ' ' || t.closest('button, a, input, summary')) return false;
     const st = SENTS[ui.cur], here = liveSpans().filter(s => inSent(s, st));
     const s = here.find(x => x.k === R(ui.last)) || here[0];
-    return s ? openPanel({ span: s.k }) : hint('No span in this sentence to edit.');
+    return s ? openPanel({ span: s.k }) : hint('No span here.');
   }
   const b = HK.sentence?.[key];
   if (!b) return false;
@@ -516,8 +497,8 @@ $('#open-guide').addEventListener('click', () => GUIDE.showModal());
 GUIDE.addEventListener('close', () => DOC.focus({ preventScroll: true }));
 for (const el of GUIDE.querySelectorAll('[data-color]')) if (HEX.test(el.dataset.color)) paint(el, el.dataset.color);
 
-// --- Rendering --------------------------------------------------------------------------------------------
-function hint(text) { HINT.textContent = text; }
+// --- Rendering
+function hint(t) { HINT.textContent = t; }
 function buildDoc() { // sentences as elements, the blanks between them as text
   let at = 0;
   DOC.replaceChildren(...SENTS.flatMap((s, i) => {
@@ -548,7 +529,7 @@ function renderSentence(el, i, live, lane) { // segments cut at every span bound
     const cls = `seg${sel && sel[0] < b && sel[1] > a ? ' sel' : ''}${cw && cw[0] <= a && cw[1] >= b ? ' caret' : ''}${cov.length ? ' m' : ''}`;
     plan.push({ a, b, cov, cls, lane, sig: a + cls + cov.map(s => s.k + s.label + lane.get(s)) });
   }
-  const sig = cur + plan.map(p => p.sig).join('|'); // rebuild only what changed: never mid-drag text
+  const sig = cur + plan.map(p => p.sig).join('|'); // rebuild only what changed
   if (el.sig !== sig) el.replaceChildren(...plan.map(p => p.tag ? tagFor(p.tag, cur) : segment(p)));
   el.sig = sig;
   el.classList.toggle('cur', cur);
@@ -568,24 +549,22 @@ function segment({ a, b, cov, cls, lane }) {
   seg.style.setProperty('background-position', bg.map(x => x[2]).join());
   return seg;
 }
-function tagFor(s, cur) { // the span's handle: its label as text; focusable in the current sentence
+function tagFor(s, cur) { // a span's handle, showing its label (focusable in the current sentence)
   const t = h('span', { class: 'tag', id: `tag-${s.k}`, role: 'button', tabindex: cur ? '0' : '-1', 'data-k': s.k,
     'data-label': s.label, 'aria-label': `${s.label}: ${s.text}`, title: `${s.label} ${quote(s.text)} — click or Enter to edit` });
   paint(t, colorOf(s));
   return t;
 }
 function buildSide() {
-  $('#label-buttons').append(...CB.span_layers.map(layer => h('div', { class: 'group', role: 'group', 'aria-label': layer.title, title: layer.description },
-    h('span', { class: 'group-title' }, layer.title),
-    layer.labels.map(l => {
+  const group = (x, ...kids) => h('div', { class: 'group', role: 'group', 'aria-label': x.title, title: x.description },
+    h('span', { class: 'group-title' }, x.title, x.required && ' (required)'), ...kids);
+  $('#label-buttons').append(...CB.span_layers.map(layer => group(layer, layer.labels.map(l => {
       const b = btn({ class: 'lab', title: tip(l, l.hotkey), 'aria-keyshortcuts': l.hotkey,
         onclick: () => markSelection(layer.name, l.name) }, h('span', { class: 'chip' }), l.name, l.hotkey && h('kbd', {}, l.hotkey));
       paint(b, HEX.test(l.color) ? l.color : '#888888');
       return b;
     }))));
-  $('#choices').append(...CHOICES.map(c => h('div', { class: 'group', role: 'group', 'aria-label': c.title, title: c.description },
-    h('span', { class: 'group-title' }, c.title, c.required && ' (required)'),
-    c.values.map(v => btn({ class: 'choice', 'data-layer': c.name, 'data-value': v.name, title: tip(v, v.hotkey),
+  $('#choices').append(...CHOICES.map(c => group(c, c.values.map(v => btn({ class: 'choice', 'data-layer': c.name, 'data-value': v.name, title: tip(v, v.hotkey),
       'aria-pressed': 'false', 'aria-keyshortcuts': v.hotkey, onclick: () => choose(c.name, v.name) }, v.hotkey && h('kbd', {}, v.hotkey), pretty(v.name))))));
   UNSURE.addEventListener('change', () => UNSURE.checked !== row(SENTS[ui.cur].id, FIRST).unsure && toggleUnsure());
   COMMENT.addEventListener('blur', saveComment);
@@ -609,10 +588,7 @@ function renderSide() {
   $('#sent-head').textContent = `Sentence ${i + 1} of ${SENTS.length}${isDone(i) ? ' · done' : ''}`;
   $('#sel-info').textContent = ui.sel ? `Selected: ${quote(sub(...ui.sel), 120)} — press a label key or button.`
     : 'No text selected: drag over words, or Shift+→ / Shift+← word by word.';
-  for (const b of document.querySelectorAll('.choice')) {
-    const v = row(st.id, b.dataset.layer).value;
-    b.setAttribute('aria-pressed', v === b.dataset.value || (Array.isArray(v) && v.includes(b.dataset.value)));
-  }
+  for (const b of document.querySelectorAll('.choice')) b.setAttribute('aria-pressed', [].concat(row(st.id, b.dataset.layer).value).includes(b.dataset.value));
   if (FIRST) {
     const r = row(st.id, FIRST);
     UNSURE.checked = r.unsure;
@@ -632,7 +608,7 @@ function renderSide() {
   $('#progress-text').textContent = `${done} / ${SENTS.length} sentences done`;
 }
 
-// --- The panel of a span, with its attribution (or of an attribution alone) --------------------------
+// --- The panel of a span (with its attribution) or of an attribution
 function panelAttr() {
   const a = ui.panel?.attr && getA(ui.panel.attr), s = ui.panel?.span && liveSpan(ui.panel.span);
   if (a) return a.gone ? null : a;
@@ -651,10 +627,10 @@ function closePanel(refocus = true) {
   PANEL.replaceChildren();
   if (refocus) (from || DOC).focus({ preventScroll: true });
 }
-function radios(prefix, attribute, current, pick) {
+function radios(prefix, attribute, current, pick, always) {
   return h('fieldset', { class: 'radios', title: attribute.description },
     h('legend', {}, pretty(attribute.name), attribute.required && ' (required)'),
-    [{ name: '' }, ...attribute.values].map(v => {
+    [...always ? [] : [{ name: '' }], ...attribute.values].map(v => {
       const id = `${prefix}-${attribute.name}-${v.name || 'none'}`;
       return h('label', { class: 'radio', for: id, title: v.name && tip(v, v.hotkey) },
         h('input', { type: 'radio', id, name: `${prefix}-${attribute.name}`, value: v.name, checked: (current ?? '') === v.name, onchange: () => pick(v.name || null) }),
@@ -667,8 +643,7 @@ function spanSection(s) {
   return [
     h('h3', { id: 'panel-title' }, h('span', { class: 'chip' }), `${s.label} `, h('span', { class: 'quote' }, quote(s.text, 120))),
     h('p', { class: 'muted' }, `${layer.title} · sentence ${sentAt(s.start) + 1}${s.id ? '' : ' · saving…'}`),
-    h('fieldset', { class: 'radios' }, h('legend', {}, 'Label'), layer.labels.map(l => h('label', { class: 'radio', title: tip(l) },
-      h('input', { type: 'radio', id: `pl-${l.name}`, name: 'panel-label', checked: l.name === s.label, onchange: () => userUpdateSpan(s.k, { label: l.name }) }), ` ${l.name}`))),
+    radios('pl', { name: 'label', values: layer.labels.map(l => ({ ...l, hotkey: null })) }, s.label, label => userUpdateSpan(s.k, { label }), true),
     attrsFor(s.layer, s.label).map(x => radios('sa', x, s.attributes[x.name], v => userUpdateSpan(s.k, { attributes: { ...s.attributes, [x.name]: v } }))),
     !panelAttr() && role && h('p', {}, btn({ onclick: () => userNewAttr({ relation: rel.name, attributes: {}, parts: [{ k: s.k, role: role.name }] }) },
       `Start an attribution with this ${role.name}`)),
@@ -714,13 +689,13 @@ function render() {
   showSave();
 }
 
-// --- Start ---------------------------------------------------------------------------------------------
+// --- Start
 buildDoc();
 buildSide();
 restore();
 const atHash = () => { const m = /^#s(\d+)$/.exec(location.hash); return m ? SENTS.findIndex(s => s.position === +m[1]) : -1; };
 ui.cur = atHash() >= 0 ? atHash() : Math.max(0, SENTS.findIndex((_, i) => !isDone(i)));
-history.replaceState(null, '', `#s${SENTS[ui.cur].position}`);
+hashTo(ui.cur);
 render();
 DOC.focus({ preventScroll: true });
 DOC.children[ui.cur].scrollIntoView({ block: 'center' });

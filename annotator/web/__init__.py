@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
-from flask_login import LoginManager
+from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
@@ -50,14 +50,21 @@ SECURITY_HEADERS = {
 def init_web(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
+
+    # Registered before CSRFProtect's check, so that a logged-out page learns it must log in
+    # again (401) rather than that its token is stale (400).
+    @app.before_request
+    def _api_requires_login():
+        if request.path.startswith("/api/") and not current_user.is_authenticated:
+            return jsonify(error="authentication required"), 401
+        return None
+
     csrf.init_app(app)
 
-    from . import api, auth, health, pages
+    from . import admin, api, auth, health, pages, supervise
 
-    app.register_blueprint(health.bp)
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(pages.bp)
-    app.register_blueprint(api.bp)
+    for blueprint in (health.bp, auth.bp, pages.bp, api.bp, admin.bp, supervise.bp):
+        app.register_blueprint(blueprint)
 
     @app.after_request
     def _security_headers(response):
