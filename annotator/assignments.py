@@ -1,19 +1,54 @@
-"""Who annotates which document. Every read and write of annotations checks it here."""
+"""Who annotates which document, and how far along each assignment is.
+
+Every read and write of annotations checks the annotator's assignment here. Supervisors
+(and admins) assign documents by hand or automatically, withdraw, reassign and reopen;
+annotators mark their own assignments done. Every change appends an audit event. ``actor``
+is the signed-in user on the web; ``None`` means the command line (whoever runs it owns the
+database) and skips the role check.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+import datetime as dt
+import hashlib
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
 from . import audit
 from .db import writes
-from .errors import Forbidden, NotFound, ServiceError
-from .models import Assignment, Document, Sentence, SentenceLabel, User
+from .errors import Conflict, Forbidden, NotFound, ServiceError
+from .models import Assignment, Document, Project, Sentence, SentenceLabel, User, utcnow
+from .permissions import require_supervisor
 
 ACTIVE_STATUSES = ("assigned", "in_progress", "done")
+
+
+def _authorise(actor: User | None) -> None:
+    if actor is not None:
+        require_supervisor(actor)
+
+
+def _json(assignment: Assignment, user: User | None = None) -> dict:
+    body = {"document_id": assignment.document_id, "status": assignment.status}
+    if user is not None:
+        body = {"user": user.username, **body}
+    return body
+
+
+def project_by_id(session: Session, project_id: int, *, actor: User | None) -> Project:
+    _authorise(actor)
+    project = session.get(Project, project_id)
+    if project is None:
+        raise NotFound("no such project", field="project_id")
+    return project
+
+
+# -- by hand ------------------------------------------------------------------------------------
 
 
 @writes
@@ -24,6 +59,7 @@ def assign(
 
     A withdrawn assignment is restored, with the annotations made under it.
     """
+    _authorise(actor)
     if not user.active:
         raise ServiceError(f"{user.username!r} is deactivated", field="user")
     created = []
@@ -38,19 +74,314 @@ def assign(
             assignment.status = "assigned"
         else:
             continue
-        audit.record(
-            session,
-            actor=actor,
-            action="assign",
-            entity=assignment,
-            after={"user": user.username, "document_id": document.id, "status": assignment.status},
-        )
+        audit.record(session, actor=actor, action="assign", entity=assignment, after=_json(assignment, user))
         created.append(assignment)
     return created
 
 
-def active_assignment(session: Session, user: User, document_id: int) -> Assignment:
-    """The user's live assignment to the document, or 404 (whether or not the document exists)."""
+@writes
+def assign_documents(
+    session: Session, project: Project, user_id: int, document_ids: Sequence[int], *, actor: User | None
+) -> list[Assignment]:
+    """assign() by ids: the documents must belong to the project."""
+    _authorise(actor)
+    user = session.get(User, user_id)
+    if user is None:
+        raise ServiceError("no such user", field="user")
+    if not document_ids:
+        raise ServiceError("choose at least one document", field="documents")
+    documents = session.scalars(
+        select(Document).where(Document.project_id == project.id, Document.id.in_(document_ids)).order_by(Document.id)
+    ).all()
+    missing = set(document_ids) - {document.id for document in documents}
+    if missing:
+        raise ServiceError(f"no document {', '.join(map(str, sorted(missing)))} in project {project.name!r}", field="documents")
+    return assign(session, user, documents, actor=actor)
+
+
+def get_assignment(session: Session, assignment_id: int, *, actor: User | None) -> Assignment:
+    _authorise(actor)
+    return _assignment(session, assignment_id)
+
+
+def _assignment(session: Session, assignment_id: int) -> Assignment:
+    assignment = session.get(Assignment, assignment_id)
+    if assignment is None:
+        raise NotFound("no such assignment", field="assignment_id")
+    return assignment
+
+
+@writes
+def withdraw(session: Session, assignment_id: int, *, actor: User | None) -> Assignment:
+    """Take the document away from the annotator. Nothing is deleted: the annotations stay,
+    read-only, marked by the assignment's status 'withdrawn'."""
+    _authorise(actor)
+    assignment = _assignment(session, assignment_id)
+    if assignment.status == "withdrawn":
+        raise Conflict("this assignment is already withdrawn", field="assignment_id")
+    before = _json(assignment, assignment.user)
+    assignment.status = "withdrawn"
+    audit.record(session, actor=actor, action="withdraw", entity=assignment, before=before, after=_json(assignment, assignment.user))
+    return assignment
+
+
+@writes
+def reassign(session: Session, assignment_id: int, to_user_id: int, *, actor: User | None) -> Assignment:
+    """Withdraw the assignment from its annotator and give the document to another one, who
+    starts from their own (usually empty) annotations; the first annotator's stay."""
+    _authorise(actor)
+    assignment = _assignment(session, assignment_id)
+    to_user = session.get(User, to_user_id)
+    if to_user is None:
+        raise ServiceError("no such user", field="user")
+    if to_user.id == assignment.user_id:
+        raise ServiceError("reassign to a different annotator", field="user")
+    taken = session.scalar(
+        select(Assignment.id).where(
+            Assignment.user_id == to_user.id,
+            Assignment.document_id == assignment.document_id,
+            Assignment.status.in_(ACTIVE_STATUSES),
+        )
+    )
+    if taken is not None:
+        raise Conflict(f"{to_user.username!r} already has this document", field="user")
+    if not to_user.active:
+        raise ServiceError(f"{to_user.username!r} is deactivated", field="user")
+    withdraw(session, assignment_id, actor=actor)
+    return assign(session, to_user, [assignment.document], actor=actor)[0]
+
+
+@writes
+def reopen(session: Session, assignment_id: int, *, actor: User | None) -> Assignment:
+    """Make a done assignment editable again (status back to in_progress)."""
+    _authorise(actor)
+    assignment = _assignment(session, assignment_id)
+    if assignment.status != "done":
+        raise Conflict("only a done assignment can be reopened", field="assignment_id")
+    before = _json(assignment, assignment.user)
+    assignment.status, assignment.completed_at = "in_progress", None
+    audit.record(session, actor=actor, action="reopen", entity=assignment, before=before, after=_json(assignment, assignment.user))
+    return assignment
+
+
+@writes
+def mark_done(session: Session, user: User, document_id: int) -> Assignment:
+    """The annotator declares their own assignment finished: it becomes read-only for them
+    until a supervisor reopens it. Marking a done assignment again changes nothing."""
+    assignment = active_assignment(session, user, document_id, for_write=False)
+    if assignment.status != "done":
+        before = _json(assignment)
+        assignment.status, assignment.completed_at = "done", utcnow()
+        audit.record(session, actor=user, action="done", entity=assignment, before=before, after=_json(assignment))
+    return assignment
+
+
+def status_json(assignment: Assignment) -> dict:
+    """What the API answers about an assignment's state; times in UTC (SQLite returns them naive)."""
+    completed = assignment.completed_at
+    if completed is not None and completed.tzinfo is None:
+        completed = completed.replace(tzinfo=dt.timezone.utc)
+    return {
+        "document_id": assignment.document_id,
+        "status": assignment.status,
+        "completed_at": completed.isoformat() if completed else None,
+    }
+
+
+# -- automatic ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Load:
+    user: User
+    documents: int = 0
+    sentences: int = 0
+    new_documents: int = 0
+
+
+@dataclass
+class AutoAssignment:
+    created: list[Assignment]
+    loads: list[Load]
+    calibration: list[Document]
+    short: list[Document] = field(default_factory=list)  # still under k: too few candidates
+
+
+def _key(seed: int, document: Document) -> str:
+    """A document's place in the seeded order: depends only on the seed and its content."""
+    return hashlib.sha256(f"{seed}:{document.content_hash}".encode()).hexdigest()
+
+
+def _sentence_counts(session: Session, project: Project) -> dict[int, int]:
+    return dict(
+        session.execute(
+            select(Sentence.document_id, func.count(Sentence.id))
+            .join(Document)
+            .where(Document.project_id == project.id)
+            .group_by(Sentence.document_id)
+        ).all()
+    )
+
+
+def eligible_annotators(session: Session) -> list[User]:
+    return list(session.scalars(select(User).where(User.active, User.role == "annotator").order_by(User.username)))
+
+
+@writes
+def auto_assign(
+    session: Session,
+    project: Project,
+    per_document: int,
+    *,
+    seed: int = 0,
+    calibration: int = 0,
+    annotators: Sequence[User] | None = None,
+    actor: User | None = None,
+) -> AutoAssignment:
+    """Give every document of the project to ``per_document`` annotators, balancing sentences.
+
+    Eligible: ``annotators`` if given, else every active user with the role annotator.
+    ``calibration`` documents (the first in the seeded order) go to every eligible annotator.
+    The other documents, longest first (ties in the seeded order), each go to the least
+    loaded eligible annotators (load = sentences already assigned in the project, live
+    assignments; ties broken by a generator seeded with ``seed``) until they have
+    ``per_document`` live assignments held by active users. Existing assignments are never
+    moved, and an annotator withdrawn from a document never gets it back from here. Same
+    documents, annotators, existing assignments and seed: same result. Everything is checked
+    before anything is written.
+    """
+    _authorise(actor)
+    pool = sorted({user.id: user for user in (annotators if annotators is not None else eligible_annotators(session))}.values(), key=lambda u: u.username)
+    inactive = [user.username for user in pool if not user.active]
+    if inactive:
+        raise ServiceError(f"deactivated: {', '.join(inactive)}", field="annotators")
+    if per_document < 1:
+        raise ServiceError("annotators per document must be at least 1", field="per_document")
+    if per_document > len(pool):
+        raise ServiceError(
+            f"cannot give each document to {per_document} annotators: only {len(pool)} eligible "
+            f"annotator(s){'' if annotators is not None else ' (active users with the role annotator)'}",
+            field="per_document",
+        )
+    documents = session.scalars(select(Document).where(Document.project_id == project.id)).all()
+    if not documents:
+        raise ServiceError(f"project {project.name!r} has no documents", field="project")
+    if not 0 <= calibration <= len(documents):
+        raise ServiceError(f"the calibration set must have between 0 and {len(documents)} documents", field="calibration")
+
+    sentences = _sentence_counts(session, project)
+    existing = session.execute(
+        select(Assignment.user_id, Assignment.document_id, Assignment.status, User.active)
+        .join(User)
+        .join(Document)
+        .where(Document.project_id == project.id)
+    ).all()
+    held = {(row.user_id, row.document_id) for row in existing}  # any status, withdrawn too
+    live = {}
+    for row in existing:
+        if row.status in ACTIVE_STATUSES and row.active:
+            live[row.document_id] = live.get(row.document_id, 0) + 1
+    loads = {user.id: Load(user) for user in pool}
+    for row in existing:
+        if row.user_id in loads and row.status in ACTIVE_STATUSES:
+            loads[row.user_id].documents += 1
+            loads[row.user_id].sentences += sentences.get(row.document_id, 0)
+
+    created: list[Assignment] = []
+
+    def give(user: User, document: Document, is_calibration: bool) -> None:
+        assignment = Assignment(user_id=user.id, document_id=document.id)
+        session.add(assignment)
+        held.add((user.id, document.id))
+        load = loads[user.id]
+        load.documents, load.new_documents = load.documents + 1, load.new_documents + 1
+        load.sentences += sentences.get(document.id, 0)
+        after = _json(assignment, user) | {"auto": {"seed": seed, "per_document": per_document, "calibration": is_calibration}}
+        audit.record(session, actor=actor, action="assign", entity=assignment, after=after)
+        created.append(assignment)
+
+    rng = random.Random(seed)
+    ordered = sorted(documents, key=lambda document: _key(seed, document))
+    calibration_set = ordered[:calibration]
+    for document in calibration_set:
+        for user in pool:
+            if (user.id, document.id) not in held:
+                give(user, document, True)
+    short = []
+    rest = sorted(ordered[calibration:], key=lambda document: -sentences.get(document.id, 0))  # stable
+    for document in rest:
+        need = per_document - live.get(document.id, 0)
+        if need <= 0:
+            continue
+        candidates = [user for user in pool if (user.id, document.id) not in held]
+        draws = {user.id: rng.random() for user in candidates}
+        candidates.sort(key=lambda user: (loads[user.id].sentences, draws[user.id]))
+        if len(candidates) < need:
+            short.append(document)
+        for user in candidates[:need]:
+            give(user, document, False)
+    try:
+        session.flush()
+    except IntegrityError as error:
+        raise Conflict("assignments changed at the same moment; run it again") from error
+    return AutoAssignment(created, list(loads.values()), calibration_set, short)
+
+
+def loads_of(session: Session, project: Project, users: Sequence[User]) -> list[Load]:
+    """Documents and sentences each user holds (live assignments) in the project."""
+    sentences = _sentence_counts(session, project)
+    loads = {user.id: Load(user) for user in users}
+    rows = session.execute(
+        select(Assignment.user_id, Assignment.document_id)
+        .join(Document)
+        .where(Document.project_id == project.id, Assignment.status.in_(ACTIVE_STATUSES), Assignment.user_id.in_(loads))
+    ).all()
+    for row in rows:
+        loads[row.user_id].documents += 1
+        loads[row.user_id].sentences += sentences.get(row.document_id, 0)
+    return list(loads.values())
+
+
+# -- the matrix of the assignment page ----------------------------------------------------------
+
+
+@dataclass
+class Matrix:
+    project: Project
+    documents: list[tuple[Document, int]]  # with its number of sentences
+    users: list[User]  # columns: everyone holding an assignment, then the other eligible annotators
+    cells: dict[tuple[int, int], Assignment]  # (document id, user id)
+    candidates: list[User]  # whom the page offers for assigning by hand and reassigning
+
+
+def assignment_matrix(session: Session, project_id: int, *, actor: User | None) -> Matrix:
+    project = project_by_id(session, project_id, actor=actor)
+    sentences = _sentence_counts(session, project)
+    documents = session.scalars(select(Document).where(Document.project_id == project.id).order_by(Document.id)).all()
+    rows = session.scalars(
+        select(Assignment).join(Document).where(Document.project_id == project.id).options(joinedload(Assignment.user))
+    ).all()
+    cells = {(row.document_id, row.user_id): row for row in rows}
+    candidates = eligible_annotators(session)
+    users = {row.user.id: row.user for row in rows} | {user.id: user for user in candidates}
+    return Matrix(
+        project,
+        [(document, sentences.get(document.id, 0)) for document in documents],
+        sorted(users.values(), key=lambda user: user.username),
+        cells,
+        candidates,
+    )
+
+
+# -- the annotator's side -----------------------------------------------------------------------
+
+
+def active_assignment(session: Session, user: User, document_id: int, *, for_write: bool = True) -> Assignment:
+    """The user's live assignment to the document, or 404 (whether or not the document exists).
+
+    Withdrawn assignments are refused (403); done ones too when ``for_write`` (read-only until
+    a supervisor reopens them), but can still be read.
+    """
     assignment = session.scalar(
         select(Assignment)
         .where(Assignment.user_id == user.id, Assignment.document_id == document_id)
@@ -60,6 +391,8 @@ def active_assignment(session: Session, user: User, document_id: int) -> Assignm
         raise NotFound("no such document among your assignments", field="document_id")
     if assignment.status not in ACTIVE_STATUSES:
         raise Forbidden("this assignment was withdrawn; its annotations are kept read-only", field="document_id")
+    if for_write and assignment.status == "done":
+        raise Forbidden("you marked this document done; it is read-only until a supervisor reopens it", field="document_id")
     return assignment
 
 

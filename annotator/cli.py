@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from tqdm import tqdm
 
-from . import assignments, create_app, migrate, projects, users
+from . import assignments, create_app, migrate, progress, projects, users
 from .codebook import CodebookError, codebook_from_dict, load_codebook
 from .db import db
 from .documents import import_articles
@@ -253,19 +253,99 @@ def _assign(project_name: str, usernames: list[str], document_ids: list[int]) ->
     return created
 
 
+def _print_loads(loads: list[assignments.Load]) -> None:
+    width = max([len("annotator"), *(len(load.user.username) for load in loads)])
+    click.echo(f"{'annotator':<{width}} {'documents':>9} {'sentences':>9} {'new':>5}")
+    for load in loads:
+        click.echo(f"{load.user.username:<{width}} {load.documents:>9} {load.sentences:>9} {load.new_documents:>5}")
+
+
+def _auto_assign(project_name: str, per_document: int, seed: int, calibration: int, names: list[str]) -> None:
+    project = projects.get_project(db.session, project_name)
+    chosen = [users.get_user(db.session, name) for name in names] or None
+    result = assignments.auto_assign(
+        db.session, project, per_document, seed=seed, calibration=calibration, annotators=chosen
+    )
+    db.session.commit()
+    _print_loads(result.loads)
+    click.echo(f"{len(result.created)} new assignment(s), {per_document} annotator(s) per document, seed {seed}.")
+    if result.calibration:
+        click.echo(f"Calibration documents (every annotator): {', '.join(str(d.id) for d in result.calibration)}")
+    if result.short:
+        click.echo(f"Still below {per_document} annotators (too few left who were not withdrawn from them): "
+                   f"{', '.join(str(d.id) for d in result.short)}")
+
+
 @main.command("assign")
 @click.option("--project", "project_name", default=projects.DEFAULT_PROJECT, show_default=True)
-@click.option("--user", "usernames", multiple=True, required=True, help="Repeat for several annotators.")
-@click.option("--document", "document_ids", multiple=True, type=int, help="Document id; all of the project's if omitted.")
+@click.option("--user", "usernames", multiple=True, help="By hand: repeat for several annotators.")
+@click.option("--document", "document_ids", multiple=True, type=int, help="By hand: document id; all of the project's if omitted.")
+@click.option("--per-document", type=int, help="Automatic: give each document to K annotators, balancing sentences.")
+@click.option("--seed", type=int, help="Automatic: same seed and inputs, same assignment (default 0).")
+@click.option("--calibration", type=int, default=0, show_default=True, help="Automatic: N documents every annotator gets.")
+@click.option("--annotator", "annotator_names", multiple=True, help="Automatic: only these (default: every active annotator).")
 @with_appcontext
-def assign_command(project_name: str, usernames: tuple[str, ...], document_ids: tuple[int, ...]) -> None:
-    """Assign documents of a project to annotators (already assigned ones are left as they are)."""
+def assign_command(
+    project_name: str, usernames: tuple[str, ...], document_ids: tuple[int, ...], per_document: int | None,
+    seed: int | None, calibration: int, annotator_names: tuple[str, ...],
+) -> None:
+    """Assign documents of a project to annotators, by hand or automatically.
+
+    By hand: --user NAME... [--document ID...]; already assigned documents are left as they are.
+    Automatically: --per-document K [--seed S] [--calibration N] [--annotator NAME...]; run it
+    again when annotators join: documents below K are topped up, newcomers get the calibration
+    documents, and nothing already assigned moves (docs/supervision.md).
+    """
     _require_schema()
+    automatic = per_document is not None
+    if automatic and (usernames or document_ids):
+        raise click.UsageError("choose one mode: --user/--document (by hand) or --per-document (automatic), not both")
+    if not automatic and (annotator_names or calibration or seed is not None):
+        raise click.UsageError("--seed, --calibration and --annotator go with --per-document (automatic mode)")
+    if not automatic and not usernames:
+        raise click.UsageError("say whom to assign: --user NAME... (by hand) or --per-document K (automatic)")
     try:
+        if automatic:
+            _auto_assign(project_name, per_document, seed or 0, calibration, list(annotator_names))
+            return
         created = _assign(project_name, list(usernames), list(document_ids))
+        project = projects.get_project(db.session, project_name)
+        _print_loads(assignments.loads_of(db.session, project, [users.get_user(db.session, n) for n in usernames]))
     except ServiceError as error:
         _fail(error)
     click.echo(f"{created} new assignment(s).")
+
+
+@main.command("progress")
+@click.option("--project", "project_name", default=projects.DEFAULT_PROJECT, show_default=True)
+@with_appcontext
+def progress_command(project_name: str) -> None:
+    """Show how far each annotator of a project is, and the overall completion."""
+    _require_schema()
+    try:
+        report = progress.project_progress(db.session, projects.get_project(db.session, project_name).id, actor=None)
+    except ServiceError as error:
+        _fail(error)
+    if not report.annotators:
+        click.echo(f"Nothing is assigned in project {project_name!r} yet: `annotator assign --project {project_name} ...`.")
+        return
+    width = max([len("annotator"), *(len(p.user.username) for p in report.annotators)])
+    click.echo(f"{'annotator':<{width}} {'documents done':>14} {'sentences labelled':>18} {'spans':>6} {'active time':>11}  last activity")
+    for p in report.annotators:
+        click.echo(
+            f"{p.user.username:<{width}} {f'{p.documents_done}/{p.documents_assigned}':>14} "
+            f"{f'{p.sentences_labelled}/{p.sentences_total}':>18} {p.spans:>6} "
+            f"{progress.format_duration(p.active_ms):>11}  {progress.format_time(p.last_activity)}"
+        )
+    click.echo(
+        f"Overall: {report.assignments_done}/{report.assignments} assignments done ({_percent(report.assignments_done, report.assignments)}), "
+        f"{report.sentences_labelled}/{report.sentences_total} sentences labelled ({_percent(report.sentences_labelled, report.sentences_total)}), "
+        f"{report.documents_complete}/{report.documents_assigned} documents done by all their annotators."
+    )
+
+
+def _percent(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.0f}%" if whole else "0%"
 
 
 def _serve(host: str, port: int, threads: int) -> None:

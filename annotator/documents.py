@@ -11,8 +11,10 @@ from sqlalchemy.orm import Session
 
 from . import audit
 from .db import begin_write, writes
-from .ingest import Article
+from .errors import NotFound
+from .ingest import Article, IngestError, read_bytes
 from .models import Document, Project, Sentence, User
+from .permissions import require_supervisor
 
 
 @dataclass
@@ -102,3 +104,44 @@ def import_articles(
         if on_progress:
             on_progress(article)
     return summary
+
+
+@dataclass
+class UploadResult:
+    """What became of one uploaded file: documents imported and skipped, or why it failed."""
+
+    name: str
+    imported: int = 0
+    skipped: int = 0
+    errors: list[IngestError] = field(default_factory=list)
+
+
+def import_uploads(
+    session: Session,
+    actor: User,
+    project_id: int,
+    files: Iterable[tuple[str, bytes]],
+    *,
+    max_bytes: int,
+) -> list[UploadResult]:
+    """Import uploaded files (name, content) into a project; supervisors and admins only.
+
+    Unlike the command line, which imports nothing if any input is invalid, each file stands
+    alone: a file with any problem (one bad JSONL line is enough) imports nothing and reports
+    every problem; the valid files are imported, a transaction per document, as import_articles.
+    The name only picks the format; the content is checked as the command line checks files.
+    """
+    require_supervisor(actor)
+    project = session.get(Project, project_id)
+    if project is None:
+        raise NotFound(f"no project with id {project_id}", field="project")
+    results = []
+    for name, data in files:
+        read = read_bytes(name, data, max_bytes=max_bytes)
+        errors = [item for item in read if isinstance(item, IngestError)]
+        if errors:
+            results.append(UploadResult(name, errors=errors))
+            continue
+        summary = import_articles(session, project, read, actor=actor)
+        results.append(UploadResult(name, imported=len(summary.imported), skipped=len(summary.skipped)))
+    return results

@@ -248,3 +248,22 @@ class Event(Base):
     entity_id: Mapped[int | None]
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class SentenceTime(Base):
+    """Active time a user spent on a sentence (telemetry, like Label Studio's lead_time):
+    a running total the annotation page adds to. Not audited."""
+
+    __tablename__ = "sentence_times"
+    __table_args__ = (
+        UniqueConstraint("user_id", "sentence_id"),
+        CheckConstraint("active_ms >= 0", name="active_ms"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    sentence_id: Mapped[int] = mapped_column(ForeignKey("sentences.id", ondelete="CASCADE"))
+    active_ms: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        default=utcnow, onupdate=utcnow, server_default=func.now()
+    )

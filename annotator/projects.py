@@ -1,15 +1,27 @@
-"""Projects: a name and a versioned codebook."""
+"""Projects: a name and a versioned codebook.
+
+Functions whose second argument is ``actor`` serve the web pages and check first that the
+actor may see (supervisor or admin) or create (admin) projects; the others are the command
+line's.
+"""
 
 from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import PurePath
 
 from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
 from . import audit
-from .codebook import Codebook, default_codebook
+from .codebook import Codebook, CodebookError, codebook_from_dict, default_codebook
 from .db import writes
 from .errors import Conflict, NotFound, ServiceError
-from .models import Document, Project, Sentence, User
+from .models import Assignment, Document, Project, Sentence, User
+from .permissions import require_admin, require_supervisor
+
+CODEBOOK_MAX_BYTES = 1024 * 1024
 
 DEFAULT_PROJECT = "default"
 
@@ -50,7 +62,8 @@ def get_or_create_project(session: Session, name: str, *, actor: User | None = N
 
 
 def project_counts(session: Session) -> list[Row]:
-    """Each project with its codebook name and its numbers of documents and sentences."""
+    """Each project with its codebook name and its numbers of documents, sentences and
+    annotators (users with a live assignment to one of its documents)."""
     documents = (
         select(Document.project_id, func.count(Document.id).label("documents"))
         .group_by(Document.project_id)
@@ -62,6 +75,13 @@ def project_counts(session: Session) -> list[Row]:
         .group_by(Document.project_id)
         .subquery()
     )
+    annotators = (
+        select(Document.project_id, func.count(func.distinct(Assignment.user_id)).label("annotators"))
+        .join(Assignment, Assignment.document_id == Document.id)
+        .where(Assignment.status != "withdrawn")
+        .group_by(Document.project_id)
+        .subquery()
+    )
     return session.execute(
         select(
             Project.id,
@@ -70,8 +90,90 @@ def project_counts(session: Session) -> list[Row]:
             Project.codebook_version,
             func.coalesce(documents.c.documents, 0).label("documents"),
             func.coalesce(sentences.c.sentences, 0).label("sentences"),
+            func.coalesce(annotators.c.annotators, 0).label("annotators"),
         )
         .outerjoin(documents, documents.c.project_id == Project.id)
         .outerjoin(sentences, sentences.c.project_id == Project.id)
+        .outerjoin(annotators, annotators.c.project_id == Project.id)
         .order_by(Project.name)
     ).all()
+
+
+def list_projects(session: Session, actor: User) -> list[Row]:
+    """project_counts, for supervisors and admins."""
+    require_supervisor(actor)
+    return project_counts(session)
+
+
+def project_by_id(session: Session, actor: User, project_id: int) -> Project:
+    require_supervisor(actor)
+    project = session.get(Project, project_id)
+    if project is None:
+        raise NotFound(f"no project with id {project_id}", field="project")
+    return project
+
+
+def project_documents(session: Session, actor: User, project_id: int) -> list[Row]:
+    """The project's documents with their numbers of sentences and of annotators assigned
+    (assignments not withdrawn), in import order."""
+    project_by_id(session, actor, project_id)
+    sentences = (
+        select(Sentence.document_id, func.count(Sentence.id).label("sentences"))
+        .group_by(Sentence.document_id)
+        .subquery()
+    )
+    annotators = (
+        select(Assignment.document_id, func.count(Assignment.id).label("annotators"))
+        .where(Assignment.status != "withdrawn")
+        .group_by(Assignment.document_id)
+        .subquery()
+    )
+    return session.execute(
+        select(
+            Document.id,
+            Document.title,
+            Document.outlet,
+            Document.imported_at,
+            func.coalesce(sentences.c.sentences, 0).label("sentences"),
+            func.coalesce(annotators.c.annotators, 0).label("annotators"),
+        )
+        .outerjoin(sentences, sentences.c.document_id == Document.id)
+        .outerjoin(annotators, annotators.c.document_id == Document.id)
+        .where(Document.project_id == project_id)
+        .order_by(Document.id)
+    ).all()
+
+
+@writes
+def new_project(session: Session, actor: User, name: str, codebook: Codebook | None = None) -> Project:
+    """create_project, for admins."""
+    require_admin(actor)
+    return create_project(session, name, codebook, actor=actor)
+
+
+def codebook_from_upload(filename: str, data: bytes) -> Codebook:
+    """Parse and validate an uploaded .toml or .json codebook, as load_codebook does a file.
+
+    CodebookError lists every problem, each prefixed with the file's base name.
+    """
+    source = PurePath(filename.replace("\\", "/")).name or "codebook"
+    suffix = PurePath(source).suffix.lower()
+    if suffix not in (".toml", ".json"):
+        raise CodebookError([f"{source}: unsupported file type {suffix or '(none)'!r}; use .toml or .json"])
+    if len(data) > CODEBOOK_MAX_BYTES:
+        raise CodebookError([f"{source}: file is over the {CODEBOOK_MAX_BYTES // 1024} KB limit"])
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise CodebookError([f"{source}: cannot read file: not UTF-8 ({error})"]) from error
+    try:
+        parsed = tomllib.loads(text) if suffix == ".toml" else json.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise CodebookError([f"{source}: invalid TOML: {error}"]) from error
+    except json.JSONDecodeError as error:
+        raise CodebookError(
+            [f"{source}: invalid JSON at line {error.lineno}, column {error.colno}: {error.msg}"]
+        ) from error
+    except RecursionError as error:
+        raise CodebookError([f"{source}: nested too deeply"]) from error
+    return codebook_from_dict(parsed, source=source)

@@ -1,4 +1,9 @@
-"""Accounts: creation, passwords, roles, deactivation. Every change is audited."""
+"""Accounts: creation, passwords, roles, deactivation. Every change is audited.
+
+Functions whose second argument is ``actor`` serve the web pages: they check first that the
+actor may act (an admin, or the account's own user for change_password). The others are the
+command line's, run by whoever owns the database.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from . import audit
 from .db import writes
 from .errors import Conflict, NotFound, ServiceError
 from .models import ROLES, User
+from .permissions import require_admin, require_role
 
 MIN_PASSWORD_LENGTH = 10
 USERNAME_MAX = 80
@@ -21,11 +27,16 @@ def generate_password() -> str:
     return secrets.token_urlsafe(12)
 
 
-def _check_password(password: str) -> None:
+def _check_password(password: str, field: str = "password") -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ServiceError(
-            f"password is too short: at least {MIN_PASSWORD_LENGTH} characters", field="password"
+            f"password is too short: at least {MIN_PASSWORD_LENGTH} characters", field=field
         )
+
+
+def _store_password(user: User, password: str, field: str = "password") -> None:
+    _check_password(password, field)
+    user.password_hash = generate_password_hash(password)
 
 
 def public_fields(user: User) -> dict:
@@ -68,13 +79,13 @@ def create_user(
 
 @writes
 def set_password(session: Session, user: User, password: str, *, actor: User | None = None) -> None:
-    _check_password(password)
-    user.password_hash = generate_password_hash(password)
+    _store_password(user, password)
     audit.record(session, actor=actor, action="set_password", entity=user)
 
 
 @writes
 def deactivate(session: Session, user: User, *, actor: User | None = None) -> None:
+    _keep_an_admin(session, user, "deactivate")
     before = public_fields(user)
     user.active = False
     audit.record(
@@ -88,3 +99,106 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     if user is None or not user.active or not check_password_hash(user.password_hash, password):
         return None
     return user
+
+
+def _keep_an_admin(session: Session, user: User, doing: str) -> None:
+    """Refuse to take the last active admin away (call in a write transaction).
+
+    The active admins' rows are locked in id order (FOR UPDATE on PostgreSQL; SQLite's write
+    lock is already held), so two admins demoting each other at once cannot both succeed.
+    """
+    if user.role != "admin" or not user.active:
+        return
+    admins = session.scalars(
+        select(User.id).where(User.role == "admin", User.active.is_(True)).order_by(User.id).with_for_update()
+    ).all()
+    if not set(admins) - {user.id}:
+        raise Conflict(
+            f"cannot {doing} {user.username!r}: it is the last active admin; "
+            "make another account admin first",
+            field="user",
+        )
+
+
+def _user_by_id(session: Session, user_id: int) -> User:
+    """The account as now committed (not as loaded earlier in the request)."""
+    user = session.get(User, user_id, populate_existing=True)
+    if user is None:
+        raise NotFound(f"no user with id {user_id}", field="user")
+    return user
+
+
+def list_users(session: Session, actor: User) -> list[User]:
+    require_admin(actor)
+    return list(session.scalars(select(User).order_by(User.username)))
+
+
+@writes
+def add_user(session: Session, actor: User, username: str, role: str) -> tuple[User, str]:
+    """Create an account with a generated password, returned to be shown once."""
+    require_admin(actor)
+    user, password = create_user(session, username, role, actor=actor)
+    return user, password
+
+
+@writes
+def set_role(session: Session, actor: User, user_id: int, role: str) -> User:
+    require_admin(actor)
+    if role not in ROLES:
+        raise ServiceError(f"role must be one of {', '.join(ROLES)}", field="role")
+    user = _user_by_id(session, user_id)
+    if role == user.role:
+        return user
+    if role != "admin":
+        _keep_an_admin(session, user, "demote")
+    before = public_fields(user)
+    user.role = role
+    audit.record(
+        session, actor=actor, action="set_role", entity=user, before=before, after=public_fields(user)
+    )
+    return user
+
+
+@writes
+def deactivate_user(session: Session, actor: User, user_id: int) -> User:
+    """Stop an account from logging in; its annotations and assignments stay."""
+    require_admin(actor)
+    user = _user_by_id(session, user_id)
+    if user.active:
+        deactivate(session, user, actor=actor)
+    return user
+
+
+@writes
+def reactivate(session: Session, actor: User, user_id: int) -> User:
+    require_admin(actor)
+    user = _user_by_id(session, user_id)
+    if not user.active:
+        before = public_fields(user)
+        user.active = True
+        audit.record(
+            session, actor=actor, action="reactivate", entity=user, before=before, after=public_fields(user)
+        )
+    return user
+
+
+@writes
+def reset_password(session: Session, actor: User, user_id: int) -> tuple[User, str]:
+    """Give an account a new generated password, returned to be shown once."""
+    require_admin(actor)
+    user = _user_by_id(session, user_id)
+    password = generate_password()
+    _store_password(user, password)
+    audit.record(session, actor=actor, action="reset_password", entity=user)
+    return user, password
+
+
+@writes
+def change_password(session: Session, user: User, current: str, new: str) -> None:
+    """A user changing their own password, proving they know the current one."""
+    require_role(user, ROLES)
+    user = _user_by_id(session, user.id)
+    if not check_password_hash(user.password_hash, current):
+        raise ServiceError("the current password is wrong", field="current_password")
+    _store_password(user, new, "new_password")
+    audit.record(session, actor=user, action="change_password", entity=user)

@@ -127,7 +127,7 @@ function restore() { // a queue left by a reload or crash: replayed on the saved
   queue.forEach(apply);
   hint(`Restored ${plural(queue.length, 'unsaved change')} kept in this browser.`);
 }
-function act(op) { apply(op); queue.push(op); lastError = null; persist(); showSave(); queueMicrotask(pump); }
+function act(op) { if (readOnly) return hint(READ_ONLY_HINT); apply(op); queue.push(op); lastError = null; persist(); showSave(); queueMicrotask(pump); }
 const pending = k => queue.some(o => R(o.k) === R(k));
 const partsOut = parts => parts.map(p => ({ span_id: getS(p.k)?.id, role: p.role })).filter(p => p.span_id != null);
 function build(op) { // [method, url, body]; null when the target was never saved
@@ -498,7 +498,8 @@ GUIDE.addEventListener('close', () => DOC.focus({ preventScroll: true }));
 for (const el of GUIDE.querySelectorAll('[data-color]')) if (HEX.test(el.dataset.color)) paint(el, el.dataset.color);
 
 // --- Rendering
-function hint(t) { HINT.textContent = t; }
+const READ_ONLY_HINT = 'This document is marked done: it is read-only until a supervisor reopens it.';
+function hint(t) { HINT.textContent = readOnly ? READ_ONLY_HINT : t; } // no edit is announced as made
 function buildDoc() { // sentences as elements, the blanks between them as text
   let at = 0;
   DOC.replaceChildren(...SENTS.flatMap((s, i) => {
@@ -689,13 +690,51 @@ function render() {
   showSave();
 }
 
+// --- Done, and active time per sentence (like Label Studio's lead_time)
+let readOnly = D.state.status === 'done';
+const DONE = $('#mark-done'), READ_ONLY = $('#read-only');
+function showDone() { DONE.hidden = readOnly; READ_ONLY.hidden = !readOnly; }
+DONE.addEventListener('click', async () => {
+  if (queue.length) return hint('Wait until every change is saved, then mark the document done.');
+  if (!confirm('Mark this document done? It becomes read-only until a supervisor reopens it.')) return;
+  let res = null;
+  try { [res] = await call('POST', D.api.done, {}); } catch { /* offline */ }
+  if (res?.ok) { readOnly = true; showDone(); } else hint('Could not mark the document done; try again.');
+});
+// Time counts for the sentence in focus while the tab is visible and the annotator was active
+// in the last minute; it is sent when the focus moves, every 30 s and when the page is hidden.
+const IDLE_MS = 60000, owed = new Map();
+let watched = null, lastTick = Date.now(), lastInput = Date.now(), lastSent = Date.now();
+for (const t of ['keydown', 'pointerdown', 'pointermove', 'wheel', 'scroll']) addEventListener(t, () => { lastInput = Date.now(); }, { passive: true, capture: true });
+function tickActivity() {
+  const now = Date.now(), sid = SENTS[ui.cur]?.id ?? null;
+  if (watched !== null && document.visibilityState === 'visible' && now - lastInput < IDLE_MS) owed.set(watched, (owed.get(watched) || 0) + now - lastTick);
+  lastTick = now;
+  if (sid !== watched || now - lastSent > 30000) { watched = sid; sendActivity(); }
+}
+function sendActivity() {
+  lastSent = Date.now();
+  for (const [sid, ms] of owed) {
+    owed.delete(sid);
+    const back = () => owed.set(sid, (owed.get(sid) || 0) + ms); // kept for the next report
+    if (ms >= 1) fetch(D.api.activity, { method: 'POST', keepalive: true, credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json', 'X-CSRFToken': CSRF },
+      body: JSON.stringify({ sentence_id: sid, ms: Math.min(Math.round(ms), 600000) }) }).then(r => r.status >= 500 && back(), back);
+  }
+}
+setInterval(tickActivity, 1000);
+addEventListener('visibilitychange', () => { tickActivity(); if (document.visibilityState === 'hidden') sendActivity(); });
+addEventListener('pagehide', () => { tickActivity(); sendActivity(); });
+
 // --- Start
+showDone();
 buildDoc();
 buildSide();
 restore();
 const atHash = () => { const m = /^#s(\d+)$/.exec(location.hash); return m ? SENTS.findIndex(s => s.position === +m[1]) : -1; };
 ui.cur = atHash() >= 0 ? atHash() : Math.max(0, SENTS.findIndex((_, i) => !isDone(i)));
 hashTo(ui.cur);
+watched = SENTS[ui.cur]?.id ?? null;
 render();
 DOC.focus({ preventScroll: true });
 DOC.children[ui.cur].scrollIntoView({ block: 'center' });

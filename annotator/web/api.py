@@ -40,8 +40,7 @@ def update_span(span_id: int):
 @bp.delete("/spans/<int:span_id>")
 @login_required
 def delete_span(span_id: int):
-    annotations.delete_span(db.session, current_user, span_id, _body())
-    return jsonify(deleted=span_id)
+    return jsonify(annotations.delete_span(db.session, current_user, span_id, _body()))
 
 
 @bp.put("/sentences/<int:sentence_id>/labels/<layer>")
@@ -67,3 +66,24 @@ def update_attribution(attribution_id: int):
 def delete_attribution(attribution_id: int):
     annotations.delete_attribution(db.session, current_user, attribution_id, _body())
     return jsonify(deleted=attribution_id)
+
+
+# -- supervision: marking done, active time ----------------------------------------------------
+
+from .. import assignments, progress  # noqa: E402  (kept with the endpoints that use them)
+
+
+@bp.post("/documents/<int:document_id>/done")
+@login_required
+def mark_done(document_id: int):
+    assignment = assignments.mark_done(db.session, current_user, document_id)
+    db.session.commit()
+    return jsonify(assignments.status_json(assignment))
+
+
+@bp.post("/documents/<int:document_id>/activity")
+@login_required
+def record_activity(document_id: int):
+    total = progress.record_activity(db.session, current_user, document_id, _body())
+    db.session.commit()
+    return jsonify(total)

@@ -47,6 +47,8 @@ def annotate(document_id: int):
             "label": "/api/sentences/{sentence_id}/labels/{layer}",
             "attributions": url_for("api.create_attribution", document_id=document.id),
             "attribution": url_for("api.update_attribution", attribution_id=0).removesuffix("0"),
+            "done": url_for("api.mark_done", document_id=document.id),
+            "activity": url_for("api.record_activity", document_id=document.id),
         },
     }
     return render_template("annotate.html", document=document, codebook=codebook, data=data)
@@ -55,7 +57,7 @@ def annotate(document_id: int):
 @bp.get("/documents/<int:document_id>/guidelines")
 @login_required
 def guidelines(document_id: int):
-    assignments.active_assignment(db.session, current_user, document_id)
+    assignments.active_assignment(db.session, current_user, document_id, for_write=False)
     document = db.session.get(Document, document_id)
     return render_template(
         "guidelines.html", codebook=annotations.project_codebook(document.project), document=document

@@ -1,0 +1,151 @@
+"""Supervisor pages: assignment, progress, review; and the annotator's "Mark done" form.
+
+Thin: the services check roles (an annotator gets 403) and do the work; a form that fails
+validation comes back to its page with the reason flashed.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from .. import assignments, progress, review
+from ..db import db
+from ..errors import Forbidden, NotFound, ServiceError
+
+bp = Blueprint("supervise", __name__)
+
+
+def _int(name: str, *, default: int | None = None, source=None) -> int:
+    raw = (source if source is not None else request.form).get(name, "").strip()
+    if not raw and default is not None:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ServiceError(f"{name.replace('_', ' ')} must be a whole number", field=name) from None
+
+
+def _ints(name: str) -> list[int]:
+    try:
+        return [int(raw) for raw in request.form.getlist(name)]
+    except ValueError:
+        raise ServiceError(f"{name} must be whole numbers", field=name) from None
+
+
+def _done(back: str, action, message) -> object:
+    """Run a form's change, commit, flash what happened (or why not) and go back."""
+    try:
+        result = action()
+        db.session.commit()
+        flash(message(result) if callable(message) else message, "info")
+    except (Forbidden, NotFound):
+        raise
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    return redirect(back)
+
+
+# -- assignment ----------------------------------------------------------------------------------
+
+
+@bp.get("/projects/<int:project_id>/assignments", endpoint="assignments")
+@login_required
+def assignments_page(project_id: int):
+    matrix = assignments.assignment_matrix(db.session, project_id, actor=current_user)
+    return render_template("supervise/assignments.html", matrix=matrix)
+
+
+@bp.post("/projects/<int:project_id>/assignments/auto")
+@login_required
+def auto_assign(project_id: int):
+    def run():
+        project = assignments.project_by_id(db.session, project_id, actor=current_user)
+        return assignments.auto_assign(
+            db.session, project, _int("per_document"), seed=_int("seed", default=0),
+            calibration=_int("calibration", default=0), actor=current_user,
+        )
+
+    def report(result) -> str:
+        short = f"; {len(result.short)} document(s) still below k (too few annotators left)" if result.short else ""
+        return f"{len(result.created)} new assignment(s), {len(result.calibration)} calibration document(s){short}."
+
+    return _done(url_for(".assignments", project_id=project_id), run, report)
+
+
+@bp.post("/projects/<int:project_id>/assignments")
+@login_required
+def assign(project_id: int):
+    def run():
+        project = assignments.project_by_id(db.session, project_id, actor=current_user)
+        return assignments.assign_documents(db.session, project, _int("user"), _ints("documents"), actor=current_user)
+
+    return _done(url_for(".assignments", project_id=project_id), run, lambda created: f"{len(created)} new assignment(s).")
+
+
+def _assignment_action(assignment_id: int, action, message: str):
+    """Withdraw, reassign or reopen; back to the project's assignment page."""
+    assignment = assignments.get_assignment(db.session, assignment_id, actor=current_user)
+    back = url_for(".assignments", project_id=assignment.document.project_id)
+    return _done(back, action, message)
+
+
+@bp.post("/assignments/<int:assignment_id>/withdraw")
+@login_required
+def withdraw(assignment_id: int):
+    return _assignment_action(
+        assignment_id, lambda: assignments.withdraw(db.session, assignment_id, actor=current_user),
+        "Assignment withdrawn; its annotations are kept.",
+    )
+
+
+@bp.post("/assignments/<int:assignment_id>/reassign")
+@login_required
+def reassign(assignment_id: int):
+    return _assignment_action(
+        assignment_id, lambda: assignments.reassign(db.session, assignment_id, _int("user"), actor=current_user),
+        "Reassigned; the first annotator's annotations are kept.",
+    )
+
+
+@bp.post("/assignments/<int:assignment_id>/reopen")
+@login_required
+def reopen(assignment_id: int):
+    return _assignment_action(
+        assignment_id, lambda: assignments.reopen(db.session, assignment_id, actor=current_user), "Reopened."
+    )
+
+
+@bp.post("/documents/<int:document_id>/done")
+@login_required
+def mark_done(document_id: int):
+    assignments.mark_done(db.session, current_user, document_id)
+    db.session.commit()
+    flash("Marked done. It stays readable; a supervisor can reopen it.", "info")
+    return redirect(url_for("pages.home"))
+
+
+# -- progress and review -------------------------------------------------------------------------
+
+
+@bp.get("/projects/<int:project_id>/progress", endpoint="progress")
+@login_required
+def progress_page(project_id: int):
+    report = progress.project_progress(db.session, project_id, actor=current_user)
+    return render_template(
+        "supervise/progress.html", report=report, duration=progress.format_duration, moment=progress.format_time
+    )
+
+
+@bp.get("/documents/<int:document_id>/review", endpoint="review")
+@login_required
+def review_page(document_id: int):
+    args = request.args
+    annotator = _int("annotator", source=args) if args.get("annotator") else None
+    data = review.document_review(
+        db.session, current_user, document_id,
+        annotator_id=annotator, disagree=args.get("disagree") == "1", blind=args.get("blind") == "1",
+    )
+    return render_template("supervise/review.html", review=data, annotator=annotator,
+                           disagree=args.get("disagree") == "1", blind=args.get("blind") == "1")

@@ -1,0 +1,400 @@
+"""Assignment: automatic balancing, reproducibility, calibration, top-ups, withdraw/reassign,
+done/reopen, the assignment page, the CLI, and who may use each route (over real HTTP)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from sqlalchemy import func, select
+
+from annotator import assignments, projects, users
+from annotator.documents import import_articles
+from annotator.errors import Forbidden, ServiceError
+from annotator.ingest import build_article, read_paths
+from annotator.models import Assignment, Document, Event, Sentence, SentenceLabel, Span, User
+
+from .conftest import SEEDS
+from .test_annotations_api import PASSWORD, Client, _span_payload
+
+ROLES = {"adm": "admin", "sup": "supervisor", "ann": "annotator", "bob": "annotator", "cat": "annotator"}
+
+
+def make_users(session, names=ROLES) -> dict[str, User]:
+    made = {name: users.create_user(session, name, role, PASSWORD)[0] for name, role in names.items()}
+    session.commit()
+    return made
+
+
+def synthetic_project(session, count: int, *, seed: int = 7, name: str = "synth"):
+    """``count`` documents of 1 to 25 sentences (varied lengths, reproducible)."""
+    rng = random.Random(seed)
+    project = projects.get_or_create_project(session, name)
+    session.commit()
+    articles = [
+        build_article(
+            f"Synthetic document {j}",
+            [" ".join(f"Item {j}-{i} of the report is stated here." for i in range(rng.randint(1, 25)))],
+            source=f"synthetic-{j}",
+        )
+        for j in range(count)
+    ]
+    import_articles(session, project, articles)
+    return project
+
+
+def sentence_counts(session, project) -> dict[int, int]:
+    return dict(
+        session.execute(
+            select(Sentence.document_id, func.count()).join(Document).where(Document.project_id == project.id).group_by(Sentence.document_id)
+        ).all()
+    )
+
+
+def live(session) -> set[tuple[str, int]]:
+    rows = session.execute(
+        select(User.username, Assignment.document_id).join(User).where(Assignment.status.in_(assignments.ACTIVE_STATUSES))
+    ).all()
+    return {tuple(row) for row in rows}
+
+
+def snapshot(session) -> set[tuple[int, int, int, str]]:
+    return {tuple(row) for row in session.execute(select(Assignment.id, Assignment.user_id, Assignment.document_id, Assignment.status))}
+
+
+# -- the algorithm -------------------------------------------------------------------------------
+
+
+def test_auto_assign_balances_sentences(session):
+    people = make_users(session, {f"a{i}": "annotator" for i in range(5)} | {"sup": "supervisor"})
+    project = synthetic_project(session, 40)
+    result = assignments.auto_assign(session, project, 2, seed=3)
+    session.commit()
+    sizes = sentence_counts(session, project)
+    per_document: dict[int, int] = {}
+    loads = {name: 0 for name in people if name != "sup"}
+    for username, document_id in live(session):
+        per_document[document_id] = per_document.get(document_id, 0) + 1
+        loads[username] += sizes[document_id]
+    assert set(per_document.values()) == {2} and len(per_document) == 40
+    assert "sup" not in loads or loads.get("sup") == 0
+    average = sum(loads.values()) / len(loads)
+    assert average == 2 * sum(sizes.values()) / 5
+    assert max(loads.values()) - min(loads.values()) <= 0.05 * average, loads
+    assert {load.user.username: load.sentences for load in result.loads} == loads
+    assert len(result.created) == 80 and result.short == []
+    events = session.scalars(select(Event).where(Event.entity_type == "assignments")).all()
+    assert len(events) == 80 and all(e.action == "assign" and e.after["auto"]["seed"] == 3 for e in events)
+
+
+def _outcome(session, project, seed, **options) -> set[tuple[str, int]]:
+    assignments.auto_assign(session, project, 2, seed=seed, **options)
+    session.flush()
+    result = {(username, document_id) for username, document_id in live(session)}
+    session.rollback()
+    return result
+
+
+def test_auto_assign_is_reproducible_from_the_seed(session):
+    make_users(session, {f"a{i}": "annotator" for i in range(4)})
+    project = synthetic_project(session, 20)
+    first = _outcome(session, project, 11, calibration=2)
+    assert first == _outcome(session, project, 11, calibration=2)
+    assert first != _outcome(session, project, 12, calibration=2)
+    assert session.scalar(select(func.count(Assignment.id))) == 0  # all rolled back
+
+
+def test_too_many_per_document_is_a_clear_error_and_writes_nothing(session, cli):
+    make_users(session, {"a0": "annotator", "a1": "annotator", "sup": "supervisor"})
+    project = synthetic_project(session, 5)
+    with pytest.raises(ServiceError) as raised:
+        assignments.auto_assign(session, project, 3)
+    assert raised.value.field == "per_document" and "only 2 eligible" in raised.value.message
+    session.rollback()
+    for bad, field in (({"per_document": 0}, "per_document"), ({"per_document": 1, "calibration": 6}, "calibration")):
+        with pytest.raises(ServiceError) as raised:
+            assignments.auto_assign(session, project, **bad)
+        assert raised.value.field == field
+        session.rollback()
+    result = cli("assign", "--project", "synth", "--per-document", "3")
+    assert result.exit_code != 0 and "only 2 eligible" in result.output
+    assert session.scalar(select(func.count(Assignment.id))) == 0
+    assert session.scalar(select(func.count(Event.id)).where(Event.entity_type == "assignments")) == 0
+
+
+def test_calibration_newcomers_and_top_up_never_move_assignments(session):
+    people = make_users(session, {"a0": "annotator", "a1": "annotator", "a2": "annotator"})
+    project = synthetic_project(session, 12)
+    first = assignments.auto_assign(session, project, 2, seed=5, calibration=2)
+    session.commit()
+    calibration = {document.id for document in first.calibration}
+    assert len(calibration) == 2
+    for document_id in calibration:
+        assert {u for u, d in live(session) if d == document_id} == {"a0", "a1", "a2"}
+    before = snapshot(session)
+
+    # A newcomer joins: the calibration documents, nothing else (every document has k already).
+    newcomer = make_users(session, {"new": "annotator"})["new"]
+    again = assignments.auto_assign(session, project, 2, seed=5, calibration=2)
+    session.commit()
+    assert {d.id for d in again.calibration} == calibration
+    assert sorted((a.user_id, a.document_id) for a in again.created) == sorted((newcomer.id, d) for d in calibration)
+    assert before <= snapshot(session)  # nothing moved or changed
+
+    # One assignment withdrawn, one annotator deactivated: their documents are topped up to k,
+    # never back to whom it was withdrawn from, and the rest stays as it was.
+    withdrawn = session.scalar(
+        select(Assignment).where(Assignment.user_id == people["a0"].id, Assignment.document_id.not_in(calibration))
+    )
+    assignments.withdraw(session, withdrawn.id, actor=None)
+    users.deactivate(session, people["a2"])
+    session.commit()
+    before = snapshot(session)
+    topped = assignments.auto_assign(session, project, 2, seed=5, calibration=2)
+    session.commit()
+    assert before <= snapshot(session)
+    assert all(a.user_id != people["a2"].id for a in topped.created)
+    assert (people["a0"].id, withdrawn.document_id) not in {(a.user_id, a.document_id) for a in topped.created}
+    active = {"a0", "a1", "new"}
+    for document_id in sentence_counts(session, project):
+        holders = {u for u, d in live(session) if d == document_id and u in active}
+        assert len(holders) >= 2, (document_id, holders)
+
+
+def test_explicit_annotators_and_deactivated_ones(session):
+    people = make_users(session, {"a0": "annotator", "a1": "annotator", "sup": "supervisor"})
+    project = synthetic_project(session, 4)
+    assignments.auto_assign(session, project, 1, annotators=[people["sup"], people["a0"]])
+    session.commit()
+    assert {u for u, _ in live(session)} <= {"sup", "a0"}
+    users.deactivate(session, people["a1"])
+    session.commit()
+    with pytest.raises(ServiceError, match="deactivated"):
+        assignments.auto_assign(session, project, 1, annotators=[people["a1"]])
+    session.rollback()
+
+
+def test_service_refuses_annotators(session):
+    people = make_users(session)
+    project = synthetic_project(session, 2)
+    with pytest.raises(Forbidden):
+        assignments.auto_assign(session, project, 1, actor=people["ann"])
+    session.rollback()
+    with pytest.raises(Forbidden):
+        assignments.assign(session, people["bob"], project.documents, actor=people["ann"])
+    session.rollback()
+    assert assignments.assign(session, people["bob"], project.documents, actor=people["sup"])
+    session.commit()
+
+
+# -- over HTTP -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def world(app, session):
+    """The seed articles; ann and bob have the first, cat nothing yet."""
+    people = make_users(session)
+    project = projects.get_or_create_project(session, "default")
+    session.commit()
+    import_articles(session, project, read_paths([SEEDS]))
+    seed = session.scalar(select(Document).where(Document.title.like("Hamas top leader%")))
+    other = session.scalar(select(Document).where(Document.id != seed.id))
+    for name in ("ann", "bob"):
+        assignments.assign(session, people[name], [seed])
+    session.commit()
+    mine = {name: session.scalar(select(Assignment.id).where(Assignment.user_id == people[name].id)) for name in ("ann", "bob")}
+    return {"app": app, "session": session, "project": project, "seed": seed, "other": other, "assignment": mine, **people}
+
+
+def _form(client: Client, url: str, data: dict | None = None):
+    return client.http.post(url, data={"csrf_token": client.token, **(data or {})})
+
+
+def test_every_supervision_route_by_role(world):
+    project, seed, app = world["project"], world["seed"], world["app"]
+    assignment = world["assignment"]["bob"]
+    pages = [
+        f"/projects/{project.id}/assignments",
+        f"/projects/{project.id}/progress",
+        f"/documents/{seed.id}/review",
+    ]
+    forms = [
+        (f"/projects/{project.id}/assignments/auto", {"per_document": "1"}),
+        (f"/projects/{project.id}/assignments", {"user": str(world["cat"].id), "documents": str(seed.id)}),
+        (f"/assignments/{assignment}/withdraw", {}),
+        (f"/assignments/{assignment}/reassign", {"user": str(world["cat"].id)}),
+        (f"/assignments/{assignment}/reopen", {}),
+    ]
+    anonymous = Client(app, None)
+    for url in pages:
+        response = anonymous.http.get(url)
+        assert response.status_code == 302 and "/login" in response.headers["Location"], url
+    for url, data in forms:
+        assert anonymous.http.post(url, data=data).status_code in (302, 400), url  # no session, no CSRF token
+    ann = Client(app, "ann")
+    for url in pages:
+        response = ann.http.get(url)
+        assert response.status_code == 403 and response.mimetype == "text/html", url
+    for url, data in forms:
+        assert _form(ann, url, data).status_code == 403, url
+    session = world["session"]
+    session.rollback()
+    assert session.scalar(select(func.count(Event.id)).where(Event.entity_type == "assignments")) == 2  # the fixture's
+    # Nonexistent things: still 403 for an annotator (nothing to learn), 404 for a supervisor.
+    assert ann.http.get("/projects/999/progress").status_code == 403
+    for name in ("sup", "adm"):
+        client = Client(app, name)
+        for url in pages:
+            assert client.http.get(url).status_code == 200, (name, url)
+        assert client.http.get("/projects/999/progress").status_code == 404
+        assert client.http.get("/documents/999/review").status_code == 404
+    admin = Client(app, "adm")
+    for url, data in forms:
+        assert _form(admin, url, data).status_code == 302, url
+
+
+def test_reassign_keeps_the_first_annotators_work(world):
+    seed, session, app = world["seed"], world["session"], world["app"]
+    ann, sup = Client(app, "ann"), Client(app, "sup")
+    span = ann.call("POST", f"/api/documents/{seed.id}/spans", _span_payload(seed, "ARY News", "attribution", "SOURCE"))
+    assert span.status_code == 201
+    first = session.scalar(select(Sentence).where(Sentence.document_id == seed.id, Sentence.position == 0))
+    assert ann.call("PUT", f"/api/sentences/{first.id}/labels/claim_type", {"value": "event"}).status_code == 200
+
+    response = _form(sup, f"/assignments/{world['assignment']['ann']}/reassign", {"user": str(world["cat"].id)})
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/projects/{world['project'].id}/assignments")
+    session.rollback()
+    statuses = dict(session.execute(select(User.username, Assignment.status).join(User)).all())
+    assert statuses == {"ann": "withdrawn", "bob": "assigned", "cat": "assigned"}
+    assert session.scalar(select(func.count(Span.id)).where(Span.user_id == world["ann"].id)) == 1
+    assert session.scalar(select(func.count(SentenceLabel.id)).where(SentenceLabel.user_id == world["ann"].id)) == 1
+    actions = session.scalars(select(Event.action).where(Event.entity_type == "assignments").order_by(Event.id)).all()
+    assert actions[-2:] == ["withdraw", "assign"]
+
+    cat = Client(app, "cat")
+    state = cat.call("GET", f"/api/documents/{seed.id}/annotations").json
+    assert state["spans"] == [] and state["labels"] == [] and state["status"] == "assigned"
+    refused = ann.call("POST", f"/api/documents/{seed.id}/spans", _span_payload(seed, "Hamas", "attribution", "SOURCE"))
+    assert refused.status_code == 403 and "withdrawn" in refused.json["error"]
+    assert seed.title not in ann.http.get("/").get_data(as_text=True)
+    # Reassigning to someone who already has it is refused, with the reason on the page.
+    again = _form(sup, f"/assignments/{world['assignment']['bob']}/reassign", {"user": str(world["cat"].id)})
+    assert again.status_code == 302
+    assert "already has this document" in sup.http.get(again.headers["Location"]).get_data(as_text=True)
+    # Unassigning: the same, without a successor.
+    assert _form(sup, f"/assignments/{world['assignment']['bob']}/withdraw").status_code == 302
+    session.rollback()
+    assert session.scalar(select(Assignment.status).where(Assignment.id == world["assignment"]["bob"])) == "withdrawn"
+
+
+def test_done_is_read_only_until_reopened(world):
+    seed, session, app = world["seed"], world["session"], world["app"]
+    ann, sup = Client(app, "ann"), Client(app, "sup")
+    first = session.scalar(select(Sentence).where(Sentence.document_id == seed.id, Sentence.position == 0))
+    label = ann.call("PUT", f"/api/sentences/{first.id}/labels/claim_type", {"value": "event"}).json
+
+    home = ann.http.get("/").get_data(as_text=True)
+    assert f'action="/documents/{seed.id}/done"' in home and "Mark done" in home
+    assert ann.call("POST", f"/api/documents/{seed.id}/done", csrf=False).status_code == 400
+    done = ann.call("POST", f"/api/documents/{seed.id}/done")
+    assert done.status_code == 200 and done.json["status"] == "done" and done.json["completed_at"]
+    assert ann.call("POST", f"/api/documents/{seed.id}/done").json["completed_at"] == done.json["completed_at"]
+
+    refused = ann.call("PUT", f"/api/sentences/{first.id}/labels/claim_type", {"value": "opinion", "version": label["version"]})
+    assert refused.status_code == 403 and "reopen" in refused.json["error"]
+    assert ann.call("POST", f"/api/documents/{seed.id}/spans", _span_payload(seed, "ARY News", "attribution", "SOURCE")).status_code == 403
+    state = ann.call("GET", f"/api/documents/{seed.id}/annotations")
+    assert state.status_code == 200 and state.json["status"] == "done" and len(state.json["labels"]) == 1
+    assert ann.http.get(f"/documents/{seed.id}").status_code == 200
+    home = ann.http.get("/").get_data(as_text=True)
+    assert "read-only until a supervisor reopens it" in home and f'action="/documents/{seed.id}/done"' not in home
+
+    # Others cannot mark it done for ann; bob marks his own through the page's form.
+    assert sup.call("POST", f"/api/documents/{seed.id}/done").status_code == 404
+    bob = Client(app, "bob")
+    assert bob.call("POST", f"/api/documents/{world['other'].id}/done").status_code == 404
+    assert _form(bob, f"/documents/{seed.id}/done").status_code == 302
+
+    assert _form(sup, f"/assignments/{world['assignment']['ann']}/reopen").status_code == 302
+    session.rollback()
+    row = session.get(Assignment, world["assignment"]["ann"])
+    assert row.status == "in_progress" and row.completed_at is None
+    assert session.scalar(select(Assignment.status).where(Assignment.id == world["assignment"]["bob"])) == "done"
+    again = ann.call("PUT", f"/api/sentences/{first.id}/labels/claim_type", {"value": "opinion", "version": label["version"]})
+    assert again.status_code == 200
+    # Reopening what is not done is refused.
+    response = _form(sup, f"/assignments/{world['assignment']['ann']}/reopen")
+    assert "only a done assignment" in sup.http.get(response.headers["Location"]).get_data(as_text=True)
+    session.rollback()
+    events = session.execute(select(Event.user_id, Event.action, Event.before, Event.after).where(Event.entity_type == "assignments", Event.entity_id == world["assignment"]["ann"]).order_by(Event.id)).all()
+    assert [(e.action, e.user_id) for e in events] == [("assign", None), ("done", world["ann"].id), ("reopen", world["sup"].id)]
+    assert events[2].before["status"] == "done" and events[2].after["status"] == "in_progress"
+
+
+def test_assignment_page_forms(world):
+    session, app, project, seed, other = world["session"], world["app"], world["project"], world["seed"], world["other"]
+    sup = Client(app, "sup")
+    home = sup.http.get("/").get_data(as_text=True)
+    assert f'href="/projects/{project.id}/assignments"' in home and f'href="/projects/{project.id}/progress"' in home
+    page = sup.http.get(f"/projects/{project.id}/assignments").get_data(as_text=True)
+    assert "Assign automatically" in page and "Assign by hand" in page
+    assert page.count('class="status status-assigned"') == 2 and seed.title in page and other.title in page
+    assert f'action="/assignments/{world["assignment"]["ann"]}/withdraw"' in page
+
+    too_many = _form(sup, f"/projects/{project.id}/assignments/auto", {"per_document": "4", "seed": "1"})
+    assert "only 3 eligible" in sup.http.get(too_many.headers["Location"]).get_data(as_text=True)
+    not_a_number = _form(sup, f"/projects/{project.id}/assignments/auto", {"per_document": "two"})
+    assert "whole number" in sup.http.get(not_a_number.headers["Location"]).get_data(as_text=True)
+    session.rollback()
+    assert session.scalar(select(func.count(Assignment.id))) == 2
+
+    done = _form(sup, f"/projects/{project.id}/assignments/auto", {"per_document": "2", "seed": "1", "calibration": "0"})
+    assert "2 new assignment(s)" in sup.http.get(done.headers["Location"]).get_data(as_text=True)
+    by_hand = _form(sup, f"/projects/{project.id}/assignments", {"user": str(world["cat"].id), "documents": [str(seed.id), str(other.id)]})
+    assert by_hand.status_code == 302
+    session.rollback()
+    holders = {d: {u for u, dd in live(session) if dd == d} for d in (seed.id, other.id)}
+    assert holders[seed.id] == {"ann", "bob", "cat"} and len(holders[other.id]) >= 2 and "cat" in holders[other.id]
+    wrong = _form(sup, f"/projects/{project.id}/assignments", {"user": str(world["cat"].id), "documents": "999"})
+    assert "no document 999" in sup.http.get(wrong.headers["Location"]).get_data(as_text=True)
+
+
+def test_empty_assignment_page(app, session):
+    make_users(session, {"sup": "supervisor"})
+    project = projects.get_or_create_project(session, "empty")
+    session.commit()
+    page = Client(app, "sup").http.get(f"/projects/{project.id}/assignments").get_data(as_text=True)
+    assert "has no documents yet" in page
+
+
+# -- the command line ----------------------------------------------------------------------------
+
+
+def test_cli_assign_modes(cli, session):
+    make_users(session, {"a0": "annotator", "a1": "annotator", "a2": "annotator"})
+    synthetic_project(session, 9)
+    both = cli("assign", "--project", "synth", "--per-document", "2", "--user", "a0")
+    assert both.exit_code != 0 and "not both" in both.output
+    neither = cli("assign", "--project", "synth")
+    assert neither.exit_code != 0 and "--per-document" in neither.output
+    stray = cli("assign", "--project", "synth", "--user", "a0", "--calibration", "1")
+    assert stray.exit_code != 0 and "automatic" in stray.output
+    assert session.scalar(select(func.count(Assignment.id))) == 0
+
+    auto = cli("assign", "--project", "synth", "--per-document", "2", "--seed", "4", "--calibration", "1")
+    assert auto.exit_code == 0, auto.output
+    lines = auto.output.splitlines()
+    assert lines[0].split() == ["annotator", "documents", "sentences", "new"]
+    table = {line.split()[0]: [int(x) for x in line.split()[1:]] for line in lines[1:4]}
+    assert set(table) == {"a0", "a1", "a2"}
+    session.rollback()
+    sizes = sentence_counts(session, projects.get_project(session, "synth"))
+    assert sum(row[1] for row in table.values()) == sum(sizes[d] for _, d in live(session))
+    assert sum(row[0] for row in table.values()) == len(live(session)) == 1 * 3 + 8 * 2
+    assert "Calibration documents (every annotator):" in auto.output and "19 new assignment(s)" in auto.output
+
+    again = cli("assign", "--project", "synth", "--per-document", "2", "--seed", "4", "--calibration", "1")
+    assert "0 new assignment(s)" in again.output
+    by_hand = cli("assign", "--project", "synth", "--user", "a0")
+    assert by_hand.exit_code == 0 and "a0" in by_hand.output.splitlines()[1]
+    assert f"{9 - table['a0'][0]} new assignment(s)" in by_hand.output
