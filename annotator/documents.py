@@ -19,7 +19,9 @@ from .permissions import require_supervisor
 
 @dataclass
 class ImportSummary:
-    imported: list[Document] = field(default_factory=list)
+    # Ids, not ORM objects: a session holding thousands of them would expire every one at
+    # each per-document commit (quadratic time on a large import).
+    imported: list[int] = field(default_factory=list)
     skipped: list[Article] = field(default_factory=list)
     sentences: int = 0
 
@@ -99,7 +101,7 @@ def import_articles(
                 session.rollback()
                 summary.skipped.append(article)
             else:
-                summary.imported.append(document)
+                summary.imported.append(document.id)
                 summary.sentences += len(article.sentences)
         if on_progress:
             on_progress(article)

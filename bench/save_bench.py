@@ -142,24 +142,27 @@ def percentiles(latencies: list[float]) -> tuple[float, float, float]:
 
 def verify(engine: sa.Engine, annotators: list[Annotator]) -> tuple[int, int]:
     """Acknowledged saves versus what the database holds: (acknowledged, lost)."""
+    from annotator.models import SentenceLabel, Span, User
+
     acknowledged = lost = 0
     with engine.connect() as connection:
         for annotator in annotators:
-            user_id = connection.execute(sa.text("SELECT id FROM users WHERE username = :u"), {"u": annotator.name}).scalar()
+            user_id = connection.scalar(sa.select(User.id).where(User.username == annotator.name))
             spans = {
                 row.id: (row.start, row.end, row.label)
-                for row in connection.execute(sa.text('SELECT id, start, "end", label FROM spans WHERE user_id = :u'), {"u": user_id})
+                for row in connection.execute(sa.select(Span.id, Span.start, Span.end, Span.label).where(Span.user_id == user_id))
+            }
+            labels = {
+                row.sentence_id: (row.value, row.version)
+                for row in connection.execute(
+                    sa.select(SentenceLabel.sentence_id, SentenceLabel.value, SentenceLabel.version).where(
+                        SentenceLabel.user_id == user_id, SentenceLabel.layer == "claim_type"
+                    )
+                )
             }
             for span_id, extent in annotator.spans.items():
                 acknowledged += 1
                 lost += spans.get(span_id) != extent
-            labels = {
-                row.sentence_id: (json.loads(row.value) if isinstance(row.value, str) else row.value, row.version)
-                for row in connection.execute(
-                    sa.text("SELECT sentence_id, value, version FROM sentence_labels WHERE user_id = :u AND layer = 'claim_type'"),
-                    {"u": user_id},
-                )
-            }
             for sentence_id, saved in annotator.labels.items():
                 acknowledged += 1
                 lost += labels.get(sentence_id) != saved

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from annotator import assignments, progress, projects, review
 from annotator.documents import import_articles
 from annotator.ingest import build_article
-from annotator.models import Assignment, Event, Sentence, SentenceTime
+from annotator.models import Assignment, Document, Event, Sentence, SentenceTime
 
 from .test_annotations_api import Client, _span_payload
 from .test_assignments import make_users, world  # noqa: F401  (world is a fixture)
@@ -189,7 +189,7 @@ def test_review_escapes_article_text(app, session):
     project = projects.get_or_create_project(session, "xss")
     session.commit()
     article = build_article("Probe", ["Officials said <img src=x onerror=alert(1)> & <script>alert(2)</script> was fine."], source="probe")
-    document = import_articles(session, project, [article]).imported[0]
+    document = session.get(Document, import_articles(session, project, [article]).imported[0])
     assignments.assign(session, people["ann"], [document])
     session.commit()
     phrase = "<img src=x onerror=alert(1)>"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 from flask_login import current_user, login_required
 
-from .. import annotations
+from .. import annotations, assignments, progress
 from ..db import db
 from ..errors import ServiceError
 
@@ -68,9 +68,7 @@ def delete_attribution(attribution_id: int):
     return jsonify(deleted=attribution_id)
 
 
-# -- supervision: marking done, active time ----------------------------------------------------
-
-from .. import assignments, progress  # noqa: E402  (kept with the endpoints that use them)
+# -- marking done, active time ------------------------------------------------------------------
 
 
 @bp.post("/documents/<int:document_id>/done")
