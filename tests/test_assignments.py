@@ -341,14 +341,17 @@ def test_assignment_page_forms(world):
     assert page.count('class="status status-assigned"') == 2 and seed.title in page and other.title in page
     assert f'action="/assignments/{world["assignment"]["ann"]}/withdraw"' in page
 
-    too_many = _form(sup, f"/projects/{project.id}/assignments/auto", {"per_document": "4", "seed": "1"})
+    everyone = {"annotators": [str(world[name].id) for name in ("ann", "bob", "cat")]}
+    nobody = _form(sup, f"/projects/{project.id}/assignments/auto", {"per_document": "1"})
+    assert "choose at least one annotator" in sup.http.get(nobody.headers["Location"]).get_data(as_text=True)
+    too_many = _form(sup, f"/projects/{project.id}/assignments/auto", {"per_document": "4", "seed": "1"} | everyone)
     assert "only 3 eligible" in sup.http.get(too_many.headers["Location"]).get_data(as_text=True)
-    not_a_number = _form(sup, f"/projects/{project.id}/assignments/auto", {"per_document": "two"})
+    not_a_number = _form(sup, f"/projects/{project.id}/assignments/auto", {"per_document": "two"} | everyone)
     assert "whole number" in sup.http.get(not_a_number.headers["Location"]).get_data(as_text=True)
     session.rollback()
     assert session.scalar(select(func.count(Assignment.id))) == 2
 
-    done = _form(sup, f"/projects/{project.id}/assignments/auto", {"per_document": "2", "seed": "1", "calibration": "0"})
+    done = _form(sup, f"/projects/{project.id}/assignments/auto", {"per_document": "2", "seed": "1", "calibration": "0"} | everyone)
     assert "2 new assignment(s)" in sup.http.get(done.headers["Location"]).get_data(as_text=True)
     by_hand = _form(sup, f"/projects/{project.id}/assignments", {"user": str(world["cat"].id), "documents": [str(seed.id), str(other.id)]})
     assert by_hand.status_code == 302

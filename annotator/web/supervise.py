@@ -62,9 +62,13 @@ def assignments_page(project_id: int):
 def auto_assign(project_id: int):
     def run():
         project = assignments.project_by_id(db.session, project_id, actor=current_user)
+        chosen = set(_ints("annotators"))
+        if not chosen:
+            raise ServiceError("choose at least one annotator", field="annotators")
+        pool = [user for user in assignments.eligible_annotators(db.session) if user.id in chosen]
         return assignments.auto_assign(
             db.session, project, _int("per_document"), seed=_int("seed", default=0),
-            calibration=_int("calibration", default=0), actor=current_user,
+            calibration=_int("calibration", default=0), annotators=pool, actor=current_user,
         )
 
     def report(result) -> str:

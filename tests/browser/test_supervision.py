@@ -31,8 +31,10 @@ def test_assign_k_2_annotate_and_watch_progress(live_server, new_context, tmp_pa
     boss.get_by_role("link", name="Assignments").click()
     boss.get_by_label("Annotators per document (k)").fill("2")
     boss.get_by_label("Seed").fill("7")
+    for box in boss.locator("input[name=annotators]").all():  # only this test's annotators
+        box.set_checked(box.evaluate("b => b.parentElement.textContent.trim()") in names)
     boss.get_by_role("button", name="Assign").first.click()
-    expect(boss.locator("body")).to_contain_text("2")
+    expect(boss.get_by_role("alert")).to_contain_text("2 new assignment(s)")
 
     rows = live_server.rows(
         "SELECT u.username FROM assignments a JOIN users u ON u.id = a.user_id "
