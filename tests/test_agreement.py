@@ -1,0 +1,437 @@
+"""Sentence-level agreement (annotator.agreement.coding), the result type and the package's purity.
+
+Published values are asserted to the digits printed in their sources; random data are checked
+against the reference libraries (test-only dependencies) to 1e-9.
+"""
+
+from __future__ import annotations
+
+import ast
+import warnings
+from pathlib import Path
+
+import krippendorff
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.metrics import cohen_kappa_score
+from statsmodels.stats.inter_rater import fleiss_kappa as statsmodels_fleiss_kappa
+
+from annotator.agreement import (
+    LEVELS,
+    Figure,
+    alpha_from_coincidences,
+    alpha_values,
+    band,
+    category_counts,
+    cohen_kappa,
+    coincidences,
+    confusion_matrices,
+    document_coincidences,
+    document_confusions,
+    fleiss_kappa,
+    fleiss_kappa_from_counts,
+    kappa_values,
+    krippendorff_alpha,
+    leave_one_out,
+    observed_agreement,
+    pooled_confusion,
+    sentence_agreement,
+    specific_agreement,
+)
+from annotator.agreement.results import (
+    CATEGORY_NOT_USED,
+    NO_VARIATION,
+    NOT_PAIRABLE,
+    UNEQUAL_RATINGS,
+)
+
+PACKAGE = Path(__file__).resolve().parent.parent / "annotator" / "agreement"
+TOLERANCE = 1e-9
+PROPERTY = settings(max_examples=150, deadline=None, derandomize=True)
+
+nan = np.nan
+# Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability", section C: 4 coders × 12
+# units with missing values; published alphas: nominal .743, ordinal .815, interval .849,
+# ratio .797. Codes here are value - 1; the category values are 1..5.
+KRIPPENDORFF_2011 = (
+    np.array(
+        [
+            [1, 2, 3, 3, 2, 1, 4, 1, 2, nan, nan, nan],
+            [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, nan, 3],
+            [nan, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, nan],
+            [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, nan],
+        ]
+    )
+    - 1
+)
+VALUES_1_TO_5 = np.arange(1.0, 6.0)
+
+# Wikipedia, "Fleiss' kappa", worked example: 10 subjects, 14 raters, 5 categories: κ = 0.210.
+FLEISS_WIKIPEDIA = np.array(
+    [
+        [0, 0, 0, 0, 14],
+        [0, 2, 6, 4, 2],
+        [0, 0, 3, 5, 6],
+        [0, 3, 9, 2, 0],
+        [2, 2, 8, 1, 1],
+        [7, 7, 0, 0, 0],
+        [3, 2, 6, 3, 0],
+        [2, 5, 3, 2, 2],
+        [6, 5, 2, 1, 0],
+        [0, 2, 2, 3, 7],
+    ]
+)
+
+
+@st.composite
+def reliability_data(draw, max_annotators=5, max_units=25, min_annotators=1):
+    """(annotators, units) codes with -1 for missing, and the number of categories."""
+    k = draw(st.integers(2, 5))
+    annotators = draw(st.integers(min_annotators, max_annotators))
+    units = draw(st.integers(1, max_units))
+    missing_share = draw(st.sampled_from([0.0, 0.2, 0.5]))
+    cells = draw(
+        st.lists(
+            st.one_of(st.integers(0, k - 1), st.just(-1))
+            if missing_share
+            else st.integers(0, k - 1),
+            min_size=annotators * units,
+            max_size=annotators * units,
+        )
+    )
+    return np.array(cells, dtype=np.int64).reshape(annotators, units), k
+
+
+def as_float_with_nan(codes: np.ndarray, category_values: np.ndarray) -> np.ndarray:
+    return np.where(codes >= 0, category_values[np.clip(codes, 0, None)], np.nan)
+
+
+# --- published values --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "level, published",
+    [("nominal", 0.743), ("ordinal", 0.815), ("interval", 0.849), ("ratio", 0.797)],
+)
+def test_krippendorff_2011_example(level, published):
+    figure = krippendorff_alpha(KRIPPENDORFF_2011, 5, level, VALUES_1_TO_5)
+    assert round(figure.value, 3) == published
+    # 12 units, one of which (unit 12) has a single value: 11 pairable units, 40 pairable values.
+    assert (figure.units, figure.pairs, figure.annotators) == (11, 40, 4)
+
+
+def test_krippendorff_2011_coincidence_matrix():
+    # Krippendorff (2011), section C, the coincidence matrix of the example (rows 1..5).
+    third = 1 / 3
+    expected = np.array(
+        [
+            [7, 4 * third, third, third, 0],
+            [4 * third, 10, 4 * third, third, 0],
+            [third, 4 * third, 8, third, 0],
+            [third, third, third, 4, 0],
+            [0, 0, 0, 0, 3],
+        ]
+    )
+    np.testing.assert_allclose(coincidences(KRIPPENDORFF_2011, 5), expected, atol=TOLERANCE)
+
+
+def test_fleiss_wikipedia_example():
+    figure = fleiss_kappa_from_counts(FLEISS_WIKIPEDIA)
+    assert round(figure.value, 3) == 0.210
+    assert (figure.units, figure.pairs, figure.annotators) == (10, 140, 14)
+
+
+# --- cross-checks against the reference libraries ------------------------------------------
+
+
+@PROPERTY
+@given(reliability_data(), st.sampled_from(LEVELS), st.data())
+def test_alpha_matches_krippendorff_package(data, level, draw):
+    codes, k = data
+    category_values = np.array(
+        sorted(draw.draw(st.sets(st.integers(1, 30), min_size=k, max_size=k))), float
+    )
+    ours = krippendorff_alpha(codes, k, level, category_values)
+    reliability = as_float_with_nan(codes, category_values)
+    try:
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            # value_domain: the package's ordinal metric counts values over this ordered domain.
+            reference = krippendorff.alpha(
+                reliability, value_domain=category_values, level_of_measurement=level
+            )
+    except ValueError:  # "at least one unit with values assigned by at least two coders"
+        assert ours.undefined == NOT_PAIRABLE
+        return
+    if np.isnan(reference):
+        assert ours.undefined == NO_VARIATION
+        return
+    assert abs(ours.value - reference) <= TOLERANCE
+
+
+@PROPERTY
+@given(reliability_data(min_annotators=2))
+def test_cohen_kappa_matches_sklearn(data):
+    codes, k = data
+    kappas = cohen_kappa(codes, k)
+    for (a, b), figure in kappas.items():
+        both = (codes[a] >= 0) & (codes[b] >= 0)
+        if not both.any():
+            assert figure.undefined == NOT_PAIRABLE
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            reference = cohen_kappa_score(
+                codes[a, both], codes[b, both], labels=np.arange(k), replace_undefined_by=np.nan
+            )
+        if np.isnan(reference):
+            assert figure.undefined == NO_VARIATION
+        else:
+            assert abs(figure.value - reference) <= TOLERANCE
+            assert figure.units == both.sum()
+
+
+@PROPERTY
+@given(st.integers(2, 5), st.integers(2, 6), st.integers(1, 20), st.data())
+def test_fleiss_kappa_matches_statsmodels(k, raters, units, draw):
+    ratings = np.array(
+        draw.draw(st.lists(st.integers(0, k - 1), min_size=raters * units, max_size=raters * units))
+    )
+    codes = ratings.reshape(raters, units)
+    ours = fleiss_kappa(codes, k)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reference = statsmodels_fleiss_kappa(category_counts(codes, k), method="fleiss")
+    if np.isnan(reference):
+        assert ours.undefined == NO_VARIATION
+    else:
+        assert abs(ours.value - reference) <= TOLERANCE
+
+
+@PROPERTY
+@given(reliability_data(), st.integers(1, 6), st.data())
+def test_per_document_statistics_add_up(data, n_documents, draw):
+    codes, k = data
+    ids = np.array(
+        draw.draw(
+            st.lists(
+                st.integers(0, n_documents - 1), min_size=codes.shape[1], max_size=codes.shape[1]
+            )
+        )
+    )
+    per_document = document_coincidences(codes, ids, k)
+    np.testing.assert_allclose(per_document.sum(axis=0), coincidences(codes, k), atol=TOLERANCE)
+    confusions = document_confusions(codes, ids, k).sum(axis=0)
+    for p, matrix in enumerate(confusion_matrices(codes, k).values()):
+        np.testing.assert_array_equal(confusions[p], matrix)
+    # A batch of coincidence matrices gives the alphas of each, as alpha_from_coincidences does.
+    for level in ("nominal", "ordinal", "interval"):
+        batch = alpha_values(per_document, level)
+        for d in range(per_document.shape[0]):
+            single = alpha_from_coincidences(per_document[d], level)
+            assert (np.isnan(batch[d]) and single.value is None) or abs(
+                batch[d] - single.value
+            ) <= TOLERANCE
+
+
+def test_ordinal_metric_by_hand():
+    # Krippendorff (2011): δ²_ck = (Σ_{g=c..k} n_g - (n_c + n_k)/2)². Marginals n = (5, 2, 7):
+    # δ²_01 = 3.5² = 12.25, δ²_12 = 4.5² = 20.25, δ²_02 = (14 - 6)² = 64.
+    o = np.array([[4.0, 1, 0], [1, 0, 1], [0, 1, 6]])
+    observed = 2 * (1 * 12.25 + 1 * 20.25)  # Σ o_ck δ²_ck = 65
+    expected = 2 * (5 * 2 * 12.25 + 2 * 7 * 20.25 + 5 * 7 * 64)  # Σ n_c n_k δ²_ck = 5292
+    alpha = 1 - (14 - 1) * observed / expected
+    assert alpha_from_coincidences(o, "ordinal").value == pytest.approx(alpha, abs=TOLERANCE)
+    assert alpha == pytest.approx(0.840325, abs=1e-6)
+
+
+def test_float_input_with_nan_equals_integer_input_with_minus_one():
+    as_int = np.where(np.isnan(KRIPPENDORFF_2011), -1, KRIPPENDORFF_2011).astype(int)
+    assert krippendorff_alpha(as_int, 5).value == krippendorff_alpha(KRIPPENDORFF_2011, 5).value
+
+
+def test_invalid_codes_are_rejected():
+    with pytest.raises(ValueError):
+        krippendorff_alpha(np.array([[0, 5]]), 5)
+    with pytest.raises(ValueError):
+        krippendorff_alpha(np.array([[0.5, 1.0]]), 5)
+    with pytest.raises(ValueError):
+        krippendorff_alpha(KRIPPENDORFF_2011, 5, "ratio")  # ratio needs category values
+    with pytest.raises(ValueError):
+        krippendorff_alpha(KRIPPENDORFF_2011, 5, "cardinal")
+
+
+# --- undefined, never 0/1/NaN --------------------------------------------------------------
+
+
+def test_no_variation_is_undefined():
+    codes = np.full((3, 6), 2)
+    for level in ("nominal", "ordinal", "interval"):
+        figure = krippendorff_alpha(codes, 4, level)
+        assert figure.value is None and figure.undefined == NO_VARIATION
+        assert (figure.units, figure.pairs, figure.annotators) == (6, 18, 3)
+    assert all(f.undefined == NO_VARIATION for f in cohen_kappa(codes, 4).values())
+    assert fleiss_kappa(codes, 4).undefined == NO_VARIATION
+    assert observed_agreement(codes, 4).value == 1.0  # raw agreement is defined: all agree
+
+
+def test_one_annotator_is_undefined():
+    codes = np.array([[0, 1, 2, 1]])
+    assert krippendorff_alpha(codes, 3).undefined == NOT_PAIRABLE
+    assert cohen_kappa(codes, 3) == {}
+    assert fleiss_kappa(codes, 3).undefined == NOT_PAIRABLE
+    assert observed_agreement(codes, 3).undefined == NOT_PAIRABLE
+
+
+def test_no_unit_with_two_values_is_undefined():
+    codes = np.array([[0, 1, -1, -1], [-1, -1, 1, 0]])
+    figure = krippendorff_alpha(codes, 2, document_ids=np.array([0, 0, 1, 1]))
+    assert figure.undefined == NOT_PAIRABLE and figure.units == 0 and figure.low is None
+    assert cohen_kappa(codes, 2)[(0, 1)].undefined == NOT_PAIRABLE
+    assert alpha_from_coincidences(np.zeros((2, 2))).undefined == NOT_PAIRABLE
+
+
+def test_fleiss_with_unequal_numbers_of_ratings_is_undefined():
+    figure = fleiss_kappa(KRIPPENDORFF_2011, 5)
+    assert figure.value is None and figure.undefined == UNEQUAL_RATINGS
+    # Units nobody rated are not part of the study and do not make the counts unequal.
+    with_empty_unit = np.array([[0, 1, -1], [0, 1, -1]])
+    assert fleiss_kappa(with_empty_unit, 2).value == 1.0
+
+
+def test_unused_category_has_undefined_specific_agreement():
+    codes = np.array([[0, 0, 1, 1], [0, 1, 1, 1]])
+    figures = specific_agreement(codes, 3)
+    # o_00 = 2, n_0 = 3; o_11 = 4, n_1 = 5 (pairs counted both ways)
+    assert figures[0].value == pytest.approx(2 / 3)
+    assert figures[1].value == pytest.approx(4 / 5)
+    assert figures[2].undefined == CATEGORY_NOT_USED
+
+
+def test_figure_has_a_value_or_a_reason():
+    with pytest.raises(ValueError):
+        Figure(None)
+    with pytest.raises(ValueError):
+        Figure(0.5, "no variation")
+    # The vectorised helpers mark undefined entries with NaN; only Figures reach callers.
+    assert np.isnan(kappa_values(np.zeros((3, 2, 2)))).all()
+    assert np.isnan(alpha_values(np.zeros((3, 2, 2)))).all()
+
+
+# --- the other sentence-level figures ------------------------------------------------------
+
+
+def test_observed_agreement_counts_annotator_pairs():
+    # Unit 1: three annotators agree (3 pairs, 3 agree); unit 2: 2 vs 1 (3 pairs, 1 agrees);
+    # unit 3: two annotators disagree (1 pair, 0 agree). 4 of 7 pairs agree.
+    codes = np.array([[0, 1, 0], [0, 1, 1], [0, 2, -1]])
+    figure = observed_agreement(codes, 3)
+    assert figure.value == pytest.approx(4 / 7)
+    assert (figure.units, figure.pairs, figure.annotators) == (3, 7, 3)
+
+
+def test_confusion_matrices_per_pair_and_pooled():
+    codes = np.array([[0, 1, 1, -1], [0, 1, 0, 1], [1, 1, 0, 0]])
+    matrices = confusion_matrices(codes, 2)
+    np.testing.assert_array_equal(matrices[(0, 1)], [[1, 0], [1, 1]])
+    np.testing.assert_array_equal(matrices[(0, 2)], [[0, 1], [1, 1]])
+    np.testing.assert_array_equal(matrices[(1, 2)], [[1, 1], [1, 1]])
+    np.testing.assert_array_equal(pooled_confusion(codes, 2), [[2, 2], [3, 3]])
+
+
+def test_cohen_kappa_hand_computed():
+    # 10 units: a = 0 on 5, b = 0 on 4; both 0 on 3, both 1 on 4. p_o = .7,
+    # p_e = .5·.4 + .5·.6 = .5, κ = .4.
+    a = np.array([0, 0, 0, 0, 0, 1, 1, 1, 1, 1])
+    b = np.array([0, 0, 0, 1, 1, 0, 1, 1, 1, 1])
+    figure = cohen_kappa(np.stack([a, b]), 2)[(0, 1)]
+    assert figure.value == pytest.approx(0.4)
+    assert (figure.units, figure.pairs, figure.annotators) == (10, 10, 2)
+
+
+def test_leave_one_out():
+    # Annotators 0 and 1 agree everywhere, 2 answers at random: dropping 2 raises alpha to 1.
+    rng = np.random.default_rng(3)
+    truth = rng.integers(0, 3, 60)
+    codes = np.stack([truth, truth, rng.integers(0, 3, 60)])
+    influence = leave_one_out(codes, 3)
+    assert [x.annotator for x in influence] == [0, 1, 2]
+    assert influence[2].alpha_without.value == 1.0
+    assert influence[0].alpha_without.value < 0.5
+    kappas = cohen_kappa(codes, 3)
+    assert influence[0].mean_kappa.value == pytest.approx(
+        (kappas[(0, 1)].value + kappas[(0, 2)].value) / 2
+    )
+    assert influence[2].mean_kappa.value == pytest.approx(
+        (kappas[(0, 2)].value + kappas[(1, 2)].value) / 2
+    )
+    assert influence[2].mean_kappa.value < influence[0].mean_kappa.value
+
+
+def test_leave_one_out_with_no_defined_pair():
+    influence = leave_one_out(np.array([[0, -1], [-1, 1]]), 2)
+    assert (
+        influence[0].mean_kappa.value is None
+        and influence[0].alpha_without.undefined == NOT_PAIRABLE
+    )
+
+
+def test_sentence_agreement_bundles_every_figure():
+    ids = np.repeat(np.arange(6), 2)
+    report = sentence_agreement(KRIPPENDORFF_2011, 5, "interval", document_ids=ids, replicates=200)
+    assert round(report.alpha.value, 3) == 0.849
+    assert report.alpha.low is not None and report.alpha.replicates > 0
+    assert report.fleiss_kappa.undefined == UNEQUAL_RATINGS
+    assert len(report.specific_agreement) == 5 and len(report.cohen_kappa) == 6
+    np.testing.assert_array_equal(report.pooled_confusion, sum(report.confusion.values()))
+    assert len(report.annotators) == 4
+
+
+@pytest.mark.parametrize(
+    "alpha, expected",
+    [
+        (None, None),
+        (1.0, "reliable"),
+        (0.8, "reliable"),
+        (0.7999, "tentative"),
+        (0.667, "tentative"),
+        (0.6669, "unreliable"),
+        (-0.2, "unreliable"),
+    ],
+)
+def test_bands(alpha, expected):
+    assert band(alpha) == expected
+    if alpha is not None:
+        assert Figure(alpha).band == expected
+
+
+# --- purity -------------------------------------------------------------------------------
+
+ALLOWED_IMPORTS = {
+    "__future__",
+    "collections",
+    "dataclasses",
+    "functools",
+    "itertools",
+    "math",
+    "typing",
+    "numpy",
+}
+
+
+def test_package_imports_only_numpy_and_the_standard_library():
+    files = sorted(PACKAGE.glob("*.py"))
+    assert {f.name for f in files} >= {"__init__.py", "coding.py", "bootstrap.py", "spans.py"}
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.Import):
+                roots = {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                if node.level > 0:  # relative: another module of this package
+                    continue
+                roots = {node.module.split(".")[0]}
+            else:
+                continue
+            assert roots <= ALLOWED_IMPORTS, f"{path.name} imports {roots - ALLOWED_IMPORTS}"
