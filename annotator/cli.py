@@ -395,3 +395,69 @@ def quickstart_command(host: str, port: int, threads: int, no_serve: bool) -> No
     click.echo(f"{documents} document(s) in the database; {created} new assignment(s) for {', '.join(annotators)}.")
     if not no_serve:
         _serve(host, port, threads)
+
+
+def _id_list(value: str | None) -> list[int] | None:
+    if not value:
+        return None
+    try:
+        return [int(part) for part in value.split(",") if part.strip()]
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a comma-separated list of document ids", param_hint="--documents") from None
+
+
+@main.command("report")
+@click.option("--project", "project_name", default=projects.DEFAULT_PROJECT, show_default=True)
+@click.option("--format", "output_format", type=click.Choice(["json", "html", "csv"]), default="json", show_default=True)
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, writable=True), help="Write here instead of stdout.")
+@click.option("--documents", "documents_option", help="Only these document ids, comma-separated.")
+@click.option("--annotators", "annotators_option", help="Only these annotators (user names), comma-separated.")
+@click.option("--since", "since_option", help="Only annotations updated on or after this date (YYYY-MM-DD).")
+@click.option("--replicates", type=click.IntRange(min=0), default=1000, show_default=True, help="Bootstrap replicates.")
+@click.option("--seed", type=int, default=20261125, show_default=True, help="Bootstrap seed.")
+@with_appcontext
+def report_command(
+    project_name: str, output_format: str, out_path: str | None, documents_option: str | None,
+    annotators_option: str | None, since_option: str | None, replicates: int, seed: int,
+) -> None:
+    """Inter-annotator agreement report of a project as JSON, HTML or CSV (docs/report-format.md)."""
+    import datetime as dt
+    import time
+
+    from . import report as reporting
+
+    _require_schema()
+    since = None
+    if since_option:
+        try:
+            since = dt.date.fromisoformat(since_option)
+        except ValueError:
+            raise click.BadParameter(f"{since_option!r} is not a date YYYY-MM-DD", param_hint="--since") from None
+    documents = _id_list(documents_option)
+    annotator_ids = None
+    try:
+        project = projects.get_project(db.session, project_name)
+        if annotators_option:
+            names = [name.strip() for name in annotators_option.split(",") if name.strip()]
+            annotator_ids = [users.get_user(db.session, name).id for name in names]
+        started = time.perf_counter()
+        click.echo(f"Computing the agreement report of project {project_name!r}...", err=True)
+        body = reporting.build_report(
+            db.session, None, project.id, documents=documents, annotators=annotator_ids,
+            since=since, replicates=replicates, seed=seed,
+        )
+    except ServiceError as error:
+        _fail(error)
+    if output_format == "json":
+        text = json.dumps(body, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    elif output_format == "csv":
+        text = "".join(reporting.report_csv(body))
+    else:
+        text = reporting.report_html(body)
+    if out_path:
+        with open(out_path, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        click.echo(f"Wrote {out_path} ({time.perf_counter() - started:.1f} s).", err=True)
+    else:
+        click.echo(text, nl=False)
+        click.echo(f"Done in {time.perf_counter() - started:.1f} s.", err=True)

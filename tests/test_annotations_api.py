@@ -12,7 +12,7 @@ from annotator.documents import import_articles
 from annotator.ingest import read_paths
 from annotator.models import Attribution, Document, Event, Sentence, SentenceLabel, Span
 
-from .conftest import SEED_TXT, SEEDS
+from .conftest import SEEDS
 
 PASSWORD = "a long test password"
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from annotator.models import Document, Sentence, User
+from annotator.models import Document, User
 
 from .conftest import SEED_TXT, SEEDS
 

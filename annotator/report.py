@@ -1,0 +1,735 @@
+"""The agreement report: database -> arrays -> :mod:`annotator.agreement` -> a JSON-ready dict.
+
+``build_report`` loads one project's annotations (live assignments only), hands them to the
+pure statistics in :mod:`annotator.agreement` and returns plain JSON data (format 1,
+docs/report-format.md). ``cached_report`` keeps the result in the ``reports`` table keyed by
+the parameters and reuses it while the project's annotations have not changed.
+``report_csv`` and ``report_html`` render a report dict.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import re
+from collections import defaultdict
+from collections.abc import Iterator
+from itertools import combinations
+from typing import Any
+
+import numpy as np
+from sqlalchemy import and_, delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from . import agreement
+from .agreement.results import NOT_PAIRABLE, Figure
+from .annotations import project_codebook
+from .db import begin_write
+from .errors import NotFound
+from .models import (
+    Assignment,
+    Attribution,
+    AttributionPart,
+    Document,
+    Project,
+    Report,
+    Sentence,
+    SentenceLabel,
+    Span,
+    User,
+)
+from .permissions import require_supervisor
+
+FORMAT = 1
+MAX_DISAGREEMENTS = 5000  # per layer; the layer's "disagreements_total" gives the full count
+NO_SHARED_DOCUMENT = "no document annotated by every annotator"
+WORD = re.compile(r"\w+")
+
+
+# --- figures as JSON ----------------------------------------------------------------------
+
+
+def _number(value: float | None) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return value if np.isfinite(value) else None
+
+
+def figure_json(figure: Figure) -> dict:
+    value = _number(figure.value)
+    undefined = figure.undefined
+    if value is None and undefined is None:  # a non-finite value: never NaN in the report
+        undefined = "not finite"
+    interval = None
+    if figure.seed is not None:
+        interval = {
+            "low": _number(figure.low),
+            "high": _number(figure.high),
+            "p_below_0667": _number(figure.p_below_0667),
+            "p_below_08": _number(figure.p_below_08),
+            "replicates": int(figure.replicates),
+            "seed": int(figure.seed),
+        }
+    return {
+        "value": value,
+        "undefined": undefined,
+        "band": agreement.band(value),
+        "units": int(figure.units),
+        "pairs": int(figure.pairs),
+        "annotators": int(figure.annotators),
+        "interval": interval,
+    }
+
+
+def _undefined(reason: str, units: int = 0, pairs: int = 0, annotators: int = 0) -> Figure:
+    return Figure(None, reason, units, pairs, annotators)
+
+
+def _mean(figures: list[tuple[tuple[int, int], Figure]], reason: str = NOT_PAIRABLE) -> Figure:
+    """Mean over annotator pairs of the defined figures; ``pairs`` counts those pairs."""
+    defined = [(pair, f) for pair, f in figures if f.value is not None]
+    if not defined:
+        reasons = [f.undefined for _, f in figures if f.undefined]
+        return _undefined(reasons[0] if reasons else reason)
+    people = {person for pair, _ in defined for person in pair}
+    return Figure(
+        float(np.mean([f.value for _, f in defined])),
+        None,
+        units=max(f.units for _, f in defined),
+        pairs=len(defined),
+        annotators=len(people),
+    )
+
+
+# --- loading ------------------------------------------------------------------------------
+
+
+class _Data:
+    """Everything the report is computed from, loaded once."""
+
+
+def _since_datetime(since: dt.date | None) -> dt.datetime | None:
+    if since is None:
+        return None
+    return dt.datetime(since.year, since.month, since.day, tzinfo=dt.timezone.utc)
+
+
+def _load(session: Session, project: Project, documents, annotators, since) -> _Data:
+    data = _Data()
+    data.codebook = project_codebook(project)
+    since_at = _since_datetime(since)
+
+    in_project = Document.project_id == project.id
+    document_filter = [in_project]
+    if documents is not None:
+        document_filter.append(Document.id.in_(list(documents)))
+
+    query = (
+        select(Assignment.user_id, Assignment.document_id)
+        .join(Document, Document.id == Assignment.document_id)
+        .where(*document_filter, Assignment.status != "withdrawn")
+    )
+    if annotators is not None:
+        query = query.where(Assignment.user_id.in_(list(annotators)))
+    live = {(u, d) for u, d in session.execute(query)}
+    data.live = live
+    user_ids = sorted({u for u, _ in live})
+    doc_ids = sorted({d for _, d in live})
+    data.users = [
+        {"id": uid, "username": name}
+        for uid, name in session.execute(
+            select(User.id, User.username).where(User.id.in_(user_ids)).order_by(User.id)
+        )
+    ] if user_ids else []
+    data.user_ids = [u["id"] for u in data.users]
+    data.user_index = {u: i for i, u in enumerate(data.user_ids)}
+
+    docs = session.execute(
+        select(Document.id, Document.title, Document.text).where(*document_filter).order_by(Document.id)
+    ).all()
+    keep = set(doc_ids)
+    data.docs = [(d, title, text) for d, title, text in docs if d in keep]
+    data.doc_index = {d: i for i, (d, _, _) in enumerate(data.docs)}
+
+    sentences = session.execute(
+        select(Sentence.id, Sentence.document_id, Sentence.position)
+        .join(Document, Document.id == Sentence.document_id)
+        .where(*document_filter)
+        .order_by(Sentence.document_id, Sentence.position)
+    ).all()
+    sentences = [s for s in sentences if s[1] in data.doc_index]
+    data.sentence_ids = np.array([s[0] for s in sentences], dtype=np.int64)
+    data.sentence_doc = np.array([data.doc_index[s[1]] for s in sentences], dtype=np.int64)
+    data.sentence_position = np.array([s[2] for s in sentences], dtype=np.int64)
+    data.sentence_index = {int(s): i for i, s in enumerate(data.sentence_ids)}
+    data.sentence_of = {s[0]: (s[1], s[2]) for s in sentences}
+
+    def scoped(q, model):
+        q = q.where(*document_filter)
+        if annotators is not None:
+            q = q.where(model.user_id.in_(list(annotators)))
+        if since_at is not None:
+            q = q.where(model.updated_at >= since_at)
+        return q
+
+    labels = defaultdict(list)  # layer -> [(user, sentence, value)]
+    q = select(SentenceLabel.user_id, SentenceLabel.sentence_id, SentenceLabel.layer, SentenceLabel.value).join(
+        Sentence, Sentence.id == SentenceLabel.sentence_id
+    ).join(Document, Document.id == Sentence.document_id)
+    for user, sentence, layer, value in session.execute(scoped(q, SentenceLabel)):
+        where = data.sentence_of.get(sentence)
+        if where is None or (user, where[0]) not in live or value is None or value == []:
+            continue
+        labels[layer].append((user, sentence, value))
+    data.labels = labels
+
+    spans = defaultdict(lambda: defaultdict(list))  # layer -> (user, doc) -> [(start, end, label, sentence)]
+    q = select(Span.user_id, Span.document_id, Span.sentence_id, Span.layer, Span.label, Span.start, Span.end).join(
+        Document, Document.id == Span.document_id
+    )
+    for user, doc, sentence, layer, label, start, end in session.execute(scoped(q, Span)):
+        if (user, doc) in live:
+            spans[layer][(user, doc)].append((start, end, label, sentence))
+    data.spans = spans
+
+    q = select(
+        Attribution.id, Attribution.user_id, Attribution.document_id, Attribution.relation, Attribution.attributes
+    ).join(Document, Document.id == Attribution.document_id)
+    attributions = {}
+    for aid, user, doc, relation, attributes in session.execute(scoped(q, Attribution).order_by(Attribution.id)):
+        if (user, doc) in live:
+            attributions[aid] = (user, doc, relation, attributes or {}, defaultdict(list))
+    if attributions:
+        q = (
+            select(AttributionPart.attribution_id, AttributionPart.role, Span.start, Span.end)
+            .join(Span, Span.id == AttributionPart.span_id)
+            .join(Document, Document.id == Span.document_id)
+            .where(*document_filter)
+        )
+        for aid, role, start, end in session.execute(q):
+            if aid in attributions:
+                attributions[aid][4][role].append((start, end))
+    relations = defaultdict(lambda: defaultdict(list))  # relation -> (user, doc) -> [Attribution]
+    for user, doc, relation, attributes, parts in attributions.values():
+        relations[relation][(user, doc)].append(
+            agreement.Attribution(parts={r: list(p) for r, p in parts.items()}, attributes=dict(attributes))
+        )
+    data.relations = relations
+    return data
+
+
+# --- choice layers ------------------------------------------------------------------------
+
+
+def choice_codes(data: _Data, layer) -> tuple[np.ndarray, list[str]]:
+    """(annotators, sentences) category codes of a choice layer (MISSING where no value), and
+    the category names: the codebook's values, then any other value found (a multiple-choice
+    value is one category per combination, its values sorted and joined with "+")."""
+    categories = list(layer.value_names)
+
+    def code_of(value) -> int:
+        name = "+".join(sorted(value)) if isinstance(value, list) else str(value)
+        if name not in index:
+            index[name] = len(categories)
+            categories.append(name)
+        return index[name]
+
+    index = {name: i for i, name in enumerate(categories)}
+    n_annotators, n_units = len(data.user_ids), len(data.sentence_ids)
+    codes = np.full((n_annotators, n_units), agreement.MISSING, dtype=np.int64)
+    for user, sentence, value in data.labels.get(layer.name, ()):
+        codes[data.user_index[user], data.sentence_index[sentence]] = code_of(value)
+    return codes, categories
+
+
+def _choice_layer(data: _Data, layer, replicates: int, seed: int) -> dict:
+    codes, categories = choice_codes(data, layer)
+    n_annotators, n_units = codes.shape
+    k = max(len(categories), 1)
+    level = "ordinal" if layer.ordered else "nominal"
+    document_ids = data.sentence_doc
+    result = agreement.sentence_agreement(
+        codes, k, level, document_ids=document_ids, replicates=replicates, seed=seed
+    )
+    pairs = list(combinations(range(n_annotators), 2))
+
+    # Per document: alpha of each document's coincidences, and its disagreeing sentences.
+    present = codes != agreement.MISSING
+    counted = present.sum(axis=0)
+    masked_min = np.where(present, codes, k).min(axis=0) if n_annotators else np.zeros(n_units)
+    masked_max = np.where(present, codes, -1).max(axis=0) if n_annotators else np.zeros(n_units)
+    disagreeing = (counted >= 2) & (masked_min != masked_max)
+    per_document_o = agreement.document_coincidences(codes, document_ids, k) if n_units else np.zeros((0, k, k))
+    disagreements_per_doc = np.bincount(document_ids[disagreeing], minlength=len(data.docs))
+    units_per_doc = np.bincount(document_ids[counted >= 2], minlength=len(data.docs))
+    documents = []
+    for d, (doc_id, title, _) in enumerate(data.docs):
+        o = per_document_o[d] if d < len(per_document_o) else np.zeros((k, k))
+        figure = agreement.alpha_from_coincidences(o, level, units=int(units_per_doc[d]),
+                                                   annotators=int(present[:, document_ids == d].any(axis=1).sum()))
+        documents.append({"document": doc_id, "title": title, "alpha": figure_json(figure),
+                          "disagreements": int(disagreements_per_doc[d])})
+    documents.sort(key=lambda x: (x["alpha"]["value"] is None, x["alpha"]["value"] or 0.0, x["document"]))
+
+    disagreement_rows = []
+    for u in np.nonzero(disagreeing)[0][:MAX_DISAGREEMENTS]:
+        disagreement_rows.append({
+            "document": data.docs[int(document_ids[u])][0],
+            "sentence": int(data.sentence_ids[u]),
+            "position": int(data.sentence_position[u]),
+            "values": {str(data.user_ids[a]): categories[int(codes[a, u])]
+                       for a in range(n_annotators) if present[a, u]},
+        })
+    confusion = {pair: result.confusion[pair] for pair in pairs}
+    return {
+        "layer": layer.name,
+        "title": layer.title,
+        "kind": "choice",
+        "level": level,
+        "categories": categories,
+        "metrics": {
+            "alpha": figure_json(result.alpha),
+            "fleiss_kappa": figure_json(result.fleiss_kappa),
+            "observed_agreement": figure_json(result.observed_agreement),
+        },
+        "per_category": [
+            {"category": name, "agreement": figure_json(result.specific_agreement[c])}
+            for c, name in enumerate(categories[: len(result.specific_agreement)])
+        ],
+        "pairs": [
+            {"a": data.user_ids[a], "b": data.user_ids[b],
+             "cohen_kappa": figure_json(result.cohen_kappa[(a, b)]),
+             "confusion": confusion[(a, b)].astype(int).tolist()}
+            for a, b in pairs
+        ],
+        "pooled_confusion": np.asarray(result.pooled_confusion).astype(int).tolist()
+        if n_annotators else [[0] * k for _ in range(k)],
+        "annotators": [
+            {"annotator": data.user_ids[i.annotator], "alpha_without": figure_json(i.alpha_without),
+             "mean_kappa": figure_json(i.mean_kappa)}
+            for i in result.annotators
+        ],
+        "documents": documents,
+        "disagreements": disagreement_rows,
+        "disagreements_total": int(disagreeing.sum()),
+    }
+
+
+# --- span layers --------------------------------------------------------------------------
+
+
+def _shared_docs(data: _Data, users: list[int]) -> list[int]:
+    return [d for d, _, _ in data.docs if all((u, d) in data.live for u in users)]
+
+
+def _span_layer(data: _Data, layer, replicates: int, seed: int) -> dict:
+    by_owner = data.spans.get(layer.name, {})
+    labels = list(layer.label_names) if hasattr(layer, "label_names") else [x.name for x in layer.labels]
+    for spans in by_owner.values():
+        for span in spans:
+            if span[2] not in labels:
+                labels.append(span[2])
+
+    def plain(user, doc):
+        return [(s, e, lab) for s, e, lab, _ in by_owner.get((user, doc), ())]
+
+    user_pairs = list(combinations(data.user_ids, 2))
+    pair_rows, per_pair = [], {}
+    doc_scores = defaultdict(list)  # doc -> [exact F1 of each pair with spans]
+    doc_disagreeing = defaultdict(set)  # doc -> sentences where some pair differs
+    disagreement_rows, total = [], 0
+    for a, b in user_pairs:
+        shared = _shared_docs(data, [a, b])
+        if not shared:
+            nothing = _undefined(NOT_PAIRABLE, annotators=2)
+            scores = None
+            figures = {"exact_f1": nothing, "partial_f1": nothing, "boundary_f1": nothing}
+            per_label = {label: (nothing, nothing) for label in labels}
+        else:
+            scores = agreement.span_agreement([plain(a, d) for d in shared], [plain(b, d) for d in shared], labels)
+            figures = {"exact_f1": scores.micro.exact_f1, "partial_f1": scores.micro.partial_f1,
+                       "boundary_f1": scores.boundary.exact_f1}
+            per_label = {label: (s.exact_f1, s.partial_f1) for label, s in scores.per_label.items()}
+        per_pair[(a, b)] = (figures, per_label)
+        pair_rows.append({"a": a, "b": b, **{name: figure_json(f) for name, f in figures.items()}})
+        for d in shared:
+            mine, theirs = by_owner.get((a, d), ()), by_owner.get((b, d), ())
+            set_a = {(s, e, lab) for s, e, lab, _ in mine}
+            set_b = {(s, e, lab) for s, e, lab, _ in theirs}
+            if set_a or set_b:
+                doc_scores[d].append(2 * len(set_a & set_b) / (len(set_a) + len(set_b)))
+            if set_a == set_b:
+                continue
+            per_sentence_a, per_sentence_b = defaultdict(set), defaultdict(set)
+            for s, e, lab, sentence in mine:
+                per_sentence_a[sentence].add((s, e, lab))
+            for s, e, lab, sentence in theirs:
+                per_sentence_b[sentence].add((s, e, lab))
+            for sentence in sorted(set(per_sentence_a) | set(per_sentence_b),
+                                   key=lambda x: data.sentence_of.get(x, (0, 0))[1]):
+                if per_sentence_a.get(sentence) != per_sentence_b.get(sentence):
+                    doc_disagreeing[d].add(sentence)
+                    total += 1
+                    if len(disagreement_rows) < MAX_DISAGREEMENTS:
+                        disagreement_rows.append({
+                            "document": d, "sentence": sentence,
+                            "position": data.sentence_of.get(sentence, (d, -1))[1], "a": a, "b": b,
+                        })
+
+    metrics = {
+        name: _mean([(pair, per_pair[pair][0][name]) for pair in user_pairs])
+        for name in ("exact_f1", "partial_f1", "boundary_f1")
+    }
+
+    # Unitizing alpha and token alpha over the documents every annotator annotated.
+    everyone = _shared_docs(data, data.user_ids) if len(data.user_ids) >= 2 else []
+    texts = {d: text for d, _, text in data.docs}
+    if everyone:
+        unitizing = agreement.unitizing_alpha(
+            [len(texts[d]) for d in everyone],
+            [[plain(u, d) for u in data.user_ids] for d in everyone],
+            labels,
+        )
+        unitizing_pooled, unitizing_per_label = unitizing.pooled, unitizing.per_label
+    else:
+        reason = agreement.results.FEWER_THAN_TWO_ANNOTATORS if len(data.user_ids) < 2 else NO_SHARED_DOCUMENT
+        unitizing_pooled = _undefined(reason, annotators=len(data.user_ids))
+        unitizing_per_label = {label: unitizing_pooled for label in labels}
+
+    tokens = [
+        np.array([m.span() for m in WORD.finditer(text)], dtype=np.int64).reshape(-1, 2)
+        for _, _, text in data.docs
+    ]
+    token_spans = [
+        [plain(u, d) if (u, d) in data.live else None for u in data.user_ids] for d, _, _ in data.docs
+    ]
+    token = agreement.token_alpha(tokens, token_spans, labels, replicates=replicates, seed=seed)
+
+    documents = []
+    for d, title, _ in data.docs:
+        scores = doc_scores.get(d)
+        if scores:
+            exact = Figure(float(np.mean(scores)), None, units=1, pairs=len(scores),
+                           annotators=sum(1 for u in data.user_ids if (u, d) in data.live))
+        else:
+            exact = _undefined(agreement.results.NO_SPANS if len(_live_users(data, d)) >= 2 else NOT_PAIRABLE)
+        documents.append({"document": d, "title": title, "exact_f1": figure_json(exact),
+                          "disagreements": len(doc_disagreeing.get(d, ()))})
+    documents.sort(key=lambda x: (x["exact_f1"]["value"] is None, x["exact_f1"]["value"] or 0.0, x["document"]))
+
+    annotators = []
+    for u in data.user_ids:
+        mine = [(pair, per_pair[pair][0]["exact_f1"]) for pair in user_pairs if u in pair]
+        annotators.append({"annotator": u, "mean_f1": figure_json(_mean(mine))})
+
+    return {
+        "layer": layer.name,
+        "title": layer.title,
+        "kind": "span",
+        "labels": labels,
+        "metrics": {
+            "unitizing_alpha": figure_json(unitizing_pooled),
+            "token_alpha": figure_json(token),
+            **{name: figure_json(f) for name, f in metrics.items()},
+        },
+        "per_label": [
+            {
+                "label": label,
+                "unitizing_alpha": figure_json(unitizing_per_label.get(label, _undefined(agreement.results.NO_UNITS))),
+                "exact_f1": figure_json(_mean([(p, per_pair[p][1][label][0]) for p in user_pairs])),
+                "partial_f1": figure_json(_mean([(p, per_pair[p][1][label][1]) for p in user_pairs])),
+            }
+            for label in labels
+        ],
+        "pairs": pair_rows,
+        "annotators": annotators,
+        "documents": documents,
+        "disagreements": disagreement_rows,
+        "disagreements_total": total,
+    }
+
+
+def _live_users(data: _Data, doc: int) -> list[int]:
+    return [u for u in data.user_ids if (u, doc) in data.live]
+
+
+# --- relations ----------------------------------------------------------------------------
+
+
+def _relation_layer(data: _Data, relation, replicates: int, seed: int) -> dict:
+    owned = data.relations.get(relation.name, {})
+    roles = [role.name for role in relation.roles]
+    attribute_names = [attribute.name for attribute in relation.attributes]
+    pair_rows, per_pair = [], {}
+    for a, b in combinations(data.user_ids, 2):
+        shared = _shared_docs(data, [a, b])
+        if shared:
+            result = agreement.attribution_agreement(
+                [owned.get((a, d), []) for d in shared], [owned.get((b, d), []) for d in shared],
+                attribute_names, replicates=replicates, seed=seed,
+            )
+            aligned = sum(len(x) for x in result.alignment)
+            role_figures = {r: (result.roles[r].exact, result.roles[r].overlap) for r in roles if r in result.roles}
+            attribute_figures = dict(result.attributes)
+        else:
+            nothing = _undefined(NOT_PAIRABLE, annotators=2)
+            aligned, role_figures = 0, {r: (nothing, nothing) for r in roles}
+            attribute_figures = {name: nothing for name in attribute_names}
+        per_pair[(a, b)] = (role_figures, attribute_figures)
+        pair_rows.append({
+            "a": a, "b": b, "aligned": aligned,
+            "roles": {r: {"exact": figure_json(e), "overlap": figure_json(o)} for r, (e, o) in role_figures.items()},
+            "attributes": {name: figure_json(f) for name, f in attribute_figures.items()},
+        })
+    pairs = list(per_pair)
+    return {
+        "layer": relation.name,
+        "title": relation.title,
+        "kind": "relation",
+        "pairs": pair_rows,
+        "metrics": {
+            "roles": {
+                r: {
+                    "exact": figure_json(_mean([(p, per_pair[p][0][r][0]) for p in pairs if r in per_pair[p][0]])),
+                    "overlap": figure_json(_mean([(p, per_pair[p][0][r][1]) for p in pairs if r in per_pair[p][0]])),
+                }
+                for r in roles
+            },
+            "attributes": {
+                name: figure_json(_mean([(p, per_pair[p][1][name]) for p in pairs])) for name in attribute_names
+            },
+        },
+    }
+
+
+# --- the report ---------------------------------------------------------------------------
+
+
+def _project(session: Session, actor: User | None, project_id: int) -> Project:
+    if actor is not None:
+        require_supervisor(actor)
+    project = session.get(Project, project_id)
+    if project is None:
+        raise NotFound(f"no project with id {project_id}", field="project")
+    return project
+
+
+def _parameters(documents, annotators, since, replicates, seed) -> dict:
+    return {
+        "documents": sorted({int(d) for d in documents}) if documents is not None else None,
+        "annotators": sorted({int(a) for a in annotators}) if annotators is not None else None,
+        "since": since.isoformat() if since is not None else None,
+        "replicates": int(replicates),
+        "seed": int(seed),
+    }
+
+
+def build_report(
+    session: Session,
+    actor: User | None,
+    project_id: int,
+    *,
+    documents: list[int] | None = None,
+    annotators: list[int] | None = None,
+    since: dt.date | None = None,
+    replicates: int = 1000,
+    seed: int = 20261125,
+) -> dict:
+    """The agreement report of a project as JSON data (docs/report-format.md).
+
+    ``actor`` must be a supervisor or admin; None means the command line (trusted)."""
+    project = _project(session, actor, project_id)
+    parameters = _parameters(documents, annotators, since, replicates, seed)
+    data = _load(session, project, parameters["documents"], parameters["annotators"], since)
+    codebook = data.codebook
+    layers = []
+    for layer in codebook.choice_layers:
+        layers.append(_choice_layer(data, layer, replicates, seed))
+    for layer in codebook.span_layers:
+        layers.append(_span_layer(data, layer, replicates, seed))
+    for relation in codebook.relations:
+        layers.append(_relation_layer(data, relation, replicates, seed))
+    return {
+        "format": FORMAT,
+        "project": {
+            "id": project.id,
+            "name": project.name,
+            "codebook": {"name": codebook.name, "version": codebook.version},
+        },
+        "generated_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "parameters": parameters,
+        "annotators": data.users,
+        "counts": {
+            "documents": len(data.docs),
+            "sentences": int(len(data.sentence_ids)),
+            "annotators": len(data.users),
+        },
+        "layers": layers,
+    }
+
+
+# --- the cache ----------------------------------------------------------------------------
+
+
+def report_key(project_id: int, parameters: dict) -> str:
+    canonical = json.dumps({"format": FORMAT, "project": project_id, **parameters}, sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def fingerprint(session: Session, project: Project) -> str:
+    """Changes whenever the project's annotations, assignments, documents or codebook change:
+    per table the row count, the highest id and the latest updated_at (a deletion lowers the
+    count; an insertion raises the id; an update moves updated_at)."""
+    in_project = Document.project_id == project.id
+    parts: list[Any] = [project.codebook_version]
+    parts += list(session.execute(select(func.count(Document.id), func.max(Document.id)).where(in_project)).one())
+    for model, join_on in (
+        (SentenceLabel, and_(Sentence.id == SentenceLabel.sentence_id)),
+        (Span, None),
+        (Attribution, None),
+        (Assignment, None),
+    ):
+        q = select(func.count(model.id), func.max(model.id), func.max(model.updated_at))
+        if join_on is not None:
+            q = q.join(Sentence, join_on).join(Document, Document.id == Sentence.document_id)
+        else:
+            q = q.join(Document, Document.id == model.document_id)
+        parts += list(session.execute(q.where(in_project)).one())
+    q = (
+        select(func.count(AttributionPart.id), func.max(AttributionPart.id))
+        .join(Attribution, Attribution.id == AttributionPart.attribution_id)
+        .join(Document, Document.id == Attribution.document_id)
+        .where(in_project)
+    )
+    parts += list(session.execute(q).one())
+    text = json.dumps([str(p) for p in parts])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def cached_report(
+    session: Session,
+    actor: User | None,
+    project_id: int,
+    *,
+    documents: list[int] | None = None,
+    annotators: list[int] | None = None,
+    since: dt.date | None = None,
+    replicates: int = 1000,
+    seed: int = 20261125,
+) -> dict:
+    """``build_report``, computed once per (project, parameters, data fingerprint) and kept in
+    the ``reports`` table; any change to the project's annotations recomputes it."""
+    project = _project(session, actor, project_id)
+    parameters = _parameters(documents, annotators, since, replicates, seed)
+    key = report_key(project.id, parameters)
+    current = fingerprint(session, project)  # before computing: a change meanwhile only re-computes
+    row = session.execute(
+        select(Report.fingerprint, Report.body).where(Report.project_id == project.id, Report.key == key)
+    ).first()
+    if row is not None and row.fingerprint == current:
+        return row.body
+    report = build_report(
+        session, actor, project_id, documents=documents, annotators=annotators, since=since,
+        replicates=replicates, seed=seed,
+    )
+    try:
+        begin_write(session)
+        session.execute(delete(Report).where(Report.project_id == project.id, Report.key == key))
+        session.add(Report(project_id=project.id, key=key, fingerprint=current, body=report))
+        session.commit()
+    except IntegrityError:  # another worker stored it at the same moment
+        session.rollback()
+    return report
+
+
+# --- CSV and HTML -------------------------------------------------------------------------
+
+CSV_COLUMNS = ("layer", "metric", "scope", "a", "b", "value", "undefined", "band", "low", "high",
+               "units", "pairs", "annotators")
+
+
+def _csv_row(layer: str, metric: str, scope: str, a, b, figure: dict) -> list:
+    interval = figure.get("interval") or {}
+    return [layer, metric, scope, "" if a is None else a, "" if b is None else b,
+            "" if figure["value"] is None else repr(figure["value"]), figure["undefined"] or "",
+            figure["band"] or "", "" if interval.get("low") is None else repr(interval["low"]),
+            "" if interval.get("high") is None else repr(interval["high"]),
+            figure["units"], figure["pairs"], figure["annotators"]]
+
+
+def _csv_rows(report: dict) -> Iterator[list]:
+    for layer in report["layers"]:
+        name = layer["layer"]
+        if layer["kind"] == "relation":
+            for role, figures in layer["metrics"]["roles"].items():
+                for kind, figure in figures.items():
+                    yield _csv_row(name, f"{role}.{kind}", "overall", None, None, figure)
+            for attribute, figure in layer["metrics"]["attributes"].items():
+                yield _csv_row(name, f"attribute.{attribute}", "overall", None, None, figure)
+            for pair in layer["pairs"]:
+                for role, figures in pair["roles"].items():
+                    for kind, figure in figures.items():
+                        yield _csv_row(name, f"{role}.{kind}", "pair", pair["a"], pair["b"], figure)
+                for attribute, figure in pair["attributes"].items():
+                    yield _csv_row(name, f"attribute.{attribute}", "pair", pair["a"], pair["b"], figure)
+            continue
+        for metric, figure in layer["metrics"].items():
+            yield _csv_row(name, metric, "overall", None, None, figure)
+        if layer["kind"] == "choice":
+            for row in layer["per_category"]:
+                yield _csv_row(name, "specific_agreement", "label", row["category"], None, row["agreement"])
+            for pair in layer["pairs"]:
+                yield _csv_row(name, "cohen_kappa", "pair", pair["a"], pair["b"], pair["cohen_kappa"])
+            for row in layer["annotators"]:
+                yield _csv_row(name, "alpha_without", "annotator", row["annotator"], None, row["alpha_without"])
+                yield _csv_row(name, "mean_kappa", "annotator", row["annotator"], None, row["mean_kappa"])
+            for row in layer["documents"]:
+                yield _csv_row(name, "alpha", "document", row["document"], None, row["alpha"])
+        else:
+            for row in layer["per_label"]:
+                for metric in ("unitizing_alpha", "exact_f1", "partial_f1"):
+                    yield _csv_row(name, metric, "label", row["label"], None, row[metric])
+            for pair in layer["pairs"]:
+                for metric in ("exact_f1", "partial_f1", "boundary_f1"):
+                    yield _csv_row(name, metric, "pair", pair["a"], pair["b"], pair[metric])
+            for row in layer["annotators"]:
+                yield _csv_row(name, "mean_f1", "annotator", row["annotator"], None, row["mean_f1"])
+            for row in layer["documents"]:
+                yield _csv_row(name, "exact_f1", "document", row["document"], None, row["exact_f1"])
+
+
+def report_csv(report: dict) -> Iterator[str]:
+    """The report's figures as CSV lines (header first), one figure per row."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    for row in [list(CSV_COLUMNS), *_csv_rows(report)]:
+        writer.writerow(row)
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+
+
+def report_html(report: dict) -> str:
+    """One self-contained HTML file (inline style, no script, no external resource)."""
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    from .paths import TEMPLATES_DIR
+
+    environment = Environment(
+        loader=FileSystemLoader(str(TEMPLATES_DIR)), autoescape=select_autoescape(["html"]),
+        trim_blocks=True, lstrip_blocks=True,
+    )
+    names = {str(u["id"]): u["username"] for u in report["annotators"]}
+
+    def who(user_id) -> str:
+        return names.get(str(user_id), f"#{user_id}")
+
+    def number(value, digits: int = 3) -> str:
+        return "—" if value is None else f"{value:.{digits}f}"
+
+    return environment.get_template("report_file.html").render(report=report, who=who, number=number)
