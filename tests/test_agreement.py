@@ -210,6 +210,21 @@ def test_fleiss_kappa_matches_statsmodels(k, raters, units, draw):
         assert abs(ours.value - reference) <= TOLERANCE
 
 
+def test_fleiss_kappa_interval_resamples_documents():
+    rng = np.random.default_rng(5)
+    truth = rng.integers(0, 3, size=60)
+    codes = np.where(rng.random((3, 60)) < 0.8, truth, rng.integers(0, 3, size=(3, 60)))
+    documents = np.repeat(np.arange(12), 5)
+    figure = fleiss_kappa(codes, 3, document_ids=documents, replicates=500, seed=9)
+    assert figure.value == fleiss_kappa(codes, 3).value  # the point estimate does not move
+    assert figure.low < figure.value < figure.high and figure.replicates == 500
+    assert figure == fleiss_kappa(codes, 3, document_ids=documents, replicates=500, seed=9)
+    # Replicates recompute kappa from resampled units: one document repeated has no spread.
+    one_document = np.tile(codes[:, :5], 4)
+    same = fleiss_kappa(one_document, 3, document_ids=np.repeat(np.arange(4), 5), replicates=200, seed=1)
+    assert same.low == pytest.approx(same.value) and same.high == pytest.approx(same.value)
+
+
 @PROPERTY
 @given(reliability_data(), st.integers(1, 6), st.data())
 def test_per_document_statistics_add_up(data, n_documents, draw):

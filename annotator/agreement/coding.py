@@ -333,10 +333,44 @@ def fleiss_kappa_from_counts(counts: np.ndarray) -> Figure:
     return Figure(float((p_bar - p_e) / (1 - p_e)), None, n_units, int(ratings.sum()), int(m))
 
 
-def fleiss_kappa(values: np.ndarray, n_categories: int) -> Figure:
+def fleiss_kappa(
+    values: np.ndarray,
+    n_categories: int,
+    *,
+    document_ids: np.ndarray | None = None,
+    replicates: int = DEFAULT_REPLICATES,
+    seed: int = DEFAULT_SEED,
+) -> Figure:
     """Fleiss' kappa of reliability data; undefined unless every rated unit has as many ratings
-    as every other. ``annotators`` is the number of ratings per unit."""
-    return fleiss_kappa_from_counts(category_counts(values, n_categories))
+    as every other. ``annotators`` is the number of ratings per unit. With ``document_ids``
+    the figure carries a bootstrap interval over documents."""
+    counts = category_counts(as_codes(values, n_categories), n_categories)
+    figure = fleiss_kappa_from_counts(counts)
+    if document_ids is None or figure.value is None:
+        return figure
+    ratings = figure.annotators
+    # Per unit (Σ over units is what kappa needs): its agreement P_i, 1 unit, its category counts.
+    rated = counts.sum(axis=1) > 0
+    rows = np.zeros((counts.shape[0], n_categories + 2))
+    rows[rated, 0] = ((counts[rated] ** 2).sum(axis=1) - ratings) / (ratings * (ratings - 1))
+    rows[rated, 1] = 1
+    rows[rated, 2:] = counts[rated]
+    ids, n_documents = _document_index(document_ids, counts.shape[0])
+    per_document = _sum_by_document(rows, ids, n_documents)
+    interval = bootstrap(
+        per_document, lambda stats: _fleiss_values(stats, ratings), replicates, seed, batched=True
+    )
+    return with_interval(figure, interval)
+
+
+def _fleiss_values(stats: np.ndarray, ratings: int) -> np.ndarray:
+    """Fleiss' kappa of each row of summed (Σ P_i, units, category totals…); NaN if undefined."""
+    agreement, units, totals = stats[:, 0], stats[:, 1], stats[:, 2:]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p_bar = agreement / units
+        p_e = ((totals / (units * ratings)[:, None]) ** 2).sum(axis=1)
+        kappa = (p_bar - p_e) / (1 - p_e)
+    return np.where(np.isfinite(kappa), kappa, np.nan)
 
 
 # --- Cohen's kappa and confusion matrices -------------------------------------------------
@@ -500,7 +534,7 @@ def sentence_agreement(
     confusion = confusion_matrices(codes, n_categories)
     return SentenceAgreement(
         alpha=krippendorff_alpha(codes, n_categories, level, category_values, **resampling),
-        fleiss_kappa=fleiss_kappa(codes, n_categories),
+        fleiss_kappa=fleiss_kappa(codes, n_categories, **resampling),
         observed_agreement=observed_agreement(codes, n_categories, **resampling),
         specific_agreement=specific_agreement(codes, n_categories, **resampling),
         cohen_kappa=cohen_kappa(codes, n_categories, **resampling),
