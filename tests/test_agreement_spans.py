@@ -140,3 +140,15 @@ def test_token_alpha_matches_krippendorff_package():
 def test_token_alpha_without_a_second_annotator_is_undefined():
     figure = token_alpha([TOKENS], [[[(4, 12, "source")]]], ["source"])
     assert figure.undefined == NOT_PAIRABLE
+
+
+def test_partial_credit_never_exceeds_a_spans_length():
+    """One annotator's overlapping spans of one label count once against the other's span."""
+    from annotator.agreement import span_scores
+
+    overlapping = [[(0, 10, "X"), (5, 15, "X")]]
+    single = [[(0, 15, "X")]]
+    scores = span_scores(single, overlapping)
+    assert scores.precision.value == 1.0  # (0,15) is covered by the union (0,15)
+    assert scores.recall.value == 1.0
+    assert scores.partial_f1.value == 1.0

@@ -48,14 +48,65 @@ class SpanAgreement:
     boundary: SpanScores  # labels ignored: unlabelled exact and partial F1
 
 
-def _distinct(spans: Sequence[Span], labelled: bool) -> list[tuple]:
-    seen = {}
-    for start, end, label in spans:
-        if not start < end:
-            raise ValueError(f"span ({start}, {end}) is empty or reversed")
-        key = (int(start), int(end), label if labelled else None)
-        seen.setdefault(key, None)
-    return list(seen)
+@dataclass(frozen=True)
+class SpanArrays:
+    """One annotator's spans over a run of documents as parallel int64 arrays: ``document``
+    (index in the run), ``start``, ``end`` and ``label`` (index in a label list). Duplicates
+    are allowed; every scoring function says how it treats them."""
+
+    document: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    label: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.start.size)
+
+    def select(self, keep: np.ndarray, document: np.ndarray | None = None) -> SpanArrays:
+        """The spans where ``keep`` is true, with ``document`` as their new document indices
+        (default: unchanged)."""
+        return SpanArrays(
+            self.document[keep] if document is None else document,
+            self.start[keep], self.end[keep], self.label[keep],
+        )
+
+
+def span_arrays(documents: Sequence[Sequence[Span] | None], code: dict[Hashable, int]) -> SpanArrays:
+    """The arrays of one annotator's spans, ``documents[d]`` holding its spans in document d
+    (None: none); ``code`` maps each label to its index."""
+    rows = [(d, start, end, code[label]) for d, spans in enumerate(documents) for start, end, label in spans or ()]
+    table = np.array(rows, dtype=np.int64).reshape(-1, 4)
+    return SpanArrays(table[:, 0], table[:, 1], table[:, 2], table[:, 3])
+
+
+def unique_rows(columns: Sequence[np.ndarray]) -> np.ndarray:
+    """Indices of the distinct rows of the parallel integer ``columns``, sorted by the columns
+    (the first most significant)."""
+    order = np.lexsort(columns[::-1])
+    if order.size == 0:
+        return order
+    differs = np.zeros(order.size, dtype=bool)
+    differs[0] = True
+    for column in columns:
+        sorted_column = column[order]
+        differs[1:] |= sorted_column[1:] != sorted_column[:-1]
+    return order[differs]
+
+
+def shared_rows(first: Sequence[np.ndarray], second: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Masks of the rows of ``first`` that also occur in ``second`` and of those of ``second``
+    that occur in ``first``; each side's rows must be distinct."""
+    n_first = first[0].size
+    joined = [np.concatenate([a, b]) for a, b in zip(first, second, strict=True)]
+    order = np.lexsort(joined[::-1])
+    same_as_next = np.ones(max(order.size - 1, 0), dtype=bool)
+    for column in joined:
+        sorted_column = column[order]
+        same_as_next &= sorted_column[1:] == sorted_column[:-1]
+    found = np.zeros(order.size, dtype=bool)
+    found[order[:-1][same_as_next]] = True  # distinct within a side: equal neighbours are one of each
+    found[order[1:][same_as_next]] = True
+    return found[:n_first], found[n_first:]
 
 
 def overlaps(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -64,6 +115,38 @@ def overlaps(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     b = np.asarray(b, dtype=np.int64).reshape(-1, 2)
     shared = np.minimum(a[:, None, 1], b[None, :, 1]) - np.maximum(a[:, None, 0], b[None, :, 0])
     return np.clip(shared, 0, None)
+
+
+def merged_intervals(start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The union of intervals on one line as sorted, disjoint (start, end) intervals."""
+    order = np.argsort(start, kind="stable")
+    start, end = start[order], end[order]
+    if start.size == 0:
+        return start, end
+    reach = np.maximum.accumulate(end)
+    begins = np.ones(start.size, dtype=bool)
+    begins[1:] = start[1:] > reach[:-1]
+    first = np.flatnonzero(begins)
+    return start[first], np.maximum.reduceat(end, first)
+
+
+def overlapping_pairs(
+    start_s: np.ndarray, end_s: np.ndarray, start_t: np.ndarray, end_t: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every pair (i, j) of intervals s_i and t_j on one line that share characters, as
+    (i, j, characters shared); ``start_t`` must be sorted."""
+    longest_t = int((end_t - start_t).max()) if start_t.size else 0
+    # t_j can reach s_i only if it starts after s_i's start minus t's longest length, and
+    # before s_i ends: a contiguous run of t.
+    first = np.searchsorted(start_t, start_s - longest_t, side="right")
+    last = np.searchsorted(start_t, end_s, side="left")
+    counts = np.clip(last - first, 0, None)
+    i = np.repeat(np.arange(start_s.size), counts)
+    run_begins = np.cumsum(counts) - counts
+    j = np.arange(i.size) - np.repeat(run_begins - first, counts)
+    shared = np.minimum(end_s[i], end_t[j]) - np.maximum(start_s[i], start_t[j])
+    keep = shared > 0
+    return i[keep], j[keep], shared[keep]
 
 
 def _share(credit: float, n_spans: int, n_documents: int) -> Figure:
@@ -81,34 +164,7 @@ def _f1(precision: Figure, recall: Figure, n_documents: int, n_spans: int) -> Fi
     return Figure(value, None, n_documents, n_spans, 2)
 
 
-def span_scores(
-    predicted: Sequence[Sequence[Span]],
-    reference: Sequence[Sequence[Span]],
-    *,
-    labelled: bool = True,
-) -> SpanScores:
-    """Exact and partial-credit scores of ``predicted`` (S) against ``reference`` (T), one
-    sequence of spans per document. With ``labelled=False`` labels are ignored (boundaries)."""
-    if len(predicted) != len(reference):
-        raise ValueError("both annotators need one span list per document")
-    n_documents = len(predicted)
-    matches = 0
-    credit_s = credit_t = 0.0
-    size_s = size_t = 0
-    for spans_s, spans_t in zip(predicted, reference, strict=True):
-        s = _distinct(spans_s, labelled)
-        t = _distinct(spans_t, labelled)
-        size_s += len(s)
-        size_t += len(t)
-        matches += len(set(s) & set(t))
-        if not s or not t:
-            continue
-        code = {label: i for i, label in enumerate({x[2] for x in s + t})}
-        bounds_s, bounds_t = np.array([x[:2] for x in s]), np.array([x[:2] for x in t])
-        label_s, label_t = np.array([code[x[2]] for x in s]), np.array([code[x[2]] for x in t])
-        shared = overlaps(bounds_s, bounds_t) * (label_s[:, None] == label_t[None, :])
-        credit_s += (shared / np.diff(bounds_s, axis=1)).sum()
-        credit_t += (shared / np.diff(bounds_t, axis=1).T).sum()
+def _scores(matches: int, credit_s: float, credit_t: float, size_s: int, size_t: int, n_documents: int) -> SpanScores:
     n_spans = size_s + size_t
     if n_spans == 0:
         empty = undefined(NO_SPANS, n_documents, 0, 2)
@@ -119,6 +175,75 @@ def span_scores(
     return SpanScores(exact, precision, recall, _f1(precision, recall, n_documents, n_spans))
 
 
+def _counts_by_label(s: SpanArrays, t: SpanArrays, n_labels: int, labelled: bool) -> tuple[np.ndarray, ...]:
+    """Per label (one group when not ``labelled``): distinct spans of s and of t, exact
+    matches, and the partial credit of s and of t, all documents at once."""
+    for spans in (s, t):
+        bad = np.flatnonzero(spans.start >= spans.end)
+        if bad.size:
+            raise ValueError(f"span ({spans.start[bad[0]]}, {spans.end[bad[0]]}) is empty or reversed")
+    groups = n_labels if labelled else 1
+    label_s = s.label if labelled else np.zeros_like(s.label)
+    label_t = t.label if labelled else np.zeros_like(t.label)
+    keep_s = unique_rows([s.document, label_s, s.start, s.end])
+    keep_t = unique_rows([t.document, label_t, t.start, t.end])
+    document_s, group_s, start_s, end_s = s.document[keep_s], label_s[keep_s], s.start[keep_s], s.end[keep_s]
+    document_t, group_t, start_t, end_t = t.document[keep_t], label_t[keep_t], t.start[keep_t], t.end[keep_t]
+    matched_s, _ = shared_rows([document_s, group_s, start_s, end_s], [document_t, group_t, start_t, end_t])
+
+    # Partial credit on one line: each (document, label) gets its own stretch of `width`
+    # characters, so spans of different documents or labels never overlap. Rows come sorted
+    # by (document, label, start), hence t's positions are sorted.
+    width = int(max(end_s.max(initial=0), end_t.max(initial=0))) + 1
+    if (max(document_s.max(initial=0), document_t.max(initial=0)) + 1) * groups * width >= 2**62:
+        raise ValueError("documents too long or too many to score")
+    shift_s = (document_s * groups + group_s) * width
+    shift_t = (document_t * groups + group_t) * width
+    line_s = (start_s + shift_s, end_s + shift_s)
+    line_t = (start_t + shift_t, end_t + shift_t)
+    # A span is credited with the characters it shares with the union of the other side's
+    # spans of its label: overlapping spans on the other side (one annotator may mark
+    # overlapping spans of one label) would otherwise credit it more than its length.
+    i, _, shared = overlapping_pairs(*line_s, *merged_intervals(*line_t))
+    credit_s = np.bincount(group_s[i], weights=shared / (end_s - start_s)[i], minlength=groups)
+    _, j, shared = overlapping_pairs(*merged_intervals(*line_s), *line_t)
+    credit_t = np.bincount(group_t[j], weights=shared / (end_t - start_t)[j], minlength=groups)
+    return (
+        np.bincount(group_s, minlength=groups),
+        np.bincount(group_t, minlength=groups),
+        np.bincount(group_s[matched_s], minlength=groups),
+        credit_s,
+        credit_t,
+    )
+
+
+def span_scores(
+    predicted: Sequence[Sequence[Span]],
+    reference: Sequence[Sequence[Span]],
+    *,
+    labelled: bool = True,
+) -> SpanScores:
+    """Exact and partial-credit scores of ``predicted`` (S) against ``reference`` (T), one
+    sequence of spans per document. With ``labelled=False`` labels are ignored (boundaries)."""
+    if len(predicted) != len(reference):
+        raise ValueError("both annotators need one span list per document")
+    code = _label_codes(predicted, reference, [])
+    s, t = span_arrays(predicted, code), span_arrays(reference, code)
+    size_s, size_t, matches, credit_s, credit_t = _counts_by_label(s, t, len(code), labelled)
+    return _scores(
+        int(matches.sum()), float(credit_s.sum()), float(credit_t.sum()), int(size_s.sum()), int(size_t.sum()),
+        len(predicted),
+    )
+
+
+def _label_codes(first, second, labels: Sequence[Hashable]) -> dict[Hashable, int]:
+    """``labels``, then every other label seen, in repr order, each with its index."""
+    seen = {span[2] for doc in (*first, *second) for span in doc or ()}
+    ordered = list(labels or [])
+    ordered += sorted((label for label in seen if label not in ordered), key=repr)
+    return {label: i for i, label in enumerate(ordered)}
+
+
 def span_agreement(
     first: Sequence[Sequence[Span]],
     second: Sequence[Sequence[Span]],
@@ -126,23 +251,58 @@ def span_agreement(
 ) -> SpanAgreement:
     """Scores of two annotators' spans: micro over labels, per label (every label seen, plus
     ``labels``), and boundaries only."""
-    seen = {span[2] for doc in (*first, *second) for span in doc}
-    ordered = list(labels or [])
-    ordered += sorted((label for label in seen if label not in ordered), key=repr)
+    if len(first) != len(second):
+        raise ValueError("both annotators need one span list per document")
+    code = _label_codes(first, second, labels or [])
+    return span_agreement_arrays(span_arrays(first, code), span_arrays(second, code), list(code), len(first))
 
-    def only(docs, label):
-        return [[span for span in doc if span[2] == label] for doc in docs]
 
-    return SpanAgreement(
-        micro=span_scores(first, second),
-        per_label={
-            label: span_scores(only(first, label), only(second, label)) for label in ordered
-        },
-        boundary=span_scores(first, second, labelled=False),
-    )
+def span_agreement_arrays(
+    first: SpanArrays, second: SpanArrays, labels: Sequence[Hashable], n_documents: int
+) -> SpanAgreement:
+    """:func:`span_agreement` of spans given as arrays over ``n_documents`` documents, their
+    label codes indexing ``labels``; every label in ``labels`` gets its per-label scores."""
+    size_s, size_t, matches, credit_s, credit_t = _counts_by_label(first, second, len(labels), True)
+    per_label = {
+        label: _scores(int(matches[c]), float(credit_s[c]), float(credit_t[c]), int(size_s[c]), int(size_t[c]),
+                       n_documents)
+        for c, label in enumerate(labels)
+    }
+    micro = _scores(int(matches.sum()), float(credit_s.sum()), float(credit_t.sum()), int(size_s.sum()),
+                    int(size_t.sum()), n_documents)
+    size_s, size_t, matches, credit_s, credit_t = _counts_by_label(first, second, len(labels), False)
+    boundary = _scores(int(matches[0]), float(credit_s[0]), float(credit_t[0]), int(size_s[0]), int(size_t[0]),
+                       n_documents)
+    return SpanAgreement(micro=micro, per_label=per_label, boundary=boundary)
 
 
 # --- token-level alpha --------------------------------------------------------------------
+
+
+def _token_codes(
+    token_start: np.ndarray, token_end: np.ndarray, spans: SpanArrays, n_labels: int
+) -> np.ndarray:
+    """Per token on one line of characters: 0 for "none", 1 + c for the label c whose spans
+    cover most of its characters (a tie goes to the lower c). A span counts as often as it
+    occurs; spans with start >= end cover nothing."""
+    proper = spans.start < spans.end
+    start, end, label = spans.start[proper], spans.end[proper], spans.label[proper]
+    length = int(max(token_end.max(initial=0), end.max(initial=0))) + 1
+    best = np.zeros(token_start.size, dtype=np.int64)
+    best_cover = np.zeros(token_start.size, dtype=np.int64)
+    for c in range(n_labels):
+        mine = label == c
+        if not mine.any():
+            continue
+        # Spans of c covering each character, and its running total: a token's coverage is
+        # the difference of the totals at its ends.
+        depth = np.cumsum(np.bincount(start[mine], minlength=length) - np.bincount(end[mine], minlength=length))
+        covered_before = np.concatenate([[0], np.cumsum(depth)])
+        cover = covered_before[token_end] - covered_before[token_start]
+        better = cover > best_cover
+        best[better] = c + 1
+        best_cover[better] = cover[better]
+    return best
 
 
 def token_labels(
@@ -154,15 +314,9 @@ def token_labels(
     tokens = np.asarray(tokens, dtype=np.int64).reshape(-1, 2)
     if spans is None:
         return np.full(tokens.shape[0], MISSING, dtype=np.int64)
-    covered = np.zeros((tokens.shape[0], len(labels) + 1))
-    for i, label in enumerate(labels):
-        bounds = [span[:2] for span in spans if span[2] == label]
-        if bounds:
-            covered[:, i + 1] = overlaps(tokens, np.array(bounds)).sum(axis=1)
-    best = (
-        covered[:, 1:].argmax(axis=1) + 1 if labels else np.zeros(tokens.shape[0], dtype=np.int64)
-    )
-    return np.where(covered.max(axis=1) > 0, best, 0)
+    code = {label: i for i, label in enumerate(labels)}
+    known = span_arrays([[span for span in spans if span[2] in code]], code)
+    return _token_codes(tokens[:, 0], tokens[:, 1], known, len(labels))
 
 
 def token_alpha(
@@ -180,17 +334,56 @@ def token_alpha(
     if len(tokens) != len(spans):
         raise ValueError("tokens and spans need one entry per document")
     n_annotators = max((len(doc) for doc in spans), default=0)
-    columns, document_ids = [], []
-    for d, (doc_tokens, doc_spans) in enumerate(zip(tokens, spans, strict=True)):
-        per_annotator = list(doc_spans) + [None] * (n_annotators - len(doc_spans))
-        columns.append(
-            np.stack([token_labels(doc_tokens, s, labels) for s in per_annotator])
-            if n_annotators
-            else np.zeros((0, len(doc_tokens)), dtype=np.int64)
-        )
-        document_ids.append(np.full(len(doc_tokens), d))
-    values = np.concatenate(columns, axis=1) if columns else np.zeros((0, 0), dtype=np.int64)
-    ids = np.concatenate(document_ids) if document_ids else np.zeros(0, dtype=np.int64)
+    padded = [list(doc) + [None] * (n_annotators - len(doc)) for doc in spans]
+    annotated = np.array([[doc[a] is not None for doc in padded] for a in range(n_annotators)], dtype=bool)
+    code = {label: i for i, label in enumerate(labels)}
+    per_annotator = [
+        span_arrays([[span for span in doc[a] or () if span[2] in code] for doc in padded], code)
+        for a in range(n_annotators)
+    ]
+    bounds = [np.asarray(doc_tokens, dtype=np.int64).reshape(-1, 2) for doc_tokens in tokens]
+    token_document = np.repeat(np.arange(len(bounds)), [len(b) for b in bounds])
+    joined = np.concatenate(bounds) if bounds else np.zeros((0, 2), dtype=np.int64)
+    return token_alpha_arrays(
+        token_document, joined[:, 0], joined[:, 1], annotated.reshape(n_annotators, len(tokens)), per_annotator,
+        len(labels), replicates=replicates, seed=seed,
+    )
+
+
+def token_alpha_arrays(
+    token_document: np.ndarray,
+    token_start: np.ndarray,
+    token_end: np.ndarray,
+    annotated: np.ndarray,
+    spans: Sequence[SpanArrays],
+    n_labels: int,
+    *,
+    replicates: int = DEFAULT_REPLICATES,
+    seed: int = DEFAULT_SEED,
+) -> Figure:
+    """:func:`token_alpha` of tokens given as arrays (document index, start, end; in document
+    order), ``annotated[a, d]`` whether annotator a annotated document d, ``spans[a]`` a's
+    spans with label codes below ``n_labels``."""
+    n_annotators, n_documents = annotated.shape
+    if n_documents == 0:
+        values = np.zeros((0, 0), dtype=np.int64)
+        return krippendorff_alpha(values, n_labels + 1, "nominal", document_ids=np.zeros(0, dtype=np.int64),
+                                  replicates=replicates, seed=seed)
+    # All documents on one line, each starting after the last character any token or span
+    # of the one before reaches, so that no span reaches into another document.
+    extent = np.zeros(n_documents, dtype=np.int64)
+    np.maximum.at(extent, token_document, token_end)
+    for annotator_spans in spans:
+        np.maximum.at(extent, annotator_spans.document, annotator_spans.end)
+    offset = np.concatenate([[0], np.cumsum(extent)[:-1]])
+    values = np.empty((n_annotators, token_document.size), dtype=np.int64)
+    for a, annotator_spans in enumerate(spans):
+        shift = offset[annotator_spans.document]
+        on_line = SpanArrays(annotator_spans.document, annotator_spans.start + shift,
+                             annotator_spans.end + shift, annotator_spans.label)
+        codes = _token_codes(token_start + offset[token_document], token_end + offset[token_document], on_line,
+                             n_labels)
+        values[a] = np.where(annotated[a, token_document], codes, MISSING)
     return krippendorff_alpha(
-        values, len(labels) + 1, "nominal", document_ids=ids, replicates=replicates, seed=seed
+        values, n_labels + 1, "nominal", document_ids=token_document, replicates=replicates, seed=seed
     )

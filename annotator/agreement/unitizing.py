@@ -42,7 +42,7 @@ from .results import (
     Figure,
     undefined,
 )
-from .spans import Span
+from .spans import Span, SpanArrays, overlapping_pairs, span_arrays
 
 
 @dataclass(frozen=True)
@@ -53,44 +53,57 @@ class UnitizingAgreement:
     expected: dict[Hashable, float] = field(default_factory=dict)  # D_e per label
 
 
-def units_of(spans: Sequence[Span], label: Hashable, length: int) -> np.ndarray:
-    """(n, 2) sorted (begin, end) units of ``label``; overlapping spans merged."""
-    bounds = sorted((int(s), int(e)) for s, e, lab in spans if lab == label)
-    merged: list[list[int]] = []
-    for start, end in bounds:
-        if not 0 <= start < end <= length:
-            raise ValueError(f"span ({start}, {end}) is not inside the continuum [0, {length})")
-        if merged and start < merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
-    return np.array(merged, dtype=np.int64).reshape(-1, 2)
+@dataclass(frozen=True)
+class _Units:
+    """One annotator's units of one label on the line of all documents, sorted, with the
+    index of the document of each."""
+
+    begin: np.ndarray
+    end: np.ndarray
+    document: np.ndarray
 
 
-def gaps_of(units: np.ndarray, length: int) -> np.ndarray:
-    """(n, 2) the stretches of [0, length) outside ``units`` (sorted, non-overlapping)."""
-    edges = np.concatenate([[0], units.ravel(), [length]]).reshape(-1, 2)
-    return edges[edges[:, 1] > edges[:, 0]]
+def _units(spans: SpanArrays, label: int, offset: np.ndarray, lengths: np.ndarray) -> _Units:
+    """The units of ``label``: overlapping spans merged (adjacent ones stay apart), placed at
+    their document's ``offset`` on one line."""
+    mine = spans.label == label
+    document, start, end = spans.document[mine], spans.start[mine], spans.end[mine]
+    bad = np.flatnonzero((start < 0) | (start >= end) | (end > lengths[document]))
+    if bad.size:
+        k = bad[0]
+        raise ValueError(f"span ({start[k]}, {end[k]}) is not inside the continuum [0, {lengths[document[k]]})")
+    begin, finish = start + offset[document], end + offset[document]
+    order = np.lexsort((finish, begin))
+    begin, finish, document = begin[order], finish[order], document[order]
+    reach = np.maximum.accumulate(finish) if finish.size else finish  # furthest end so far
+    opens = np.ones(begin.size, dtype=bool)
+    opens[1:] = begin[1:] >= reach[:-1]  # a span starting at or after every earlier end
+    closes = np.append(np.flatnonzero(opens)[1:] - 1, begin.size - 1) if begin.size else opens
+    return _Units(begin[opens], reach[closes], document[opens])
 
 
-def pair_distance(
-    units_i: np.ndarray, gaps_i: np.ndarray, units_j: np.ndarray, gaps_j: np.ndarray
-) -> float:
-    """Σ_g Σ_h d(g, h) over i's segments g and j's segments h (gap-gap pairs contribute 0)."""
-    bi, li = units_i[:, 0], units_i[:, 1] - units_i[:, 0]
-    bj, lj = units_j[:, 0], units_j[:, 1] - units_j[:, 0]
-    shift = bi[:, None] - bj[None, :]
-    overlapping = (-li[:, None] < shift) & (shift < lj[None, :])
-    total = np.where(overlapping, shift**2 + (shift + li[:, None] - lj[None, :]) ** 2, 0).sum()
-    total += _contained_squares(units_i, gaps_j) + _contained_squares(units_j, gaps_i)
-    return float(total)
+def _gap_lengths(units: _Units, offset: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Lengths of the stretches of each document outside ``units`` (the empty ones dropped)."""
+    same_document = np.zeros(units.begin.size, dtype=bool)
+    same_document[1:] = units.document[1:] == units.document[:-1]
+    previous_end = np.where(same_document, np.roll(units.end, 1), offset[units.document])
+    last_of_document = np.flatnonzero(np.append(~same_document[1:], True)) if units.begin.size else same_document
+    last_end = offset.copy()  # a document without units is one gap
+    last_end[units.document[last_of_document]] = units.end[last_of_document]
+    gaps = np.concatenate([units.begin - previous_end, offset + lengths - last_end])
+    return gaps[gaps > 0]
 
 
-def _contained_squares(units: np.ndarray, gaps: np.ndarray) -> int:
-    """Σ l² over units lying wholly inside one of the other annotator's gaps."""
-    inside = (gaps[None, :, 0] <= units[:, None, 0]) & (units[:, None, 1] <= gaps[None, :, 1])
-    lengths = units[:, 1] - units[:, 0]
-    return int((lengths**2 * inside.any(axis=1)).sum())
+def _pair_distance(units_i: _Units, units_j: _Units) -> int:
+    """Σ_g Σ_h d(g, h) over i's segments g and j's segments h (gap-gap pairs contribute 0):
+    overlapping units, and units wholly inside a gap of the other, i.e. overlapping none of
+    its units."""
+    g, h, _ = overlapping_pairs(units_i.begin, units_i.end, units_j.begin, units_j.end)
+    total = int(((units_i.begin[g] - units_j.begin[h]) ** 2 + (units_i.end[g] - units_j.end[h]) ** 2).sum())
+    for units, partners in ((units_i, g), (units_j, h)):
+        alone = np.bincount(partners, minlength=units.begin.size) == 0
+        total += int(((units.end - units.begin)[alone] ** 2).sum())
+    return total
 
 
 def expected_numerator(unit_lengths: np.ndarray, gap_lengths: np.ndarray) -> float:
@@ -106,23 +119,22 @@ def expected_numerator(unit_lengths: np.ndarray, gap_lengths: np.ndarray) -> flo
 
 
 def _label_disagreements(
-    lengths: Sequence[int], spans: Sequence[Sequence[Sequence[Span]]], label: Hashable, m: int
+    lengths: np.ndarray, spans: Sequence[SpanArrays], label: int
 ) -> tuple[float, float, int]:
     """(D_o, D_e, number of units) of one label over all documents."""
-    total_length = float(sum(lengths))
-    observed = 0.0
-    unit_lengths, gap_lengths = [], []
-    for length, by_annotator in zip(lengths, spans, strict=True):
-        units = [units_of(s, label, length) for s in by_annotator]
-        gaps = [gaps_of(u, length) for u in units]
-        for i in range(m):
-            unit_lengths.append(units[i][:, 1] - units[i][:, 0])
-            gap_lengths.append(gaps[i][:, 1] - gaps[i][:, 0])
-            for j in range(i + 1, m):
-                observed += pair_distance(units[i], gaps[i], units[j], gaps[j])
-    unit_lengths = np.concatenate(unit_lengths)
-    gap_lengths = np.concatenate(gap_lengths)
-    d_o = 2 * observed / (m * (m - 1) * total_length**2)
+    m = len(spans)
+    total_length = float(lengths.sum())
+    offset = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    units = [_units(s, label, offset, lengths) for s in spans]
+    observed = 0
+    for i in range(m):
+        for j in range(i + 1, m):
+            observed += _pair_distance(units[i], units[j])
+    # Unit lengths by document, then annotator, then position: the order of the sums below.
+    by_document = np.argsort(np.concatenate([u.document for u in units]), kind="stable")
+    unit_lengths = np.concatenate([u.end - u.begin for u in units])[by_document]
+    gap_lengths = np.concatenate([_gap_lengths(u, offset, lengths) for u in units])
+    d_o = 2 * float(observed) / (m * (m - 1) * total_length**2)
     mL = m * total_length
     denominator = mL * (mL - 1) - float((unit_lengths * (unit_lengths - 1.0)).sum())
     numerator = expected_numerator(unit_lengths, gap_lengths) if unit_lengths.size else 0.0
@@ -148,22 +160,34 @@ def unitizing_alpha(
     m = counts.pop() if counts else 0
     seen = {span[2] for doc in spans for annotator in doc for span in annotator}
     ordered = list(labels or []) + sorted((x for x in seen if x not in (labels or [])), key=repr)
+    code = {label: c for c, label in enumerate(ordered)}
+    per_annotator = [span_arrays([doc[a] for doc in spans], code) for a in range(m)]
+    return unitizing_alpha_arrays(lengths, per_annotator, ordered)
+
+
+def unitizing_alpha_arrays(
+    lengths: Sequence[int], spans: Sequence[SpanArrays], labels: Sequence[Hashable]
+) -> UnitizingAgreement:
+    """:func:`unitizing_alpha` of ``spans[a]``, annotator a's spans as arrays over the
+    documents of ``lengths``, label codes indexing ``labels`` (every label judged)."""
+    m = len(spans)
+    lengths = np.asarray(lengths, dtype=np.int64)
 
     def whole(reason: str) -> UnitizingAgreement:
         return UnitizingAgreement(
             undefined(reason, annotators=m),
-            {label: undefined(reason, annotators=m) for label in ordered},
+            {label: undefined(reason, annotators=m) for label in labels},
         )
 
     if m < 2:
         return whole(FEWER_THAN_TWO_ANNOTATORS)
-    if sum(lengths) == 0:
+    if lengths.sum() == 0:
         return whole(NO_CONTINUUM)
     pairs = m * (m - 1) // 2
     per_label, observed, expected = {}, {}, {}
     total_units = 0
-    for label in ordered:
-        d_o, d_e, n_units = _label_disagreements(lengths, spans, label, m)
+    for c, label in enumerate(labels):
+        d_o, d_e, n_units = _label_disagreements(lengths, spans, c)
         observed[label], expected[label] = d_o, d_e
         total_units += n_units
         if n_units == 0:
