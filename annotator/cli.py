@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from tqdm import tqdm
 
-from . import assignments, create_app, migrate, progress, projects, users
+from . import agreement, assignments, create_app, migrate, progress, projects, users
 from .codebook import CodebookError, codebook_from_dict, load_codebook
 from .db import db
 from .documents import import_articles
@@ -413,8 +413,8 @@ def _id_list(value: str | None) -> list[int] | None:
 @click.option("--documents", "documents_option", help="Only these document ids, comma-separated.")
 @click.option("--annotators", "annotators_option", help="Only these annotators (user names), comma-separated.")
 @click.option("--since", "since_option", help="Only annotations updated on or after this date (YYYY-MM-DD).")
-@click.option("--replicates", type=click.IntRange(min=0), default=1000, show_default=True, help="Bootstrap replicates.")
-@click.option("--seed", type=int, default=20261125, show_default=True, help="Bootstrap seed.")
+@click.option("--replicates", type=click.IntRange(min=0), default=agreement.DEFAULT_REPLICATES, show_default=True, help="Bootstrap replicates.")
+@click.option("--seed", type=int, default=agreement.DEFAULT_SEED, show_default=True, help="Bootstrap seed.")
 @with_appcontext
 def report_command(
     project_name: str, output_format: str, out_path: str | None, documents_option: str | None,

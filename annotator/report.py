@@ -638,8 +638,8 @@ def build_report(
     documents: list[int] | None = None,
     annotators: list[int] | None = None,
     since: dt.date | None = None,
-    replicates: int = 1000,
-    seed: int = 20261125,
+    replicates: int = agreement.DEFAULT_REPLICATES,
+    seed: int = agreement.DEFAULT_SEED,
 ) -> dict:
     """The agreement report of a project as JSON data (docs/report-format.md).
 
@@ -699,8 +699,8 @@ def cached_report(
     documents: list[int] | None = None,
     annotators: list[int] | None = None,
     since: dt.date | None = None,
-    replicates: int = 1000,
-    seed: int = 20261125,
+    replicates: int = agreement.DEFAULT_REPLICATES,
+    seed: int = agreement.DEFAULT_SEED,
 ) -> dict:
     """``build_report``, computed once per (project, parameters, data fingerprint) and kept in
     the ``reports`` table; any change to the project's annotations recomputes it."""
