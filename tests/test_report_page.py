@@ -229,17 +229,15 @@ def test_disagreement_browser(setup):
 def test_a_slow_report_shows_computing_then_the_report(setup, monkeypatch):
     """Cold and slow: "computing…" with a <progress> and a meta refresh (no script), then the page."""
     import threading
-    import types
-
     from annotator.web import report as report_web
 
-    release, real = threading.Event(), report_service
+    release, real = threading.Event(), report_service.cached_report
 
     def slow(session, actor, project_id, **keywords):
         assert release.wait(30)
-        return real.cached_report(session, actor, project_id, **keywords)
+        return real(session, actor, project_id, **keywords)
 
-    monkeypatch.setattr(report_web, "_service", lambda: types.SimpleNamespace(cached_report=slow))
+    monkeypatch.setattr(report_web.reporting, "cached_report", slow)
     app = setup["app"]
     app.config["REPORT_WAIT_SECONDS"] = 0.05
     client = Client(app, "sup")

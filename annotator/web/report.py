@@ -12,7 +12,6 @@ with a ``<meta http-equiv="refresh">`` (no script: the CSP allows none inline) u
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import json
 import math
 import threading
@@ -24,6 +23,7 @@ from flask import Blueprint, Response, current_app, render_template, request, ur
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from .. import report as reporting
 from ..db import db
 from ..errors import NotFound, ServiceError
 from ..models import Document, Sentence, Span, User
@@ -35,11 +35,6 @@ bp = Blueprint("report", __name__)
 PAGE_SIZE = 100
 FRESH_SECONDS = 30  # how long a finished background job's report may be shown without asking again
 CHART_WIDTH, CHART_HEIGHT, CHART_PAD = 260, 34, 8
-
-
-def _service():
-    """``annotator.report``, imported when first needed."""
-    return importlib.import_module("annotator.report")
 
 
 # -- query parameters ------------------------------------------------------------------------
@@ -99,7 +94,7 @@ def _compute(app, user_id: int, project_id: int, parameters: dict) -> dict:
     with app.app_context():
         try:
             actor = db.session.get(User, user_id)
-            return _service().cached_report(db.session, actor, project_id, **parameters)
+            return reporting.cached_report(db.session, actor, project_id, **parameters)
         finally:
             db.session.remove()
 
@@ -361,31 +356,27 @@ def _download_name(report: dict, extension: str) -> str:
     return f"agreement-project-{project.get('id', 'x')}.{extension}"
 
 
+def _download(project_id: int, render, mimetype: str, extension: str, disposition: str = "attachment"):
+    report = reporting.cached_report(db.session, current_user, project_id, **_parameters())
+    response = Response(render(report), mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'{disposition}; filename="{_download_name(report, extension)}"'
+    return response
+
+
 @bp.get("/projects/<int:project_id>/agreement.json", endpoint="download_json")
 @login_required
 def download_json(project_id: int):
-    report = _service().cached_report(db.session, current_user, project_id, **_parameters())
-    body = json.dumps(report, ensure_ascii=False, indent=1, default=str)
-    response = Response(body, mimetype="application/json")
-    response.headers["Content-Disposition"] = f'inline; filename="{_download_name(report, "json")}"'
-    return response
+    as_json = lambda report: json.dumps(report, ensure_ascii=False, indent=1, default=str)  # noqa: E731
+    return _download(project_id, as_json, "application/json", "json", "inline")
 
 
 @bp.get("/projects/<int:project_id>/agreement.csv", endpoint="download_csv")
 @login_required
 def download_csv(project_id: int):
-    service = _service()
-    report = service.cached_report(db.session, current_user, project_id, **_parameters())
-    response = Response("".join(service.report_csv(report)), mimetype="text/csv")
-    response.headers["Content-Disposition"] = f'attachment; filename="{_download_name(report, "csv")}"'
-    return response
+    return _download(project_id, lambda report: "".join(reporting.report_csv(report)), "text/csv", "csv")
 
 
 @bp.get("/projects/<int:project_id>/agreement.html", endpoint="download_html")
 @login_required
 def download_html(project_id: int):
-    service = _service()
-    report = service.cached_report(db.session, current_user, project_id, **_parameters())
-    response = Response(service.report_html(report), mimetype="text/html")
-    response.headers["Content-Disposition"] = f'attachment; filename="{_download_name(report, "html")}"'
-    return response
+    return _download(project_id, reporting.report_html, "text/html", "html")
