@@ -132,6 +132,35 @@ def generate(url: str, n_documents: int, n_sentences: int, spans_per_sentence: i
     engine.dispose()
 
 
+def time_overview_page(url: str, project_id: int, rounds: int = 5) -> list[float]:
+    """GET /projects/<id>/agreement as a logged-in supervisor through the real app (Flask's test
+    client: routing, login, the cache lookup, the template), once the report is cached."""
+    from annotator import create_app, db, users
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": tempfile.mkdtemp(prefix="report-bench-app-"),
+                      "SECRET_KEY": "report-bench", "WTF_CSRF_ENABLED": False})
+    password = "bench-supervisor-password"
+    with app.app_context():
+        if db.session.scalar(sa.text("SELECT 1 FROM users WHERE username = 'bench-supervisor'")) is None:
+            users.create_user(db.session, "bench-supervisor", "supervisor", password)
+            db.session.commit()
+    client = app.test_client()
+    client.post("/login", data={"username": "bench-supervisor", "password": password})
+    page = f"/projects/{project_id}/agreement"
+    # Creating the supervisor wrote an audit event, so the report is recomputed once: in the
+    # page's background thread, polled as the page's refresh would.
+    while (first := client.get(page)).status_code == 202:
+        time.sleep(1)
+    assert first.status_code == 200 and b"claim_type" in first.data, first.status_code
+    timings = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        response = client.get(page)
+        timings.append(time.perf_counter() - started)
+        assert response.status_code == 200
+    return timings
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--documents", type=int, default=2000)
@@ -156,7 +185,7 @@ def main() -> None:
     import numpy as np
 
     from annotator import report
-    from annotator.models import Project
+    from annotator.models import Project, Report
 
     print(f"Python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs; database {path}")
     engine = configure_engine(sa.create_engine(url))
@@ -199,6 +228,9 @@ def main() -> None:
                 function(data, item, args.replicates, 20261125)
             print(f"  {kind}: {time.perf_counter() - started:.2f} s")
 
+        # A reused database may hold a report cached by an earlier version of the code.
+        session.execute(sa.delete(Report))
+        session.commit()
         started = time.perf_counter()
         report.cached_report(session, None, project.id, replicates=args.replicates)
         print(f"cached_report, first call (computes and stores): {time.perf_counter() - started:.2f} s")
@@ -210,8 +242,12 @@ def main() -> None:
             timings.append(time.perf_counter() - started)
         assert cached["layers"] == body["layers"]
         print(f"cached_report, hit: best {min(timings) * 1000:.0f} ms, worst {max(timings) * 1000:.0f} ms")
+        page_timings = time_overview_page(url, project.id)
+        print(f"overview page from the cached report (HTTP through the app): best {min(page_timings) * 1000:.0f} ms, "
+              f"worst {max(page_timings) * 1000:.0f} ms")
         print(f"targets: full report < 10 s: {'met' if elapsed < 10 else 'NOT met'}; "
-              f"< 1 GB: {'met' if peak < 1024 else 'NOT met'}")
+              f"< 1 GB: {'met' if peak < 1024 else 'NOT met'}; "
+              f"page < 200 ms: {'met' if max(page_timings) < 0.2 else 'NOT met'}")
     engine.dispose()
 
 

@@ -195,6 +195,53 @@ def test_observed_disagreement_adds_up_over_documents():
     assert together.observed["x"] * 20**2 == pytest.approx(d_one + d_two)
 
 
+# --- bootstrap interval over documents ----------------------------------------------------
+
+
+def _random_documents(rng, n_documents: int, m: int = 3):
+    lengths = [int(rng.integers(20, 80)) for _ in range(n_documents)]
+    spans = []
+    for length in lengths:
+        truth = [(int(a), int(a) + int(rng.integers(1, 12)), str(rng.choice(["x", "y"])))
+                 for a in rng.integers(0, length - 12, 3)]
+        spans.append([[(a, min(length, b + int(rng.integers(-1, 2)) if b - a > 1 else b), label)
+                       for a, b, label in truth if rng.random() < 0.85] for _ in range(m)])
+    return lengths, spans
+
+
+def test_interval_is_alpha_recomputed_on_each_resample_of_documents():
+    """The interval comes from per-document sums, although D_e pairs units and gaps of
+    different documents: each replicate must equal α_U computed from scratch on the
+    resampled documents (a document drawn twice appears twice on the continuum)."""
+    from annotator.agreement.bootstrap import document_weights, summarise
+
+    rng = np.random.default_rng(7)
+    lengths, spans = _random_documents(rng, 12)
+    replicates, seed = 40, 11
+    result = unitizing_alpha(lengths, spans, labels=["x", "y"], replicates=replicates, seed=seed)
+    weights = document_weights(len(lengths), replicates, seed).astype(int)
+    for figure, label in ((result.pooled, None), (result.per_label["x"], "x")):
+        direct = []
+        for w in weights:
+            drawn = np.repeat(np.arange(len(lengths)), w)
+            again = unitizing_alpha([lengths[d] for d in drawn], [spans[d] for d in drawn], labels=["x", "y"])
+            value = (again.pooled if label is None else again.per_label[label]).value
+            direct.append(np.nan if value is None else value)
+        expected = summarise(np.array(direct), seed)
+        assert (figure.low, figure.high) == pytest.approx((expected.low, expected.high), abs=1e-12)
+        assert figure.p_below_0667 == expected.p_below_0667 and figure.p_below_08 == expected.p_below_08
+        assert figure.replicates == expected.replicates_defined and figure.seed == seed
+        assert figure.low <= figure.value <= figure.high
+
+
+def test_no_interval_unless_asked_and_none_on_undefined():
+    rng = np.random.default_rng(3)
+    lengths, spans = _random_documents(rng, 5)
+    assert unitizing_alpha(lengths, spans).pooled.low is None
+    empty = unitizing_alpha([30, 40], [[[], []], [[], []]], labels=["x"], replicates=100)
+    assert empty.pooled.undefined == NO_UNITS and empty.pooled.low is None
+
+
 def test_invalid_input():
     with pytest.raises(ValueError):
         unitizing_alpha([10], [[[(5, 12, "x")], []]])  # beyond the continuum

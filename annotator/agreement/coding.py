@@ -118,13 +118,33 @@ def coincidences(values: np.ndarray, n_categories: int) -> np.ndarray:
     return weighted.T @ counts - np.diag(weighted.sum(axis=0))
 
 
+def _distinct_rows(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of a (units, k) count matrix and the index of each unit's row. The
+    rows are packed into one integer each when they fit (one sort of integers instead of a
+    sort of rows, several times faster)."""
+    base = int(counts.max(initial=0)) + 1
+    if base ** counts.shape[1] >= 2**62:
+        patterns, inverse = np.unique(counts, axis=0, return_inverse=True)
+        return patterns, inverse.reshape(-1)
+    keys = counts.astype(np.int64) @ (base ** np.arange(counts.shape[1], dtype=np.int64))
+    distinct, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    return counts[first], inverse.reshape(-1)
+
+
 def document_coincidences(
     values: np.ndarray, document_ids: np.ndarray, n_categories: int
 ) -> np.ndarray:
     """(documents, k, k): each document's coincidence matrix; their sum is ``coincidences``."""
     counts = category_counts(values, n_categories)
     ids, n_documents = _document_index(document_ids, counts.shape[0])
-    return _sum_by_document(_unit_coincidences(counts), ids, n_documents)
+    # Units share few distinct count vectors (three annotators and six categories allow 84),
+    # so each distinct vector's k×k contribution is computed once and weighted by how often
+    # it occurs in each document, instead of materialising (units, k, k).
+    patterns, pattern_of_unit = _distinct_rows(counts)
+    pairs, occurrences = np.unique(ids * len(patterns) + pattern_of_unit, return_counts=True)
+    pair_document, pair_pattern = np.divmod(pairs, max(len(patterns), 1))
+    per_pair = _unit_coincidences(patterns)[pair_pattern] * occurrences[:, None, None]
+    return _sum_by_document(per_pair, pair_document, n_documents)
 
 
 def squared_differences(

@@ -79,15 +79,39 @@ def span_arrays(documents: Sequence[Sequence[Span] | None], code: dict[Hashable,
     return SpanArrays(table[:, 0], table[:, 1], table[:, 2], table[:, 3])
 
 
+def _row_keys(columns: Sequence[np.ndarray]) -> np.ndarray | None:
+    """One int64 per row that orders rows as the columns do (the first most significant), or
+    None when the columns' ranges do not fit in 62 bits. One sort of one key is several times
+    faster than a lexsort of several columns."""
+    key = np.zeros(columns[0].size, dtype=np.int64)
+    capacity = 1
+    for column in columns:
+        low, high = int(column.min()), int(column.max())
+        capacity *= high - low + 1
+        if capacity >= 2**62:
+            return None
+        key = key * (high - low + 1) + (column - low)
+    return key
+
+
+def _sorted_order(columns: Sequence[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """A stable order of the rows by the columns, and what identifies a row in it: the packed
+    key if the columns fit in one, else the columns themselves."""
+    key = _row_keys(columns) if columns[0].size else None
+    if key is None:
+        return np.lexsort(columns[::-1]), list(columns)
+    return np.argsort(key, kind="stable"), [key]
+
+
 def unique_rows(columns: Sequence[np.ndarray]) -> np.ndarray:
     """Indices of the distinct rows of the parallel integer ``columns``, sorted by the columns
-    (the first most significant)."""
-    order = np.lexsort(columns[::-1])
+    (the first most significant); of equal rows, the first."""
+    order, identity = _sorted_order(columns)
     if order.size == 0:
         return order
     differs = np.zeros(order.size, dtype=bool)
     differs[0] = True
-    for column in columns:
+    for column in identity:
         sorted_column = column[order]
         differs[1:] |= sorted_column[1:] != sorted_column[:-1]
     return order[differs]
@@ -98,9 +122,9 @@ def shared_rows(first: Sequence[np.ndarray], second: Sequence[np.ndarray]) -> tu
     that occur in ``first``; each side's rows must be distinct."""
     n_first = first[0].size
     joined = [np.concatenate([a, b]) for a, b in zip(first, second, strict=True)]
-    order = np.lexsort(joined[::-1])
+    order, identity = _sorted_order(joined)
     same_as_next = np.ones(max(order.size - 1, 0), dtype=bool)
-    for column in joined:
+    for column in identity:
         sorted_column = column[order]
         same_as_next &= sorted_column[1:] == sorted_column[:-1]
     found = np.zeros(order.size, dtype=bool)

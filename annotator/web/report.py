@@ -33,6 +33,7 @@ from ..review import segments
 bp = Blueprint("report", __name__)
 
 PAGE_SIZE = 100
+DOCUMENTS_SHOWN = 20  # per layer on the overview; the documents page lists them all, a page at a time
 FRESH_SECONDS = 30  # how long a finished background job's report may be shown without asking again
 CHART_WIDTH, CHART_HEIGHT, CHART_PAD = 260, 34, 8
 
@@ -211,6 +212,10 @@ def _by_value(rows: list[dict], key: str) -> list[dict]:
     return sorted(rows, key=lambda row: (figure(row.get(key)).get("value") is None, figure(row.get(key)).get("value") or 0))
 
 
+def _documents(layer: dict) -> list[dict]:
+    return _by_value(layer.get("documents", []), "alpha" if layer["kind"] == "choice" else "exact_f1")
+
+
 def _layer(report: dict, name: str | None) -> dict:
     for layer in report.get("layers", []):
         if layer.get("layer") == name:
@@ -251,13 +256,33 @@ def report_page(project_id: int):
         view = {"layer": layer, "heatmap": None}
         if layer["kind"] in ("choice", "span"):
             view["heatmap"] = _heatmap(layer, names)
-            view["documents"] = _by_value(layer.get("documents", []), "alpha" if layer["kind"] == "choice" else "exact_f1")
+            documents = _documents(layer)
+            view["documents"], view["documents_total"] = documents[:DOCUMENTS_SHOWN], len(documents)
         layers.append(view)
     counts = report.get("counts", {})
     return render_template(
         "report/page.html", report=report, layers=layers, names=names, query=query,
         enough=counts.get("annotators", 0) >= 2 and counts.get("sentences", 0) > 0,
         number=number, chart=chart, figure=figure, bucket=bucket,
+    )
+
+
+@bp.get("/projects/<int:project_id>/agreement/documents", endpoint="documents")
+@login_required
+def documents_page(project_id: int):
+    parameters, query = _parameters(), _query()
+    page = max(_optional_int("page") or 1, 1)
+    report = _report(project_id, parameters)
+    if report is None:
+        return _computing(project_id, request.full_path)
+    layer = _layer(report, request.args.get("layer"))
+    if layer["kind"] not in ("choice", "span"):
+        raise NotFound("this layer has no per-document figures", field="layer")
+    documents = _documents(layer)
+    return render_template(
+        "report/documents.html", report=report, layer=layer, rows=documents[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
+        total=len(documents), page=page, pages=max(1, -(-len(documents) // PAGE_SIZE)), query=query,
+        number=number, figure=figure,
     )
 
 
