@@ -3,10 +3,10 @@
 Every problem becomes an IngestError in the result list instead of an
 exception, so one bad file (or JSONL line) never stops an import.
 
-Decoding: UTF-8 (with or without BOM) first. Otherwise bs4's
-EncodingDetector (the detection behind UnicodeDammit) proposes encodings:
-byte-order mark, then the page's declared charset (HTML only), then
-windows-1252. Each is tried strictly, so a successful result contains no
+Decoding: UTF-8 (with or without BOM) first. Otherwise, with bs4's
+EncodingDetector helpers: the byte-order mark, then the page's declared
+charset (HTML only), then windows-1252 (no statistical guessing, whatever
+is installed). Each is tried strictly, so a successful result contains no
 U+FFFD replacement characters; when none fits the file is "undecodable".
 This applies to .txt and .jsonl too, so a cp1252 "café" text file imports.
 As in browsers, a declared latin-1/ASCII charset is read as windows-1252.
@@ -148,12 +148,18 @@ def _decode_text(data: bytes, is_html: bool) -> str | None:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
-    detector = EncodingDetector(data, is_html=is_html)
-    for encoding in detector.encodings:
+    # The candidates are listed here rather than taken from EncodingDetector.encodings, which
+    # also asks chardet or charset-normalizer when one happens to be installed: what a file
+    # decodes to must not depend on which packages are around.
+    markup, byte_order_mark = EncodingDetector.strip_byte_order_mark(data)
+    declared = EncodingDetector.find_declared_encoding(markup, is_html)
+    for encoding in (byte_order_mark, declared, "windows-1252"):
+        if encoding is None:
+            continue
         try:
             if codecs.lookup(encoding).name in ("latin-1", "iso8859-1", "ascii"):
                 encoding = "windows-1252"
-            return detector.markup.decode(encoding)
+            return markup.decode(encoding)
         except (UnicodeDecodeError, LookupError):
             continue
     return None
