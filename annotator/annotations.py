@@ -52,7 +52,7 @@ def project_codebook(project: Project) -> Codebook:
 _MISSING = object()
 
 
-def _field(data: dict, name: str, kind: type | tuple[type, ...], default: Any = _MISSING) -> Any:
+def payload_field(data: dict, name: str, kind: type | tuple[type, ...], default: Any = _MISSING) -> Any:
     value = data.get(name, _MISSING)
     if value is _MISSING or value is None:
         if default is _MISSING:
@@ -70,7 +70,7 @@ def _as_tuple(kind) -> tuple[type, ...]:
 
 
 def _version(data: dict) -> int:
-    return _field(data, "version", int)
+    return payload_field(data, "version", int)
 
 
 def _check_version(row, data: dict, serialise) -> None:
@@ -205,9 +205,9 @@ def _sentence_at(session: Session, document: Document, offset: int) -> Sentence:
     return sentence
 
 
-def _checked_extent(session: Session, document: Document, codebook: Codebook, layer: str, data: dict):
+def checked_extent(session: Session, document: Document, codebook: Codebook, layer: str, data: dict):
     """Validate start, end, text (and sentence_id, if sent); returns (start, end, text, sentence)."""
-    start, end, text = _field(data, "start", int), _field(data, "end", int), _field(data, "text", str)
+    start, end, text = payload_field(data, "start", int), payload_field(data, "end", int), payload_field(data, "text", str)
     length = len(document.text)
     if not 0 <= start < length:
         raise ServiceError(f"start must be between 0 and {length - 1}", field="start")
@@ -224,7 +224,7 @@ def _checked_extent(session: Session, document: Document, codebook: Codebook, la
     sentence = _sentence_at(session, document, start)
     if end > sentence.end and not codebook.layer(layer).cross_sentence:
         raise ServiceError(f"layer {layer!r} does not allow spans across sentences", field="end")
-    sentence_id = _field(data, "sentence_id", int, default=sentence.id)
+    sentence_id = payload_field(data, "sentence_id", int, default=sentence.id)
     if sentence_id != sentence.id:
         raise ServiceError("sentence_id is not the sentence of this document where the span starts", field="sentence_id")
     return start, end, text, sentence
@@ -260,11 +260,11 @@ def create_span(session: Session, user: User, document_id: int, data: dict) -> d
     assignment = active_assignment(session, user, document_id)
     document = assignment.document
     codebook = project_codebook(document.project)
-    layer, label = _field(data, "layer", str), _field(data, "label", str)
-    attributes = _field(data, "attributes", dict, default={})
+    layer, label = payload_field(data, "layer", str), payload_field(data, "label", str)
+    attributes = payload_field(data, "attributes", dict, default={})
     span_layers = {span_layer.name for span_layer in codebook.span_layers}
     _first_problem(codebook.validate_span(layer, label, attributes), "label" if layer in span_layers else "layer")
-    start, end, text, sentence = _checked_extent(session, document, codebook, layer, data)
+    start, end, text, sentence = checked_extent(session, document, codebook, layer, data)
     duplicate = session.scalar(
         select(Span.id).where(
             Span.document_id == document.id, Span.user_id == user.id, Span.layer == layer,
@@ -305,12 +305,12 @@ def update_span(session: Session, user: User, span_id: int, data: dict) -> dict:
     _check_version(span, data, span_json)
     codebook = project_codebook(assignment.document.project)
     before = span_json(span)
-    label = _field(data, "label", str, default=span.label)
-    attributes = _field(data, "attributes", dict, default=span.attributes)
+    label = payload_field(data, "label", str, default=span.label)
+    attributes = payload_field(data, "attributes", dict, default=span.attributes)
     _first_problem(codebook.validate_span(span.layer, label, attributes), "attributes" if label == span.label else "label")
     if any(key in data for key in ("start", "end", "text")):
         extent = {"start": span.start, "end": span.end, "text": span.text} | data
-        span.start, span.end, span.text, sentence = _checked_extent(
+        span.start, span.end, span.text, sentence = checked_extent(
             session, assignment.document, codebook, span.layer, extent
         )
         span.sentence_id = sentence.id
@@ -381,8 +381,8 @@ def set_sentence_label(session: Session, user: User, sentence_id: int, layer: st
     value = data.get("value")
     if value is not None:
         _first_problem(codebook.validate_choice(layer, value), "value")
-    unsure = _field(data, "unsure", bool, default=False)
-    comment = _field(data, "comment", str, default="").strip() or None
+    unsure = payload_field(data, "unsure", bool, default=False)
+    comment = payload_field(data, "comment", str, default="").strip() or None
     if comment is not None and len(comment) > MAX_COMMENT:
         raise ServiceError(f"comment is longer than {MAX_COMMENT} characters", field="comment")
 
@@ -421,15 +421,15 @@ def set_sentence_label(session: Session, user: User, sentence_id: int, layer: st
 # -- attributions -----------------------------------------------------------------------------
 
 
-def _resolved_parts(session: Session, user: User, document: Document, relation, parts: list) -> list[tuple[str, Span]]:
+def resolved_parts(session: Session, user: User, document: Document, relation, parts: list) -> list[tuple[str, Span]]:
     resolved: list[tuple[str, Span]] = []
     roles = {role.name: role for role in relation.roles}
     for index, part in enumerate(parts):
         where = f"parts[{index}]"
         if not isinstance(part, dict):
             raise ServiceError(f"{where} must be an object with span_id and role", field="parts")
-        role_name = _field(part, "role", str)
-        span_id = _field(part, "span_id", int)
+        role_name = payload_field(part, "role", str)
+        span_id = payload_field(part, "span_id", int)
         role = roles.get(role_name)
         if role is None:
             raise ServiceError(f"{where}.role must be one of {', '.join(roles)}", field="parts")
@@ -453,7 +453,7 @@ def _set_parts(session: Session, user: User, attribution: Attribution, codebook:
     unique (attribution, span) constraint never sees a removed and re-added part twice)."""
     wanted = {
         (span.id, role): span
-        for role, span in _resolved_parts(
+        for role, span in resolved_parts(
             session, user, attribution.document, codebook.relation(attribution.relation), parts
         )
     }
@@ -472,13 +472,13 @@ def create_attribution(session: Session, user: User, document_id: int, data: dic
     assignment = active_assignment(session, user, document_id)
     document = assignment.document
     codebook = project_codebook(document.project)
-    relation_name = _field(data, "relation", str, default=codebook.relations[0].name)
+    relation_name = payload_field(data, "relation", str, default=codebook.relations[0].name)
     if relation_name not in {relation.name for relation in codebook.relations}:
         raise ServiceError(f"{relation_name!r} is not a relation of this codebook", field="relation")
-    attributes = _field(data, "attributes", dict, default={})
+    attributes = payload_field(data, "attributes", dict, default={})
     _first_problem(codebook.validate_relation_attributes(relation_name, attributes), "attributes")
     attribution = Attribution(user_id=user.id, document=document, relation=relation_name, attributes=attributes)
-    _set_parts(session, user, attribution, codebook, _field(data, "parts", list, default=[]))
+    _set_parts(session, user, attribution, codebook, payload_field(data, "parts", list, default=[]))
     session.add(attribution)
     _started(assignment)
     session.flush()
@@ -500,10 +500,10 @@ def update_attribution(session: Session, user: User, attribution_id: int, data: 
     _check_version(attribution, data, attribution_json)
     codebook = project_codebook(assignment.document.project)
     before = attribution_json(attribution)
-    attributes = _field(data, "attributes", dict, default=attribution.attributes)
+    attributes = payload_field(data, "attributes", dict, default=attribution.attributes)
     _first_problem(codebook.validate_relation_attributes(attribution.relation, attributes), "attributes")
     if "parts" in data:
-        _set_parts(session, user, attribution, codebook, _field(data, "parts", list))
+        _set_parts(session, user, attribution, codebook, payload_field(data, "parts", list))
     attribution.attributes = dict(attributes)
     _touch(attribution)
     session.flush()

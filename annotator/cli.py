@@ -12,12 +12,16 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from tqdm import tqdm
 
-from . import agreement, assignments, create_app, migrate, progress, projects, users
+from . import agreement, assignments, create_app, exporters, exports, migrate, progress, projects, users
 from .codebook import CodebookError, codebook_from_dict, load_codebook
+from .annotations import project_codebook
 from .db import db
 from .documents import import_articles
 from .errors import ServiceError
 from .ingest import Article, IngestError, read_paths
+from .ingest.annotations import FORMATS as ANNOTATION_FORMATS
+from .ingest.annotations import load_mapping, read_annotation_file
+from .interop_import import ImportRejected, import_annotations
 from .models import ROLES, Document, User
 from .paths import resource_dir
 
@@ -92,6 +96,57 @@ def import_command(paths: tuple[str, ...], project_name: str, max_bytes: int | N
     """
     _require_schema()
     _import(list(paths), project_name, max_bytes or current_app.config["MAX_IMPORT_BYTES"])
+
+
+def _reject(problems: list[IngestError]) -> None:
+    for problem in problems:
+        click.echo(str(problem), err=True)
+    raise click.ClickException(f"{len(problems)} problem(s); nothing was imported")
+
+
+@main.command("import-annotations")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--project", "project_name", required=True, help="An existing project (`annotator project create`).")
+@click.option("--format", "input_format", type=click.Choice(ANNOTATION_FORMATS), required=True)
+@click.option("--mapping", "mapping_path", type=click.Path(dir_okay=False), help="Label mapping (TOML or JSON) for doccano and Label Studio files.")
+@click.option("--annotator", "annotator_name", help="Who made annotations the file does not attribute to anyone.")
+@click.option("--replace", is_flag=True, help="Delete an annotator's existing annotations of a document first.")
+@with_appcontext
+def import_annotations_command(
+    path: str, project_name: str, input_format: str, mapping_path: str | None, annotator_name: str | None, replace: bool,
+) -> None:
+    """Import annotations from this project's JSONL, doccano JSONL or Label Studio JSON.
+
+    Everything is checked first (offsets against the text, labels against the codebook);
+    every problem is printed as FILE:LINE: message and, if there is any, nothing is written.
+    See docs/interop.md.
+    """
+    _require_schema()
+    try:
+        project = projects.get_project(db.session, project_name)
+    except ServiceError as error:
+        _fail(error)
+    mapping = load_mapping(mapping_path) if mapping_path else None
+    if isinstance(mapping, list):
+        _reject(mapping)
+    read = read_annotation_file(path, input_format, mapping, codebook=project_codebook(project), annotator=annotator_name)
+    records = [item for item in read if not isinstance(item, IngestError)]
+    try:
+        summary = import_annotations(
+            db.session, None, project.id, records, source=path, replace=replace,
+            read_problems=[item for item in read if isinstance(item, IngestError)],
+        )
+    except ImportRejected as error:
+        _reject(error.problems)
+    except ServiceError as error:
+        _fail(error)
+    created = f", created {len(summary.annotators_created)} inactive account(s): {', '.join(summary.annotators_created)}" if summary.annotators_created else ""
+    click.echo(
+        f"Project {project_name!r}: imported {summary.spans} span(s), {summary.attributions} attribution(s) and "
+        f"{summary.sentence_labels} sentence label(s) of {summary.entries} document-annotator pair(s) "
+        f"({summary.documents_created} new document(s), {summary.documents_matched} matched; "
+        f"{summary.replaced} replaced){created}."
+    )
 
 
 @main.group("project")
@@ -461,3 +516,41 @@ def report_command(
     else:
         click.echo(text, nl=False)
         click.echo(f"Done in {time.perf_counter() - started:.1f} s.", err=True)
+
+
+@main.command("export")
+@click.option("--project", "project_name", default=projects.DEFAULT_PROJECT, show_default=True)
+@click.option("--format", "format_name", type=click.Choice(list(exporters.FORMATS)), required=True)
+@click.option("--layer", help="csv: only this span layer; sentences-csv: only this sentence layer.")
+@click.option("--annotators", "annotator_options", multiple=True, help="Only these (user names): comma-separated or repeated.")
+@click.option("--usernames", is_flag=True, help="Name annotators by user name instead of by pseudonym.")
+@click.option("--bom", is_flag=True, help="CSV: start with a UTF-8 byte order mark (for Excel).")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, writable=True), help="Write here instead of stdout.")
+@with_appcontext
+def export_command(
+    project_name: str, format_name: str, layer: str | None, annotator_options: tuple[str, ...], usernames: bool,
+    bom: bool, out_path: str | None,
+) -> None:
+    """Export a project's annotations, streamed (formats: docs/export-format.md, docs/interop.md).
+
+    Annotators are pseudonymous ids unless --usernames; work under withdrawn assignments is left out.
+    """
+    _require_schema()
+    names = [name.strip() for value in annotator_options for name in value.split(",") if name.strip()]
+    try:
+        project = projects.get_project(db.session, project_name)
+        records = exports.document_records(
+            db.session, None, project.id, secret_key=current_app.config["SECRET_KEY"],
+            annotators=names or None, usernames=usernames,
+        )
+        bar = tqdm(records, total=records.documents, unit="doc", desc="Exporting", disable=None if out_path else True)
+        chunks = exporters.stream(format_name, bar, records.codebook, layer=layer, bom=bom)
+        if out_path:
+            with open(out_path, "wb") as handle:
+                handle.writelines(chunks)
+            bar.close()
+            click.echo(f"Wrote {out_path} ({records.documents} document(s), format {format_name}).", err=True)
+        else:
+            sys.stdout.buffer.writelines(chunks)
+    except ServiceError as error:
+        _fail(error)

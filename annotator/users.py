@@ -21,6 +21,8 @@ from .permissions import require_admin, require_role
 
 MIN_PASSWORD_LENGTH = 10
 USERNAME_MAX = 80
+# Not a werkzeug hash, so check_password_hash never accepts any password for it.
+UNUSABLE_PASSWORD = "!"
 
 
 def generate_password() -> str:
@@ -61,13 +63,9 @@ def create_user(
     actor: User | None = None,
 ) -> tuple[User, str | None]:
     """Create an account; returns it and the generated password when none was given."""
-    username = username.strip()
-    if not username or len(username) > USERNAME_MAX or not username.isprintable():
-        raise ServiceError(f"username must be 1-{USERNAME_MAX} printable characters", field="username")
+    username = _new_username(session, username)
     if role not in ROLES:
         raise ServiceError(f"role must be one of {', '.join(ROLES)}", field="role")
-    if session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise Conflict(f"user {username!r} already exists", field="username")
     generated = None if password is not None else generate_password()
     password = password if password is not None else generated
     _check_password(password)
@@ -75,6 +73,28 @@ def create_user(
     session.add(user)
     audit.record(session, actor=actor, action="create", entity=user, after=public_fields(user))
     return user, generated
+
+
+def _new_username(session: Session, username: str) -> str:
+    username = username.strip()
+    if not username or len(username) > USERNAME_MAX or not username.isprintable():
+        raise ServiceError(f"username must be 1-{USERNAME_MAX} printable characters", field="username")
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise Conflict(f"user {username!r} already exists", field="username")
+    return username
+
+
+@writes
+def create_placeholder(session: Session, username: str, *, actor: User | None = None) -> User:
+    """An inactive annotator account that cannot log in, standing for the author of imported
+    annotations. An admin can reactivate it and reset its password to hand it to a person."""
+    user = User(
+        username=_new_username(session, username), role="annotator", active=False,
+        password_hash=UNUSABLE_PASSWORD,
+    )
+    session.add(user)
+    audit.record(session, actor=actor, action="create", entity=user, after=public_fields(user))
+    return user
 
 
 @writes

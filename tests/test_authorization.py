@@ -56,9 +56,11 @@ ACCESS = {
     "supervise.review": SUPERVISOR,
     "report.page": SUPERVISOR,
     "report.disagreements": SUPERVISOR,
+    "report.documents": SUPERVISOR,
     "report.download_json": SUPERVISOR,
     "report.download_csv": SUPERVISOR,
     "report.download_html": SUPERVISOR,
+    "exports.download": SUPERVISOR,
     "admin.new_project": ADMIN,
     "admin.users": ADMIN,
     "admin.create_user": ADMIN,
@@ -105,6 +107,7 @@ def ids(app, session):
         "attribution_id": 1,
         "layer": "claim_type",
         "filename": "app.css",
+        "format_name": "csv",
     }
 
 

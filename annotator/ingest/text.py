@@ -144,7 +144,7 @@ def segment(text: str, language: str = DEFAULT_LANGUAGE) -> tuple[tuple[int, int
         end = paragraph_break.start() if paragraph_break else len(text)
         spans += [(start + s, start + e) for s, e in _segment_paragraph(text[start:end], language)]
         start = paragraph_break.end() if paragraph_break else end
-    assert _spans_are_valid(text, spans), "sentence spans violate invariants"
+    assert spans_are_valid(text, spans), "sentence spans violate invariants"
     return tuple(spans)
 
 
@@ -199,7 +199,8 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:
     return start, start + len(core)
 
 
-def _spans_are_valid(text: str, spans) -> bool:
+def spans_are_valid(text: str, spans) -> bool:
+    """Whether ``spans`` meet the guarantees of segment() for ``text``."""
     cursor = 0
     for start, end in spans:
         sentence = text[start:end]

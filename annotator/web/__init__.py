@@ -61,9 +61,9 @@ def init_web(app: Flask) -> None:
 
     csrf.init_app(app)
 
-    from . import admin, api, auth, health, pages, report, supervise
+    from . import admin, api, auth, exports, health, pages, report, supervise
 
-    for blueprint in (health.bp, auth.bp, pages.bp, api.bp, admin.bp, supervise.bp, report.bp):
+    for blueprint in (health.bp, auth.bp, pages.bp, api.bp, admin.bp, supervise.bp, report.bp, exports.bp):
         app.register_blueprint(blueprint)
 
     @app.after_request
