@@ -49,6 +49,8 @@ def settings(instance_path: Path) -> dict:
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "SQLITE_SYNCHRONOUS": os.environ.get("ANNOTATOR_SQLITE_SYNCHRONOUS", "NORMAL").upper(),
         "MAX_IMPORT_BYTES": int(os.environ.get("ANNOTATOR_MAX_IMPORT_BYTES", DEFAULT_MAX_BYTES)),
+        # The largest JSON request body the API reads (413 above it).
+        "API_MAX_BYTES": int(os.environ.get("ANNOTATOR_API_MAX_BYTES", 1024 * 1024)),
         # Annotators keep a page open all day: a CSRF token lives as long as the session.
         "WTF_CSRF_TIME_LIMIT": None,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -55,8 +55,11 @@ def init_web(app: Flask) -> None:
     # again (401) rather than that its token is stale (400).
     @app.before_request
     def _api_requires_login():
-        if request.path.startswith("/api/") and not current_user.is_authenticated:
-            return jsonify(error="authentication required"), 401
+        if request.path.startswith("/api/"):
+            # The page saves one item at a time: nothing it sends comes near this.
+            request.max_content_length = app.config["API_MAX_BYTES"]
+            if not current_user.is_authenticated:
+                return jsonify(error="authentication required"), 401
         return None
 
     csrf.init_app(app)

@@ -13,7 +13,10 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 
 
 def _body() -> dict:
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # nested deeper than the JSON decoder goes
+        raise ServiceError("the request body is nested too deeply") from None
     if not isinstance(data, dict):
         raise ServiceError("the request body must be a JSON object")
     return data
