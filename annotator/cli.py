@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from tqdm import tqdm
 
-from . import agreement, assignments, create_app, exporters, exports, migrate, progress, projects, users
+from . import agreement, assignments, backup, create_app, exporters, exports, migrate, progress, projects, users
 from .codebook import CodebookError, codebook_from_dict, load_codebook
 from .annotations import project_codebook
 from .db import db
@@ -423,6 +423,33 @@ def serve_command(host: str, port: int, threads: int) -> None:
     """Serve the app with the production WSGI server (waitress)."""
     _require_schema()
     _serve(host, port, threads)
+
+
+@main.command("backup")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="The backup file to write.")
+@click.option("--force", is_flag=True, help="Replace the file if it exists.")
+@with_appcontext
+def backup_command(out: str, force: bool) -> None:
+    """A consistent copy of the whole database, taken while the app serves (SQLite: its
+    online backup API; PostgreSQL: pg_dump)."""
+    try:
+        result = backup.backup(db.engine, out, overwrite=force)
+    except ServiceError as error:
+        _fail(error)
+    click.echo(f"backed up {_database_label()} to {result.path} ({result.size:,} bytes, {result.method})")
+
+
+@main.command("restore")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--force", is_flag=True, help="Replace a database that already holds data.")
+@with_appcontext
+def restore_command(file: str, force: bool) -> None:
+    """Replace the database with a backup made by `annotator backup`; stop the app first."""
+    try:
+        backup.restore(db.engine, file, force=force)
+    except ServiceError as error:
+        _fail(error)
+    click.echo(f"restored {file} into {_database_label()} (schema at {migrate.head_revision()})")
 
 
 @main.command("quickstart")
