@@ -9,6 +9,8 @@ ServiceError naming the field.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import select
@@ -179,10 +181,25 @@ def _started(assignment: Assignment) -> None:
         assignment.status = "in_progress"
 
 
-def _commit(session: Session) -> None:
-    """Commit, turning races the database caught into conflicts."""
+_DEFERRED = "annotator.annotations.commit_deferred"
+
+
+@contextmanager
+def deferred_commit(session: Session) -> Iterator[None]:
+    """Run these writes inside the caller's transaction: their commits become flushes, and
+    the caller commits (with commit) once it has added its own rows, so that both
+    land together or not at all (annotator.adjudication: a gold item and its provenance)."""
+    session.info[_DEFERRED] = True
     try:
-        session.commit()
+        yield
+    finally:
+        session.info.pop(_DEFERRED, None)
+
+
+def commit(session: Session) -> None:
+    """Commit (flush under deferred_commit), turning races the database caught into conflicts."""
+    try:
+        session.flush() if session.info.get(_DEFERRED) else session.commit()
     except StaleDataError as error:
         session.rollback()
         raise Conflict("this item was changed elsewhere at the same moment; reload to see it", field="version") from error
@@ -288,7 +305,7 @@ def create_span(session: Session, user: User, document_id: int, data: dict) -> d
     _started(assignment)
     session.flush()
     audit.record(session, actor=user, action="create", entity=span, after=span_json(span))
-    _commit(session)
+    commit(session)
     return span_json(span)
 
 
@@ -319,7 +336,7 @@ def update_span(session: Session, user: User, span_id: int, data: dict) -> dict:
     session.flush()
     audit.record(session, actor=user, action="update", entity=span, before=before, after=span_json(span))
     changed = _fit_roles(session, user, span, codebook) if label != before["label"] else []
-    _commit(session)
+    commit(session)
     return span_json(span) | {"attributions": changed}
 
 
@@ -331,7 +348,7 @@ def delete_span(session: Session, user: User, span_id: int, data: dict) -> dict:
     changed = _fit_roles(session, user, span, project_codebook(assignment.document.project), removing=True)
     audit.record(session, actor=user, action="delete", entity=span, before=span_json(span))
     session.delete(span)
-    _commit(session)
+    commit(session)
     return {"deleted": span_id, "attributions": changed}
 
 
@@ -414,7 +431,7 @@ def set_sentence_label(session: Session, user: User, sentence_id: int, layer: st
     _started(assignment)
     session.flush()
     audit.record(session, actor=user, action="create" if before is None else "update", entity=row, before=before, after=label_json(row))
-    _commit(session)
+    commit(session)
     return label_json(row)
 
 
@@ -483,7 +500,7 @@ def create_attribution(session: Session, user: User, document_id: int, data: dic
     _started(assignment)
     session.flush()
     audit.record(session, actor=user, action="create", entity=attribution, after=attribution_json(attribution))
-    _commit(session)
+    commit(session)
     return attribution_json(attribution, codebook)
 
 
@@ -508,7 +525,7 @@ def update_attribution(session: Session, user: User, attribution_id: int, data: 
     _touch(attribution)
     session.flush()
     audit.record(session, actor=user, action="update", entity=attribution, before=before, after=attribution_json(attribution))
-    _commit(session)
+    commit(session)
     return attribution_json(attribution, codebook)
 
 
@@ -519,4 +536,4 @@ def delete_attribution(session: Session, user: User, attribution_id: int, data: 
     _check_version(attribution, data, attribution_json)
     audit.record(session, actor=user, action="delete", entity=attribution, before=attribution_json(attribution))
     session.delete(attribution)
-    _commit(session)
+    commit(session)

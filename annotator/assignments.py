@@ -24,6 +24,7 @@ from .db import writes
 from .errors import Conflict, Forbidden, NotFound, ServiceError
 from .models import Assignment, Document, Project, Sentence, SentenceLabel, User, utcnow
 from .permissions import require_supervisor
+from .users import not_gold
 
 ACTIVE_STATUSES = ("assigned", "in_progress", "done")
 
@@ -224,7 +225,10 @@ def _sentence_counts(session: Session, project: Project) -> dict[int, int]:
 
 
 def eligible_annotators(session: Session) -> list[User]:
-    return list(session.scalars(select(User).where(User.active, User.role == "annotator").order_by(User.username)))
+    """Active annotators (never the gold account, even if someone reactivated it)."""
+    return list(session.scalars(
+        select(User).where(User.active, User.role == "annotator", not_gold(User.id)).order_by(User.username)
+    ))
 
 
 @writes
@@ -359,7 +363,9 @@ def assignment_matrix(session: Session, project_id: int, *, actor: User | None) 
     sentences = _sentence_counts(session, project)
     documents = session.scalars(select(Document).where(Document.project_id == project.id).order_by(Document.id)).all()
     rows = session.scalars(
-        select(Assignment).join(Document).where(Document.project_id == project.id).options(joinedload(Assignment.user))
+        select(Assignment).join(Document)
+        .where(Document.project_id == project.id, not_gold(Assignment.user_id))
+        .options(joinedload(Assignment.user))
     ).all()
     cells = {(row.document_id, row.user_id): row for row in rows}
     candidates = eligible_annotators(session)

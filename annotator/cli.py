@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from tqdm import tqdm
 
-from . import agreement, assignments, backup, create_app, exporters, exports, migrate, progress, projects, users
+from . import adjudication, agreement, assignments, backup, create_app, exporters, exports, migrate, progress, projects, users
 from .codebook import CodebookError, codebook_from_dict, load_codebook
 from .annotations import project_codebook
 from .db import db
@@ -551,12 +551,13 @@ def report_command(
 @click.option("--layer", help="csv: only this span layer; sentences-csv: only this sentence layer.")
 @click.option("--annotators", "annotator_options", multiple=True, help="Only these (user names): comma-separated or repeated.")
 @click.option("--usernames", is_flag=True, help="Name annotators by user name instead of by pseudonym.")
+@click.option("--gold", is_flag=True, help="Export the gold standard (adjudicated documents) instead, as annotator gold.")
 @click.option("--bom", is_flag=True, help="CSV: start with a UTF-8 byte order mark (for Excel).")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, writable=True), help="Write here instead of stdout.")
 @with_appcontext
 def export_command(
     project_name: str, format_name: str, layer: str | None, annotator_options: tuple[str, ...], usernames: bool,
-    bom: bool, out_path: str | None,
+    gold: bool, bom: bool, out_path: str | None,
 ) -> None:
     """Export a project's annotations, streamed (formats: docs/export-format.md, docs/interop.md).
 
@@ -568,7 +569,7 @@ def export_command(
         project = projects.get_project(db.session, project_name)
         records = exports.document_records(
             db.session, None, project.id, secret_key=current_app.config["SECRET_KEY"],
-            annotators=names or None, usernames=usernames,
+            annotators=names or None, usernames=usernames, gold=gold,
         )
         bar = tqdm(records, total=records.documents, unit="doc", desc="Exporting", disable=None if out_path else True)
         chunks = exporters.stream(format_name, bar, records.codebook, layer=layer, bom=bom)
@@ -581,3 +582,57 @@ def export_command(
             sys.stdout.buffer.writelines(chunks)
     except ServiceError as error:
         _fail(error)
+
+
+@main.group("gold")
+def gold_group() -> None:
+    """The gold standard: pre-fill it where annotators agree, see how far adjudication is."""
+
+
+@gold_group.command("auto")
+@click.option("--project", "project_name", default=projects.DEFAULT_PROJECT, show_default=True)
+@click.option("--min-agree", type=click.IntRange(min=1), help="Annotators who must agree (default: the project's setting).")
+@click.option("--matching", type=click.Choice(["exact", "overlap"]), help="Span matching (default: the project's setting).")
+@with_appcontext
+def gold_auto_command(project_name: str, min_agree: int | None, matching: str | None) -> None:
+    """Pre-fill gold on every document not adjudicated yet where at least --min-agree
+    annotators agree (docs/adjudication.md); ties and everything else stay open for a person."""
+    _require_schema()
+    try:
+        project = projects.get_project(db.session, project_name)
+        total = db.session.scalar(select(func.count(Document.id)).where(Document.project_id == project.id))
+        with tqdm(total=total, unit="doc", desc="Pre-filling gold", disable=None) as bar:
+            counts = adjudication.auto(db.session, None, project.id, min_agree=min_agree, matching=matching,
+                                       progress=bar.update)
+    except ServiceError as error:
+        _fail(error)
+    rule = counts["settings"]
+    click.echo(
+        f"Project {project_name!r} (min agree {rule['min_agree']}, {rule['matching']} matching): "
+        f"{counts['documents']} document(s) pre-filled with {counts['labels']} label(s), {counts['spans']} span(s), "
+        f"{counts['attributions']} attribution(s); {counts['ties']} tie(s) left open; skipped "
+        f"{counts['skipped_few_annotators']} with fewer annotators and {counts['skipped_adjudicated']} already adjudicated."
+    )
+
+
+@gold_group.command("status")
+@click.option("--project", "project_name", default=projects.DEFAULT_PROJECT, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+@with_appcontext
+def gold_status_command(project_name: str, as_json: bool) -> None:
+    """How many documents are not started, in progress and adjudicated, and each one's gold."""
+    _require_schema()
+    try:
+        result = adjudication.status(db.session, None, projects.get_project(db.session, project_name).id)
+    except ServiceError as error:
+        _fail(error)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    for row in result["documents"]:
+        gold = row["gold"]
+        click.echo(f"{row['document']:>6}  {row['status']:<12} {row['annotators']} annotator(s)  "
+                   f"gold: {gold['labels']} label(s), {gold['spans']} span(s), {gold['attributions']} attribution(s)  {row['title']}")
+    counts = result["counts"]
+    click.echo(f"Adjudicated {counts['adjudicated']}/{counts['total']} ({_percent(counts['adjudicated'], counts['total'])}), "
+               f"in progress {counts['in_progress']}, not started {counts['not_started']}.")

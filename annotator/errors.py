@@ -32,3 +32,7 @@ class Forbidden(ServiceError):
 
 class Conflict(ServiceError):
     status = 409
+
+
+class TooManyAttempts(ServiceError):
+    status = 429

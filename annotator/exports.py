@@ -12,7 +12,10 @@ project.
 
 Only work under a live (not withdrawn) assignment is exported. Annotators are named by a
 pseudonym unless usernames are asked for: stable for a (project, user) and not reversible
-without the instance's secret key.
+without the instance's secret key. The gold standard (annotator.adjudication) is exported
+instead of the annotators when asked for (``gold=True``): the gold account's work on the
+adjudicated documents, as the one annotator named "gold", in the same shapes; otherwise it
+is never exported.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from .models import (
     User,
 )
 from .permissions import require_supervisor
+from .users import GOLD_USERNAME, not_gold
 
 DOCUMENT_BATCH = 200  # documents read at a time; their texts and sentences live at once
 ROW_BATCH = 2000  # annotation rows fetched from a cursor at a time
@@ -61,9 +65,10 @@ class DocumentRecords:
     ``documents`` is the number of records iteration yields (for progress bars)."""
 
     def __init__(self, session: Session, project: Project, *, documents: int, user_ids: list[int] | None,
-                 usernames: bool, secret_key: str, batch_size: int):
+                 usernames: bool, secret_key: str, batch_size: int, gold: bool = False):
         self.session, self.project, self.codebook = session, project, project_codebook(project)
         self.documents, self.user_ids, self.batch_size = documents, user_ids, batch_size
+        self.gold = gold  # user_ids is then the gold account's, and only done (adjudicated) work counts
         self.usernames, self.secret_key = usernames, secret_key
         self.names: dict[int, str] = {}  # user id -> the name exported
 
@@ -102,6 +107,10 @@ class DocumentRecords:
         )
         if self.user_ids is not None:
             live_query = live_query.where(Assignment.user_id.in_(self.user_ids))
+        if self.gold:
+            live_query = live_query.where(Assignment.status == "done")
+        else:
+            live_query = live_query.where(not_gold(Assignment.user_id))
         live: dict[int, dict[int, str]] = {}  # document -> user -> assignment status
         for document_id, user_id, status in self.session.execute(live_query):
             live.setdefault(document_id, {})[user_id] = status
@@ -172,7 +181,10 @@ class DocumentRecords:
         if not new:
             return
         for user_id, username in self.session.execute(select(User.id, User.username).where(User.id.in_(new))):
-            self.names[user_id] = username if self.usernames else pseudonym(self.secret_key, self.project.id, user_id)
+            if self.gold:
+                self.names[user_id] = GOLD_USERNAME
+            else:
+                self.names[user_id] = username if self.usernames else pseudonym(self.secret_key, self.project.id, user_id)
 
 
 # Orders within a document, over the columns of _annotation_rows' selects (see the contract
@@ -300,6 +312,7 @@ def document_records(
     annotators: list[str] | None = None,
     usernames: bool = False,
     batch_size: int = DOCUMENT_BATCH,
+    gold: bool = False,
 ) -> DocumentRecords:
     """The project's document records, checked now and read as they are iterated.
 
@@ -307,6 +320,8 @@ def document_records(
     ``annotators``: only these users (by username); every annotator with a live assignment
     otherwise. ``usernames``: name annotators by username instead of by pseudonym.
     ``secret_key``: the instance's secret key (SECRET_KEY), which the pseudonyms derive from.
+    ``gold``: export the gold standard only, as annotator "gold": the gold account's work on
+    adjudicated documents (others have an empty ``annotations`` list); not with ``annotators``.
     Every document of the project is a record, in id order; one nobody (selected) annotates
     has an empty ``annotations`` list.
     """
@@ -320,13 +335,19 @@ def document_records(
     if not usernames and not secret_key:
         raise ServiceError("pseudonyms need the instance's secret key", field="secret_key")
     user_ids = None
+    if gold and annotators is not None:
+        raise ServiceError("the gold export has the one annotator gold: choose no annotators", field="annotators")
+    if gold:
+        user_ids = list(session.scalars(select(User.id).where(User.username == GOLD_USERNAME)))
     if annotators is not None:
         wanted = {name.strip() for name in annotators if name.strip()}
         found = dict(session.execute(select(User.username, User.id).where(User.username.in_(wanted))).all())
         missing = sorted(wanted - found.keys())
         if missing:
             raise NotFound(f"no user {', '.join(map(repr, missing))}", field="annotators")
+        if GOLD_USERNAME in found:
+            raise ServiceError("gold is not an annotator: export it with the gold option", field="annotators")
         user_ids = sorted(found.values())
     total = session.scalar(select(func.count(Document.id)).where(Document.project_id == project.id))
     return DocumentRecords(session, project, documents=total, user_ids=user_ids, usernames=usernames,
-                           secret_key=secret_key, batch_size=batch_size)
+                           secret_key=secret_key, batch_size=batch_size, gold=gold)

@@ -223,6 +223,8 @@ class _Import:
         self.summary.sentence_labels += labels
 
     def user(self, name: str) -> User:
+        if name.strip().casefold() == users.GOLD_USERNAME:
+            raise _Problem(f"{name!r} is the gold standard, not an annotator: gold is written by adjudication only")
         if name not in self.users:
             user = self.session.scalar(select(User).where(User.username == name))
             if user is None:

@@ -7,6 +7,7 @@ outside the tests of the migrations themselves.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 from sqlalchemy import (
@@ -21,6 +22,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -36,6 +38,12 @@ NAMING_CONVENTION = {
 ROLES = ("admin", "supervisor", "annotator")
 ASSIGNMENT_STATUSES = ("assigned", "in_progress", "done", "withdrawn")
 ATTRIBUTION_ROLES = ("source", "cue", "content", "supplement")
+ADJUDICATION_STATUSES = ("in_progress", "adjudicated")
+GOLD_ENTITIES = ("span", "sentence_label", "attribution")
+GOLD_METHODS = ("auto", "accepted", "edited", "added")
+MATCHINGS = ("exact", "overlap")
+# Proposal settings of a project that never set its own (annotator.adjudication).
+ADJUDICATION_DEFAULTS = {"min_agree": 2, "matching": "exact"}
 
 
 def utcnow() -> dt.datetime:
@@ -84,6 +92,10 @@ class Project(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     codebook: Mapped[dict[str, Any]] = mapped_column(deferred=True)
     codebook_version: Mapped[int] = mapped_column(default=1)
+    # How adjudication proposes gold: {"min_agree": m, "matching": "exact" | "overlap"}.
+    adjudication: Mapped[dict[str, Any]] = mapped_column(
+        default=lambda: dict(ADJUDICATION_DEFAULTS), server_default=text(f"'{json.dumps(ADJUDICATION_DEFAULTS)}'")
+    )
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
 
     documents: Mapped[list[Document]] = relationship(back_populates="project")
@@ -282,3 +294,56 @@ class Report(Base):
     fingerprint: Mapped[str] = mapped_column(String(64))
     body: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+
+class Adjudication(Timestamped, Base):
+    """A document's place in the adjudication queue (annotator.adjudication): absent = not
+    started. The gold itself is ordinary annotation rows of the system account ``gold``."""
+
+    __tablename__ = "adjudications"
+    __table_args__ = (CheckConstraint(f"status IN {ADJUDICATION_STATUSES!r}", name="status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), unique=True)
+    status: Mapped[str] = mapped_column(String(20), default="in_progress")
+    adjudicator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class GoldProvenance(Base):
+    """The latest decision behind one gold item (its history is in the audit log): how it was
+    made, which annotators' items it matches (``agreed``, user ids), who made it (None: the
+    automatic pre-fill) and an optional note."""
+
+    __tablename__ = "gold_provenance"
+    __table_args__ = (
+        UniqueConstraint("entity_type", "entity_id"),
+        CheckConstraint(f"entity_type IN {GOLD_ENTITIES!r}", name="entity_type"),
+        CheckConstraint(f"method IN {GOLD_METHODS!r}", name="method"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entity_type: Mapped[str] = mapped_column(String(20))
+    entity_id: Mapped[int]
+    method: Mapped[str] = mapped_column(String(20))
+    agreed: Mapped[list[int]] = mapped_column(JSON, default=list)
+    adjudicator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+
+class LoginAttempt(Base):
+    """A login attempt, kept for a day: failed ones throttle further attempts on the same
+    account and from the same address (annotator.users.log_in). Not audited: no data changes."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (
+        Index("ix_login_attempts_username_at", "username", "at"),
+        Index("ix_login_attempts_address_at", "address", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80))
+    address: Mapped[str] = mapped_column(String(64))
+    succeeded: Mapped[bool]
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)

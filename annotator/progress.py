@@ -19,6 +19,7 @@ from .assignments import ACTIVE_STATUSES, _done_layers, active_assignment, proje
 from .db import writes
 from .errors import ServiceError
 from .models import Assignment, Attribution, Document, Event, Sentence, SentenceLabel, SentenceTime, Span, User, utcnow
+from .users import not_gold
 
 MAX_ACTIVITY_MS = 10 * 60 * 1000  # the most one report may add
 
@@ -154,7 +155,7 @@ def project_progress(session: Session, project_id: int, *, actor: User | None) -
     live = session.execute(
         select(Assignment, User)
         .join(User, User.id == Assignment.user_id)
-        .where(Assignment.document_id.in_(in_project), Assignment.status.in_(ACTIVE_STATUSES))
+        .where(Assignment.document_id.in_(in_project), Assignment.status.in_(ACTIVE_STATUSES), not_gold(User.id))
         .order_by(User.username)
     ).all()
     people: dict[int, AnnotatorProgress] = {}

@@ -20,6 +20,7 @@ from .db import writes
 from .errors import Conflict, NotFound, ServiceError
 from .models import Assignment, Document, Project, Sentence, User
 from .permissions import require_admin, require_supervisor
+from .users import not_gold
 
 CODEBOOK_MAX_BYTES = 1024 * 1024
 
@@ -78,7 +79,7 @@ def project_counts(session: Session) -> list[Row]:
     annotators = (
         select(Document.project_id, func.count(func.distinct(Assignment.user_id)).label("annotators"))
         .join(Assignment, Assignment.document_id == Document.id)
-        .where(Assignment.status != "withdrawn")
+        .where(Assignment.status != "withdrawn", not_gold(Assignment.user_id))
         .group_by(Document.project_id)
         .subquery()
     )
@@ -124,7 +125,7 @@ def project_documents(session: Session, actor: User, project_id: int) -> list[Ro
     )
     annotators = (
         select(Assignment.document_id, func.count(Assignment.id).label("annotators"))
-        .where(Assignment.status != "withdrawn")
+        .where(Assignment.status != "withdrawn", not_gold(Assignment.user_id))
         .group_by(Assignment.document_id)
         .subquery()
     )

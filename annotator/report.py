@@ -30,6 +30,7 @@ from .annotations import project_codebook
 from .db import begin_write
 from .errors import NotFound
 from .models import (
+    Adjudication,
     Assignment,
     Attribution,
     AttributionPart,
@@ -43,6 +44,7 @@ from .models import (
     User,
 )
 from .permissions import require_supervisor
+from .users import GOLD_USERNAME, not_gold
 
 FORMAT = 1
 MAX_DISAGREEMENTS = 5000  # per layer; the layer's "disagreements_total" gives the full count
@@ -196,7 +198,8 @@ def _load_spans(session: Session, scoped, data: _Data) -> dict[str, _LayerSpans]
     return result
 
 
-def _load(session: Session, project: Project, documents, annotators, since) -> _Data:
+def _load(session: Session, project: Project, documents, annotators, since, *, with_gold: bool = False) -> _Data:
+    """The project's data; the gold account (annotator.adjudication) only ``with_gold``."""
     data = _Data()
     data.codebook = project_codebook(project)
     since_at = _since_datetime(since)
@@ -213,6 +216,8 @@ def _load(session: Session, project: Project, documents, annotators, since) -> _
     )
     if annotators is not None:
         query = query.where(Assignment.user_id.in_(list(annotators)))
+    if not with_gold:
+        query = query.where(not_gold(Assignment.user_id))
     live = {(u, d) for u, d in session.execute(query)}
     data.live = live
     user_ids = sorted({u for u, _ in live})
@@ -425,23 +430,33 @@ def _sentence_positions(data: _Data, sentence_ids: np.ndarray) -> tuple[np.ndarr
     return positions, found
 
 
-def _span_layer(data: _Data, layer, replicates: int, seed: int) -> dict:
+def _layer_spans(data: _Data, layer) -> tuple[_LayerSpans, list[str], np.ndarray]:
+    """The layer's spans, its labels (the codebook's, then any other found) and each span's
+    code in them."""
     empty = np.zeros(0, dtype=np.int64)
     loaded = data.spans.get(layer.name) or _LayerSpans(
         {name: empty for name in ("user", "document", "sentence", "start", "end", "label")}, [])
     labels = list(layer.label_names) if hasattr(layer, "label_names") else [x.name for x in layer.labels]
     labels += [label for label in loaded.labels if label not in labels]
     code = np.array([labels.index(label) for label in loaded.labels], dtype=np.int64)
-    label_code = code[loaded.label]
+    return loaded, labels, code[loaded.label]
+
+
+def _spans_of(loaded: _LayerSpans, label_code: np.ndarray, user: int, documents: np.ndarray) -> agreement.spans.SpanArrays:
+    """``user``'s spans in the documents marked in ``documents``, renumbered along them."""
+    keep = (loaded.user == user) & documents[loaded.document]
+    run_index = np.cumsum(documents) - 1
+    return agreement.spans.SpanArrays(run_index[loaded.document[keep]], loaded.start[keep], loaded.end[keep],
+                                      label_code[keep])
+
+
+def _span_layer(data: _Data, layer, replicates: int, seed: int) -> dict:
+    loaded, labels, label_code = _layer_spans(data, layer)
     n_docs = len(data.docs)
     live = data.live_matrix
 
     def spans_of(user: int, documents: np.ndarray) -> agreement.spans.SpanArrays:
-        """``user``'s spans in the documents marked in ``documents``, renumbered along them."""
-        keep = (loaded.user == user) & documents[loaded.document]
-        run_index = np.cumsum(documents) - 1
-        return agreement.spans.SpanArrays(run_index[loaded.document[keep]], loaded.start[keep], loaded.end[keep],
-                                          label_code[keep])
+        return _spans_of(loaded, label_code, user, documents)
 
     user_pairs = list(combinations(data.user_ids, 2))
     pair_rows, per_pair = [], {}
@@ -632,6 +647,82 @@ def _relation_layer(data: _Data, relation, replicates: int, seed: int) -> dict:
     }
 
 
+# --- annotators against gold --------------------------------------------------------------
+
+
+def _against_gold(data: _Data, gold: int) -> list[dict]:
+    """Per layer, each annotator against gold over the documents both have (the report's
+    pure functions, with gold in the place of the second annotator): Cohen's kappa for
+    choice layers, exact and overlap (partial-credit) F1 for span layers, with precision and
+    recall of the annotator's spans; per-role exact and overlap F1 for relations."""
+    codebook = data.codebook
+    g = data.user_index[gold]
+    people = [(u, data.user_index[u]) for u in data.user_ids if u != gold]
+    nothing = figure_json(_undefined(NOT_PAIRABLE, annotators=2))
+    result: list[dict] = []
+    for layer in codebook.choice_layers:
+        codes, categories = choice_codes(data, layer)
+        result.append({"layer": layer.name, "kind": "choice", "annotators": [
+            {"annotator": u, "kappa": figure_json(agreement.cohen_kappa(codes[[i, g]], max(len(categories), 1))[(0, 1)])}
+            for u, i in people
+        ]})
+    for layer in codebook.span_layers:
+        loaded, labels, label_code = _layer_spans(data, layer)
+        rows = []
+        for u, i in people:
+            shared = data.live_matrix[i] & data.live_matrix[g]
+            if not shared.any():
+                rows.append({"annotator": u, "exact_f1": nothing, "overlap_f1": nothing, "precision": nothing,
+                             "recall": nothing})
+                continue
+            micro = agreement.spans.span_agreement_arrays(
+                _spans_of(loaded, label_code, i, shared), _spans_of(loaded, label_code, g, shared), labels,
+                int(shared.sum())).micro
+            rows.append({"annotator": u, "exact_f1": figure_json(micro.exact_f1),
+                         "overlap_f1": figure_json(micro.partial_f1), "precision": figure_json(micro.precision),
+                         "recall": figure_json(micro.recall)})
+        result.append({"layer": layer.name, "kind": "span", "annotators": rows})
+    for relation in codebook.relations:
+        owned = data.relations.get(relation.name, {})
+        roles = [role.name for role in relation.roles]
+        rows = []
+        for u, _ in people:
+            shared = _shared_docs(data, [u, gold])
+            if not shared:
+                rows.append({"annotator": u, "roles": {r: {"exact": nothing, "overlap": nothing} for r in roles}})
+                continue
+            scores = agreement.attribution_agreement(
+                [owned.get((u, d), []) for d in shared], [owned.get((gold, d), []) for d in shared], attributes=())
+            rows.append({"annotator": u, "roles": {
+                r: {"exact": figure_json(scores.roles[r].exact), "overlap": figure_json(scores.roles[r].overlap)}
+                for r in roles if r in scores.roles}})
+        result.append({"layer": relation.name, "kind": "relation", "annotators": rows})
+    return result
+
+
+def gold_scores(session: Session, project: Project, *, documents: list[int] | None = None,
+                annotators: list[int] | None = None) -> dict:
+    """Each annotator against gold per layer, over the project's adjudicated documents (of
+    ``documents``, if given; only ``annotators``, if given). ``layers``: per layer (as in the
+    report: layer, kind) one row per annotator; ``documents`` counts the adjudicated documents
+    (0: no gold, and no layers)."""
+    gold = session.scalar(select(User.id).where(User.username == GOLD_USERNAME))
+    query = select(Adjudication.document_id).join(Document, Document.id == Adjudication.document_id).where(
+        Document.project_id == project.id, Adjudication.status == "adjudicated")
+    if documents is not None:
+        query = query.where(Document.id.in_(list(documents)))
+    adjudicated = sorted(session.scalars(query))
+    if gold is None or not adjudicated:
+        return {"documents": 0, "annotators": [], "layers": []}
+    data = _load(session, project, adjudicated, None if annotators is None else [*annotators, gold], None,
+                 with_gold=True)
+    return {
+        "documents": len(adjudicated),
+        "annotators": [u for u in data.users if u["id"] != gold],
+        "layers": _against_gold(data, gold),
+    }
+
+
 # --- the report ---------------------------------------------------------------------------
 
 
@@ -679,6 +770,10 @@ def build_report(
         layers.append(_span_layer(data, layer, replicates, seed))
     for relation in codebook.relations:
         layers.append(_relation_layer(data, relation, replicates, seed))
+    against_gold = gold_scores(session, project, documents=parameters["documents"], annotators=parameters["annotators"])
+    gold_rows = {(layer["kind"], layer["layer"]): layer["annotators"] for layer in against_gold["layers"]}
+    for layer in layers:
+        layer["gold"] = gold_rows.get((layer["kind"], layer["layer"]))
     return {
         "format": FORMAT,
         "project": {
@@ -694,6 +789,7 @@ def build_report(
             "sentences": int(len(data.sentence_ids)),
             "annotators": len(data.users),
         },
+        "gold": {"documents": against_gold["documents"]},
         "layers": layers,
     }
 
@@ -701,8 +797,14 @@ def build_report(
 # --- the cache ----------------------------------------------------------------------------
 
 
+# Bumped when the report gains a key, so that reports cached without it are computed anew
+# (2: the "gold" sections).
+CACHE_REVISION = 2
+
+
 def report_key(project_id: int, parameters: dict) -> str:
-    canonical = json.dumps({"format": FORMAT, "project": project_id, **parameters}, sort_keys=True)
+    canonical = json.dumps({"format": FORMAT, "revision": CACHE_REVISION, "project": project_id, **parameters},
+                           sort_keys=True)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -766,6 +868,19 @@ def _csv_row(layer: str, metric: str, scope: str, a, b, figure: dict) -> list:
             figure["units"], figure["pairs"], figure["annotators"]]
 
 
+def _gold_csv_rows(name: str, layer: dict) -> Iterator[list]:
+    """Each annotator against gold: scope "gold", the annotator in column a."""
+    for row in layer.get("gold") or ():
+        if layer["kind"] == "relation":
+            for role, figures in row["roles"].items():
+                for kind, figure in figures.items():
+                    yield _csv_row(name, f"{role}.{kind}", "gold", row["annotator"], None, figure)
+        else:
+            for metric, figure in row.items():
+                if metric != "annotator":
+                    yield _csv_row(name, metric, "gold", row["annotator"], None, figure)
+
+
 def _csv_rows(report: dict) -> Iterator[list]:
     for layer in report["layers"]:
         name = layer["layer"]
@@ -805,6 +920,8 @@ def _csv_rows(report: dict) -> Iterator[list]:
                 yield _csv_row(name, "mean_f1", "annotator", row["annotator"], None, row["mean_f1"])
             for row in layer["documents"]:
                 yield _csv_row(name, "exact_f1", "document", row["document"], None, row["exact_f1"])
+    for layer in report["layers"]:
+        yield from _gold_csv_rows(layer["layer"], layer)
 
 
 def report_csv(report: dict) -> Iterator[str]:

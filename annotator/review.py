@@ -18,6 +18,7 @@ from .assignments import ACTIVE_STATUSES, _done_layers
 from .errors import NotFound
 from .models import Assignment, Document, Sentence, SentenceLabel, Span, User
 from .permissions import require_supervisor
+from .users import not_gold
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,8 @@ def document_review(
         raise NotFound("no such document", field="document_id")
     codebook = project_codebook(document.project)
     assignments = session.execute(
-        select(Assignment, User).join(User, User.id == Assignment.user_id).where(Assignment.document_id == document.id).order_by(Assignment.id)
+        select(Assignment, User).join(User, User.id == Assignment.user_id)
+        .where(Assignment.document_id == document.id, not_gold(User.id)).order_by(Assignment.id)
     ).all()
     annotators = [
         Reviewer(user.id, f"Annotator {_letters(index)}" if blind else user.username, assignment.status)

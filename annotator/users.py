@@ -7,22 +7,26 @@ command line's, run by whoever owns the database.
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import audit
 from .db import writes
-from .errors import Conflict, NotFound, ServiceError
-from .models import ROLES, User
+from .errors import Conflict, NotFound, ServiceError, TooManyAttempts
+from .models import ROLES, LoginAttempt, User, utcnow
 from .permissions import require_admin, require_role
 
 MIN_PASSWORD_LENGTH = 10
 USERNAME_MAX = 80
 # Not a werkzeug hash, so check_password_hash never accepts any password for it.
 UNUSABLE_PASSWORD = "!"
+# The system account that owns the gold standard (annotator.adjudication); nobody else may
+# take the name, and it never counts as an annotator.
+GOLD_USERNAME = "gold"
 
 
 def generate_password() -> str:
@@ -75,21 +79,35 @@ def create_user(
     return user, generated
 
 
-def _new_username(session: Session, username: str) -> str:
+def _not_gold_account(user: User) -> None:
+    """The gold account is a system account: it never gets a password, a role or a login."""
+    if user.username == GOLD_USERNAME:
+        raise ServiceError("gold is the system account of the gold standard: it cannot sign in", field="user")
+
+
+def not_gold(user_id_column):
+    """A condition on a user id column: not the gold account (annotator.adjudication)."""
+    return user_id_column.not_in(select(User.id).where(User.username == GOLD_USERNAME).scalar_subquery())
+
+
+def _new_username(session: Session, username: str, *, system: bool = False) -> str:
     username = username.strip()
     if not username or len(username) > USERNAME_MAX or not username.isprintable():
         raise ServiceError(f"username must be 1-{USERNAME_MAX} printable characters", field="username")
+    if not system and username.casefold() == GOLD_USERNAME:
+        raise ServiceError(f"the username {username!r} is reserved for the gold standard", field="username")
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(f"user {username!r} already exists", field="username")
     return username
 
 
 @writes
-def create_placeholder(session: Session, username: str, *, actor: User | None = None) -> User:
+def create_placeholder(session: Session, username: str, *, actor: User | None = None, system: bool = False) -> User:
     """An inactive annotator account that cannot log in, standing for the author of imported
-    annotations. An admin can reactivate it and reset its password to hand it to a person."""
+    annotations. An admin can reactivate it and reset its password to hand it to a person.
+    ``system``: may take a reserved name (only annotator.adjudication creates ``gold``)."""
     user = User(
-        username=_new_username(session, username), role="annotator", active=False,
+        username=_new_username(session, username, system=system), role="annotator", active=False,
         password_hash=UNUSABLE_PASSWORD,
     )
     session.add(user)
@@ -99,6 +117,7 @@ def create_placeholder(session: Session, username: str, *, actor: User | None = 
 
 @writes
 def set_password(session: Session, user: User, password: str, *, actor: User | None = None) -> None:
+    _not_gold_account(user)
     _store_password(user, password)
     audit.record(session, actor=actor, action="set_password", entity=user)
 
@@ -119,6 +138,50 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     if user is None or not user.active or not check_password_hash(user.password_hash, password):
         return None
     return user
+
+
+# Failed logins allowed in LOGIN_WINDOW per account (since its last success) and per address.
+LOGIN_WINDOW = dt.timedelta(minutes=15)
+MAX_FAILURES_PER_ACCOUNT = 5
+MAX_FAILURES_PER_ADDRESS = 20
+LOGIN_RECORDS_KEPT = dt.timedelta(days=1)
+
+
+@writes
+def log_in(session: Session, username: str, password: str, address: str) -> User | None:
+    """:func:`authenticate`, throttled: after MAX_FAILURES_PER_ACCOUNT failed attempts on an
+    account within LOGIN_WINDOW (and since its last success), or MAX_FAILURES_PER_ADDRESS
+    from one address, further attempts are refused (TooManyAttempts, 429) without checking
+    the password, until the oldest of those failures leaves the window. A refused attempt is
+    not counted, so the lock ends on time. Every checked attempt is recorded; the caller
+    commits."""
+    now = utcnow()
+    since = now - LOGIN_WINDOW
+    last_success = session.scalar(
+        select(func.max(LoginAttempt.at)).where(LoginAttempt.username == username, LoginAttempt.succeeded)
+    )
+    failed = (~LoginAttempt.succeeded) & (LoginAttempt.at >= since)
+    limits = (
+        (LoginAttempt.username == username) & (LoginAttempt.at > (last_success or since)), MAX_FAILURES_PER_ACCOUNT,
+        "this account",
+    ), (LoginAttempt.address == address, MAX_FAILURES_PER_ADDRESS, "this address")
+    for scope, limit, what in limits:
+        failures = session.scalars(select(LoginAttempt.at).where(failed, scope).order_by(LoginAttempt.at)).all()
+        if len(failures) >= limit:
+            wait = _as_utc(failures[-limit]) + LOGIN_WINDOW - now
+            minutes = max(1, -(-int(wait.total_seconds()) // 60))
+            raise TooManyAttempts(f"Too many failed logins for {what}; try again in {minutes} minute"
+                                  f"{'' if minutes == 1 else 's'}.")
+    user = authenticate(session, username, password)
+    session.execute(delete(LoginAttempt).where(
+        (LoginAttempt.username == username) | (LoginAttempt.address == address), LoginAttempt.at < now - LOGIN_RECORDS_KEPT))
+    session.add(LoginAttempt(username=username[:USERNAME_MAX], address=address[:64], succeeded=user is not None, at=now))
+    return user
+
+
+def _as_utc(moment: dt.datetime) -> dt.datetime:
+    """SQLite gives naive UTC datetimes back."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
 
 
 def _keep_an_admin(session: Session, user: User, doing: str) -> None:
@@ -167,6 +230,7 @@ def set_role(session: Session, actor: User, user_id: int, role: str) -> User:
     if role not in ROLES:
         raise ServiceError(f"role must be one of {', '.join(ROLES)}", field="role")
     user = _user_by_id(session, user_id)
+    _not_gold_account(user)
     if role == user.role:
         return user
     if role != "admin":
@@ -193,6 +257,7 @@ def deactivate_user(session: Session, actor: User, user_id: int) -> User:
 def reactivate(session: Session, actor: User, user_id: int) -> User:
     require_admin(actor)
     user = _user_by_id(session, user_id)
+    _not_gold_account(user)
     if not user.active:
         before = public_fields(user)
         user.active = True
@@ -207,6 +272,7 @@ def reset_password(session: Session, actor: User, user_id: int) -> tuple[User, s
     """Give an account a new generated password, returned to be shown once."""
     require_admin(actor)
     user = _user_by_id(session, user_id)
+    _not_gold_account(user)
     password = generate_password()
     _store_password(user, password)
     audit.record(session, actor=actor, action="reset_password", entity=user)

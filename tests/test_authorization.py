@@ -61,6 +61,23 @@ ACCESS = {
     "report.download_csv": SUPERVISOR,
     "report.download_html": SUPERVISOR,
     "exports.download": SUPERVISOR,
+    "adjudicate.queue": SUPERVISOR,
+    "adjudicate.settings": SUPERVISOR,
+    "adjudicate.page": SUPERVISOR,
+    "adjudicate.view": SUPERVISOR,
+    "adjudicate.gold_annotations": SUPERVISOR,
+    "adjudicate.create_span": SUPERVISOR,
+    "adjudicate.update_span": SUPERVISOR,
+    "adjudicate.delete_span": SUPERVISOR,
+    "adjudicate.set_sentence_label": SUPERVISOR,
+    "adjudicate.create_attribution": SUPERVISOR,
+    "adjudicate.update_attribution": SUPERVISOR,
+    "adjudicate.delete_attribution": SUPERVISOR,
+    "adjudicate.start": SUPERVISOR,
+    "adjudicate.proposal": SUPERVISOR,
+    "adjudicate.finish": SUPERVISOR,
+    "adjudicate.reopen": SUPERVISOR,
+    "adjudicate.activity": SUPERVISOR,
     "admin.new_project": ADMIN,
     "admin.users": ADMIN,
     "admin.create_user": ADMIN,
@@ -112,8 +129,8 @@ def ids(app, session):
 
 
 def _calls(app, ids):
-    # Marking the document done makes it read-only (403 on writes): do it last.
-    last = {"api.mark_done", "supervise.mark_done"}
+    # Marking the document done (or adjudicated) makes it read-only (403 on writes): do it last.
+    last = {"api.mark_done", "supervise.mark_done", "adjudicate.finish"}
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: (r.endpoint in last, r.rule)):
         url = re.sub(r"<(?:[^:>]+:)?([^>]+)>", lambda m: str(ids[m.group(1)]), rule.rule)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):

@@ -239,7 +239,20 @@ async function adopt(op) { // a create saved before (its answer lost): take the 
 
 // --- Operations, and their undo
 const undos = [], redos = [];
-function record(e) { undos.push(e); if (undos.length > 200) undos.shift(); redos.length = 0; }
+let grouping = null; // while grouped() runs: the entries it collects into one
+function record(e) {
+  if (grouping) return grouping.push(e);
+  undos.push(e); if (undos.length > 200) undos.shift(); redos.length = 0;
+}
+function grouped(name, change) { // the user changes `change` makes, as one undo step
+  grouping = [];
+  try { change(); } finally {
+    const es = grouping;
+    grouping = null;
+    if (es.length) record({ name, undo: () => [...es].reverse().forEach(e => e.undo()), redo: () => es.forEach(e => e.redo()) });
+  }
+  render();
+}
 function undo(back = true) {
   const e = (back ? undos : redos).pop();
   if (!e) return hint(`Nothing to ${back ? 'undo' : 'redo'}.`);
@@ -322,8 +335,14 @@ function autoLink(k) {
 function markSelection(layer, label) {
   if (!ui.sel) return hint('Select words first: drag over them, or Shift+→ word by word.');
   const [start, end] = ui.sel;
-  if (liveSpans().some(s => sameSpan(s, { layer, label, start, end }))) return hint(`This text is already marked ${label}.`);
-  const k = createSpan({ layer, label, start, end, attributes: {} });
+  if (!markSpan({ layer, label, start, end, attributes: {} })) return;
+  ui.sel = ui.anchor = null;
+  render();
+}
+function markSpan(x) { // false when that text already has that label
+  const { layer, label, start, end } = x;
+  if (liveSpans().some(s => sameSpan(s, { layer, label, start, end }))) return hint(`This text is already marked ${label}.`) ?? false;
+  const k = createSpan(x);
   const e = { name: `mark ${label}`, k, made: autoLink(k) }; // undo drops the attribution it made
   e.undo = () => {
     const a = e.made && getA(e.made);
@@ -334,9 +353,8 @@ function markSelection(layer, label) {
   };
   e.redo = () => { restoreSpan(e.snap); if (e.asnap) alias[e.asnap.k] = createAttr(e.asnap); };
   record(e);
-  ui.sel = ui.anchor = null;
   hint(`Marked ${label}: ${quote(sub(start, end))}. Enter edits it, z undoes.`);
-  render();
+  return true;
 }
 function userDeleteSpan(k) {
   const snap = snapSpan(k);
@@ -498,7 +516,7 @@ GUIDE.addEventListener('close', () => DOC.focus({ preventScroll: true }));
 for (const el of GUIDE.querySelectorAll('[data-color]')) if (HEX.test(el.dataset.color)) paint(el, el.dataset.color);
 
 // --- Rendering
-const READ_ONLY_HINT = 'This document is marked done: it is read-only until a supervisor reopens it.';
+const READ_ONLY_HINT = $('#read-only').dataset.hint;
 function hint(t) { HINT.textContent = readOnly ? READ_ONLY_HINT : t; } // no edit is announced as made
 function buildDoc() { // sentences as elements, the blanks between them as text
   let at = 0;
@@ -681,22 +699,24 @@ function renderPanel() {
   PANEL.hidden = false;
   if (focused) document.getElementById(focused)?.focus();
 }
+const afterRender = []; // the adjudication panel's (static/adjudicate.js)
 function render() {
   const focused = document.activeElement?.id;
   if (!ui.drag) renderDoc(); // mid-drag, the mouseup renders it
   renderSide();
   renderPanel();
+  for (const f of afterRender) f();
   if (focused && document.activeElement === document.body) document.getElementById(focused)?.focus({ preventScroll: true });
   showSave();
 }
 
 // --- Done, and active time per sentence (like Label Studio's lead_time)
-let readOnly = D.state.status === 'done';
+let readOnly = D.state.status === 'done' || D.state.status === 'not_started'; // the latter: gold not started
 const DONE = $('#mark-done'), READ_ONLY = $('#read-only');
 function showDone() { DONE.hidden = readOnly; READ_ONLY.hidden = !readOnly; }
 DONE.addEventListener('click', async () => {
   if (queue.length) return hint('Wait until every change is saved, then mark the document done.');
-  if (!confirm('Mark this document done? It becomes read-only until a supervisor reopens it.')) return;
+  if (!confirm(DONE.dataset.confirm)) return;
   let res = null;
   try { [res] = await call('POST', D.api.done, {}); } catch { /* offline */ }
   if (res?.ok) { readOnly = true; showDone(); } else hint('Could not mark the document done; try again.');
@@ -741,3 +761,11 @@ DOC.children[ui.cur].scrollIntoView({ block: 'center' });
 addEventListener('hashchange', () => atHash() >= 0 && setCur(atHash()));
 ROOT.dataset.ready = 'true';
 pump();
+
+// What the adjudication page (static/adjudicate.js) works with: its changes go through the
+// same operations, undo history and save queue as the annotator's.
+export const page = {
+  D, SENTS, CHOICES, DOC, h, btn, sub, quote, pretty, paint, colorOf, hint, render, afterRender,
+  cur: () => ui.cur, row, liveSpans, inSent, sameSpan, grouped, markSpan, userSetRow, call, typing,
+  queued: () => queue.length, readOnly: () => readOnly,
+};

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, jsonify, render_template, request
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from ..db import db
@@ -64,9 +65,9 @@ def init_web(app: Flask) -> None:
 
     csrf.init_app(app)
 
-    from . import admin, api, auth, exports, health, pages, report, supervise
+    from . import adjudicate, admin, api, auth, exports, health, pages, report, supervise
 
-    for blueprint in (health.bp, auth.bp, pages.bp, api.bp, admin.bp, supervise.bp, report.bp, exports.bp):
+    for blueprint in (health.bp, auth.bp, pages.bp, api.bp, admin.bp, supervise.bp, report.bp, exports.bp, adjudicate.bp):
         app.register_blueprint(blueprint)
 
     @app.after_request
@@ -81,6 +82,19 @@ def init_web(app: Flask) -> None:
         if _wants_json():
             return jsonify(error.to_json()), error.status
         return render_template("error.html", status=error.status, message=error.message), error.status
+
+    @app.errorhandler(OperationalError)
+    def _database_unavailable(error: OperationalError):
+        # The database is down or restarting (PostgreSQL), or busy past the wait (SQLite):
+        # nothing was saved, and the page's save queue retries a 5xx until it goes through.
+        # The pool checks connections before use (pool_pre_ping), so once the database is
+        # back the next request works without restarting the app.
+        db.session.rollback()
+        app.logger.warning("database unavailable for %s %s: %s", request.method, request.path, error.orig)
+        message = "The database cannot be reached at the moment; nothing was saved. Try again shortly."
+        if _wants_json():
+            return jsonify(error=message), 503, {"Retry-After": "2"}
+        return render_template("error.html", status=503, message=message), 503, {"Retry-After": "2"}
 
     @app.errorhandler(CSRFError)
     def _csrf_error(error: CSRFError):

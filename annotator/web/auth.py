@@ -12,6 +12,7 @@ from wtforms.validators import DataRequired, Length
 
 from .. import users
 from ..db import db
+from ..errors import TooManyAttempts
 
 bp = Blueprint("auth", __name__)
 
@@ -23,7 +24,9 @@ class LoginForm(FlaskForm):
 
 def _safe_next(target: str | None) -> str:
     """Only redirect to a path on this site, never to another host."""
-    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+    # A backslash too: browsers read "/\\host" as "//host".
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target \
+            and not urlsplit(target).netloc:
         return target
     return url_for("pages.home")
 
@@ -32,7 +35,12 @@ def _safe_next(target: str | None) -> str:
 def login():
     form = LoginForm()
     if form.validate_on_submit():
-        user = users.authenticate(db.session, form.username.data, form.password.data)
+        try:
+            user = users.log_in(db.session, form.username.data, form.password.data, request.remote_addr or "")
+        except TooManyAttempts as error:
+            flash(error.message, "error")
+            return render_template("login.html", form=form), error.status
+        db.session.commit()
         if user is None:
             flash("Wrong username or password, or the account is deactivated.", "error")
             return render_template("login.html", form=form), 401

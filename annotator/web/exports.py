@@ -46,7 +46,7 @@ def _formats() -> dict:
 def download(project_id: int, format_name: str):
     records = exports.document_records(  # checks the role first
         db.session, current_user, project_id, secret_key=current_app.config["SECRET_KEY"],
-        annotators=_annotators(), usernames=_flag("usernames"),
+        annotators=_annotators(), usernames=_flag("usernames"), gold=_flag("gold"),
     )
     module = exporters.exporter(format_name)
     chunks = exporters.stream(

@@ -24,8 +24,25 @@ def home():
 def annotate(document_id: int):
     state = annotations.annotation_state(db.session, current_user, document_id)
     document = db.session.get(Document, document_id)
+    api = {
+        "annotations": url_for("api.document_annotations", document_id=document.id),
+        "spans": url_for("api.create_span", document_id=document.id),
+        "span": url_for("api.update_span", span_id=0).removesuffix("0"),
+        "label": "/api/sentences/{sentence_id}/labels/{layer}",
+        "attributions": url_for("api.create_attribution", document_id=document.id),
+        "attribution": url_for("api.update_attribution", attribution_id=0).removesuffix("0"),
+        "done": url_for("api.mark_done", document_id=document.id),
+        "activity": url_for("api.record_activity", document_id=document.id),
+    }
     codebook = annotations.project_codebook(document.project)
-    data = {
+    return render_template("annotate.html", document=document, codebook=codebook,
+                           data=annotate_data(document, codebook, state, api))
+
+
+def annotate_data(document: Document, codebook, state: dict, api: dict) -> dict:
+    """The annotation page's JSON data block: the article, the codebook, the saved state and
+    the API URLs the page saves to (the adjudication page points them at /api/gold/)."""
+    return {
         "document": {
             "id": document.id,
             "title": document.title,
@@ -40,18 +57,8 @@ def annotate(document_id: int):
         "codebook": codebook.to_dict(),
         "hotkeys": codebook.hotkeys(),
         "state": state,
-        "api": {
-            "annotations": url_for("api.document_annotations", document_id=document.id),
-            "spans": url_for("api.create_span", document_id=document.id),
-            "span": url_for("api.update_span", span_id=0).removesuffix("0"),
-            "label": "/api/sentences/{sentence_id}/labels/{layer}",
-            "attributions": url_for("api.create_attribution", document_id=document.id),
-            "attribution": url_for("api.update_attribution", attribution_id=0).removesuffix("0"),
-            "done": url_for("api.mark_done", document_id=document.id),
-            "activity": url_for("api.record_activity", document_id=document.id),
-        },
+        "api": api,
     }
-    return render_template("annotate.html", document=document, codebook=codebook, data=data)
 
 
 @bp.get("/documents/<int:document_id>/guidelines")

@@ -9,9 +9,10 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from .. import assignments, progress, review
+from .. import adjudication, assignments, progress, review
 from ..db import db
 from ..errors import Forbidden, NotFound, ServiceError
+from .report import number
 
 bp = Blueprint("supervise", __name__)
 
@@ -137,8 +138,10 @@ def mark_done(document_id: int):
 @login_required
 def progress_page(project_id: int):
     report = progress.project_progress(db.session, project_id, actor=current_user)
+    gold = adjudication.scores(db.session, current_user, project_id)
     return render_template(
-        "supervise/progress.html", report=report, duration=progress.format_duration, moment=progress.format_time
+        "supervise/progress.html", report=report, gold=gold, duration=progress.format_duration,
+        moment=progress.format_time, number=number,
     )
 
 

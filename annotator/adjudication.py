@@ -1,0 +1,786 @@
+"""Adjudication: supervisors turn the annotators' work on a document into gold.
+
+The gold standard is stored as ordinary annotation rows (spans, sentence labels,
+attributions) of one system account, ``gold`` (users.GOLD_USERNAME: inactive, no usable
+password, never counted as an annotator). Starting a document gives that account an
+assignment, so the annotation services (annotator.annotations) validate and write gold
+exactly as they write an annotator's work; the functions here wrap them, and record beside
+each gold item its provenance (a ``gold_provenance`` row: method, the annotators whose item
+it matches, who decided, when, a note) and an audit event naming the supervisor, in the same
+transaction. The ``adjudications`` row is the document's place in the queue.
+
+Proposals come from the pure rules of annotator.agreement.consensus with the project's
+settings (``projects.adjudication``: min_agree, matching). Ties are never written: they
+stay open for a person.
+
+Every function takes ``actor``: a supervisor or admin on the web, None for the command line
+(trusted). Annotators get Forbidden from all of them. Writes commit. See docs/adjudication.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from . import agreement, annotations, audit, report
+from .agreement.consensus import attribution_consensus, attribution_key, majority, span_consensus, vote_key
+from .assignments import ACTIVE_STATUSES
+from .db import writes
+from .errors import Conflict, NotFound, ServiceError
+from .models import (
+    ADJUDICATION_DEFAULTS,
+    MATCHINGS,
+    Adjudication,
+    Assignment,
+    Attribution,
+    Document,
+    GoldProvenance,
+    Project,
+    Sentence,
+    SentenceLabel,
+    Span,
+    User,
+    utcnow,
+)
+from .permissions import require_supervisor
+from .users import GOLD_USERNAME, create_placeholder, not_gold
+
+NOT_STARTED = "not_started"
+
+
+def _authorise(actor: User | None) -> None:
+    if actor is not None:
+        require_supervisor(actor)
+
+
+# -- the gold account and the settings ----------------------------------------------------------
+
+
+def gold_id(session: Session) -> int | None:
+    """The gold account's id, None before the first adjudication."""
+    return session.scalar(select(User.id).where(User.username == GOLD_USERNAME))
+
+
+def gold_user(session: Session) -> User:
+    """The gold account, created (audited) on first use; call within a write."""
+    user = session.scalar(select(User).where(User.username == GOLD_USERNAME))
+    return user if user is not None else create_placeholder(session, GOLD_USERNAME, system=True)
+
+
+def project_settings(project: Project) -> dict:
+    return dict(ADJUDICATION_DEFAULTS) | dict(project.adjudication or {})
+
+
+def _checked_settings(min_agree: Any, matching: Any) -> dict:
+    if isinstance(min_agree, bool) or not isinstance(min_agree, int) or min_agree < 1:
+        raise ServiceError("min_agree must be a whole number of at least 1", field="min_agree")
+    if matching not in MATCHINGS:
+        raise ServiceError(f"matching must be one of {', '.join(MATCHINGS)}", field="matching")
+    return {"min_agree": min_agree, "matching": matching}
+
+
+def _project(session: Session, project_id: int) -> Project:
+    project = session.get(Project, project_id)
+    if project is None:
+        raise NotFound(f"no project with id {project_id}", field="project")
+    return project
+
+
+def settings(session: Session, actor: User | None, project_id: int) -> dict:
+    _authorise(actor)
+    return project_settings(_project(session, project_id))
+
+
+@writes
+def update_settings(session: Session, actor: User | None, project_id: int, data: dict) -> dict:
+    """Set the project's proposal rule: ``data`` {"min_agree": m, "matching": "exact"|"overlap"}
+    (a missing key keeps its value). Audited on the project."""
+    _authorise(actor)
+    project = _project(session, project_id)
+    before = project_settings(project)
+    after = _checked_settings(data.get("min_agree", before["min_agree"]), data.get("matching", before["matching"]))
+    if after != before:
+        project.adjudication = after
+        audit.record(session, actor=actor, action="adjudication_settings", entity=project,
+                     before={"adjudication": before}, after={"adjudication": after})
+    annotations.commit(session)
+    return after
+
+
+# -- what a document holds ----------------------------------------------------------------------
+
+
+def _document(session: Session, document_id: int) -> Document:
+    document = session.get(Document, document_id)
+    if document is None:
+        raise NotFound("no such document", field="document_id")
+    return document
+
+
+def _annotators(session: Session, document_id: int) -> list[User]:
+    """The document's annotators: live assignments, in the order they were made, never gold."""
+    return list(session.scalars(
+        select(User).join(Assignment, Assignment.user_id == User.id)
+        .where(Assignment.document_id == document_id, Assignment.status.in_(ACTIVE_STATUSES), not_gold(User.id))
+        .order_by(Assignment.id)
+    ))
+
+
+def _unit(attribution: Attribution) -> agreement.Attribution:
+    """An attribution row as the agreement functions take it: parts by role, attributes."""
+    parts: dict[str, list[tuple[int, int]]] = {}
+    for part in attribution.parts:
+        parts.setdefault(part.role, []).append((part.span.start, part.span.end))
+    return agreement.Attribution(parts=parts, attributes=dict(attribution.attributes or {}))
+
+
+@dataclass
+class _Work:
+    """Everyone's rows on one document, by user id."""
+
+    labels: dict[int, dict[str, dict[int, Any]]] = field(default_factory=dict)  # sentence -> layer -> user -> value
+    label_rows: dict[int, list[SentenceLabel]] = field(default_factory=dict)
+    spans: dict[int, list[Span]] = field(default_factory=dict)
+    attributions: dict[int, list[Attribution]] = field(default_factory=dict)
+
+
+def _work(session: Session, document_id: int, user_ids: list[int]) -> _Work:
+    work = _Work()
+    for row in session.scalars(
+        select(SentenceLabel).join(Sentence, Sentence.id == SentenceLabel.sentence_id)
+        .where(Sentence.document_id == document_id, SentenceLabel.user_id.in_(user_ids))
+        .order_by(SentenceLabel.id)
+    ):
+        work.label_rows.setdefault(row.user_id, []).append(row)
+        work.labels.setdefault(row.sentence_id, {}).setdefault(row.layer, {})[row.user_id] = row.value
+    for span in session.scalars(
+        select(Span).where(Span.document_id == document_id, Span.user_id.in_(user_ids)).order_by(Span.start, Span.end, Span.id)
+    ):
+        work.spans.setdefault(span.user_id, []).append(span)
+    for attribution in session.scalars(
+        select(Attribution).where(Attribution.document_id == document_id, Attribution.user_id.in_(user_ids))
+        .order_by(Attribution.id).options(selectinload(Attribution.parts))
+    ):
+        work.attributions.setdefault(attribution.user_id, []).append(attribution)
+    return work
+
+
+# -- the proposal ---------------------------------------------------------------------------------
+
+
+def _span_attributes(spans: list[Span]) -> tuple[dict, list[str]]:
+    """A proposed span's attributes: per attribute, the majority of the matching spans' values;
+    tied attributes are left out (the codebook's default fills them) and named as open."""
+    names = sorted({name for span in spans for name in (span.attributes or {})})
+    chosen, open_names = {}, []
+    for name in names:
+        value, _, tie = majority({i: (span.attributes or {}).get(name) for i, span in enumerate(spans)}, 1)
+        if tie:
+            open_names.append(name)
+        elif value is not None:
+            chosen[name] = value
+    return chosen, open_names
+
+
+def proposal(codebook, document: Document, work: _Work, annotator_ids: list[int], gold: int | None,
+             rule: dict) -> dict:
+    """The proposed gold of a document from the annotators' rows in ``work``: labels by
+    majority, spans and attributions by agreement of at least min_agree annotators
+    (docs/adjudication.md). Each item says whether gold (the rows of user ``gold`` in
+    ``work``) already holds exactly it (``in_gold``); ties are listed, never proposed."""
+    min_agree, matching = rule["min_agree"], rule["matching"]
+    gold_labels = {(sentence, layer): values.get(gold) for sentence, layers in work.labels.items()
+                   for layer, values in layers.items()}
+    labels, ties = [], []
+    for sentence in document.sentences:
+        layers = work.labels.get(sentence.id, {})
+        for layer in codebook.choice_layers:
+            values = {u: v for u, v in layers.get(layer.name, {}).items() if u in annotator_ids}
+            value, agreed, tie = majority(values, min_agree)
+            if tie:
+                ties.append({"sentence_id": sentence.id, "layer": layer.name,
+                             "values": {str(u): v for u, v in values.items() if v is not None and v != []}})
+            elif value is not None:
+                held = gold_labels.get((sentence.id, layer.name))
+                labels.append({"sentence_id": sentence.id, "layer": layer.name, "value": value, "agreed": agreed,
+                               "in_gold": held is not None and vote_key(held) == vote_key(value)})
+    gold_spans = {(s.layer, s.label, s.start, s.end) for s in work.spans.get(gold, [])}
+    spans, span_ties = [], []
+    for layer in codebook.span_layers:
+        mine = {u: [s for s in work.spans.get(u, []) if s.layer == layer.name] for u in annotator_ids}
+        result = span_consensus({u: [(s.start, s.end, s.label) for s in rows] for u, rows in mine.items()},
+                                min_agree, matching)
+        for (start, end, label), agreed in result.proposed:
+            matching_spans = [s for u in agreed for s in mine[u] if (s.start, s.end, s.label) == (start, end, label)]
+            attributes, open_attributes = _span_attributes(matching_spans)
+            spans.append({"layer": layer.name, "label": label, "start": start, "end": end,
+                          "text": document.text[start:end], "attributes": attributes,
+                          "open_attributes": open_attributes, "agreed": agreed,
+                          "in_gold": (layer.name, label, start, end) in gold_spans})
+        for tie in result.ties:
+            span_ties.append({"layer": layer.name, "annotators": tie.annotators,
+                              "candidates": [{"label": label, "start": start, "end": end} for start, end, label in tie.candidates]})
+    gold_units = {attribution_key(_unit(a)) for a in work.attributions.get(gold, [])}
+    attributions, attribution_ties = [], []
+    for relation in codebook.relations:
+        units = {u: [_unit(a) for a in work.attributions.get(u, []) if a.relation == relation.name] for u in annotator_ids}
+        result = attribution_consensus(units, min_agree, matching)
+        labels_of = {role.name: role.label for role in relation.roles}
+        for unit, agreed in result.proposed:
+            attributions.append({"relation": relation.name, "layer": relation.layer, "parts": _parts(unit, labels_of),
+                                 "attributes": dict(unit.attributes), "agreed": agreed,
+                                 "in_gold": attribution_key(unit) in gold_units})
+        for tie in result.ties:
+            attribution_ties.append({"relation": relation.name, "annotators": tie.annotators,
+                                     "candidates": [{"parts": _parts(unit, labels_of), "attributes": dict(unit.attributes)}
+                                                    for unit in tie.candidates]})
+    return {"labels": labels, "ties": ties, "spans": spans, "span_ties": span_ties,
+            "attributions": attributions, "attribution_ties": attribution_ties, "settings": dict(rule)}
+
+
+def _parts(unit: agreement.Attribution, labels_of: dict[str, str]) -> list[dict]:
+    return [{"role": role, "label": labels_of.get(role), "start": start, "end": end}
+            for role in sorted(unit.parts) for start, end in unit.spans(role)]
+
+
+# -- the queue ------------------------------------------------------------------------------------
+
+
+def _statuses(session: Session, document_ids) -> dict[int, Adjudication]:
+    return {row.document_id: row for row in session.scalars(select(Adjudication).where(Adjudication.document_id.in_(document_ids)))}
+
+
+def _live_counts(session: Session, in_project) -> dict[int, int]:
+    return dict(session.execute(
+        select(Assignment.document_id, func.count(Assignment.id))
+        .where(Assignment.document_id.in_(in_project), Assignment.status.in_(ACTIVE_STATUSES), not_gold(Assignment.user_id))
+        .group_by(Assignment.document_id)
+    ).all())
+
+
+def _disagreement(session: Session, in_project) -> dict[int, float]:
+    """Per document: the share of its comparable sentences on which annotators differ. A
+    sentence is comparable when at least two annotators labelled it or marked a span starting
+    in it; they differ when their choice-layer values or their spans there differ."""
+    live = set(session.execute(
+        select(Assignment.user_id, Assignment.document_id)
+        .where(Assignment.document_id.in_(in_project), Assignment.status.in_(ACTIVE_STATUSES), not_gold(Assignment.user_id))
+    ).all())
+    sentence_document = dict(session.execute(select(Sentence.id, Sentence.document_id).where(Sentence.document_id.in_(in_project))).all())
+    signature: dict[tuple[int, int], list] = {}  # (sentence, user) -> [labels, spans]
+    for user, sentence, layer, value in session.execute(
+        select(SentenceLabel.user_id, SentenceLabel.sentence_id, SentenceLabel.layer, SentenceLabel.value)
+        .join(Sentence, Sentence.id == SentenceLabel.sentence_id).where(Sentence.document_id.in_(in_project))
+    ):
+        if (user, sentence_document[sentence]) in live and value is not None and value != []:
+            signature.setdefault((sentence, user), [set(), set()])[0].add((layer, repr(sorted(value) if isinstance(value, list) else value)))
+    for user, document, sentence, layer, label, start, end in session.execute(
+        select(Span.user_id, Span.document_id, Span.sentence_id, Span.layer, Span.label, Span.start, Span.end)
+        .where(Span.document_id.in_(in_project))
+    ):
+        if (user, document) in live:
+            signature.setdefault((sentence, user), [set(), set()])[1].add((layer, label, start, end))
+    by_sentence: dict[int, list] = {}
+    for (sentence, _), (labels, spans) in signature.items():
+        by_sentence.setdefault(sentence, []).append((frozenset(labels), frozenset(spans)))
+    comparable: dict[int, int] = {}
+    differing: dict[int, int] = {}
+    for sentence, signatures in by_sentence.items():
+        if len(signatures) >= 2:
+            document = sentence_document[sentence]
+            comparable[document] = comparable.get(document, 0) + 1
+            differing[document] = differing.get(document, 0) + (len(set(signatures)) > 1)
+    return {document: differing[document] / n for document, n in comparable.items()}
+
+
+def _counts(statuses: list[str]) -> dict:
+    counts = {status: statuses.count(status) for status in (NOT_STARTED, "in_progress", "adjudicated")}
+    return counts | {"total": len(statuses)}
+
+
+def queue(session: Session, actor: User | None, project_id: int) -> dict:
+    """The project's documents for adjudication, lowest agreement first (see _disagreement;
+    documents with nothing comparable last), then by id, with their status and counts."""
+    _authorise(actor)
+    project = _project(session, project_id)
+    in_project = select(Document.id).where(Document.project_id == project.id)
+    documents = session.execute(select(Document.id, Document.title).where(Document.project_id == project.id)).all()
+    statuses = _statuses(session, in_project)
+    annotators = _live_counts(session, in_project)
+    disagreement = _disagreement(session, in_project)
+    rows = [
+        {"document": d, "title": title,
+         "status": statuses[d].status if d in statuses else NOT_STARTED,
+         "disagreement": disagreement.get(d), "annotators": annotators.get(d, 0)}
+        for d, title in documents
+    ]
+    rows.sort(key=lambda row: (row["disagreement"] is None, -(row["disagreement"] or 0.0), row["document"]))
+    return {"project": {"id": project.id, "name": project.name}, "settings": project_settings(project),
+            "documents": rows, "counts": _counts([row["status"] for row in rows])}
+
+
+def status(session: Session, actor: User | None, project_id: int) -> dict:
+    """Counts by adjudication status, and per document its status, annotators and how many
+    gold labels, spans and attributions it has (for `annotator gold status`)."""
+    _authorise(actor)
+    project = _project(session, project_id)
+    in_project = select(Document.id).where(Document.project_id == project.id)
+    statuses = _statuses(session, in_project)
+    annotators = _live_counts(session, in_project)
+    gold = gold_id(session)
+    labels = dict(session.execute(
+        select(Sentence.document_id, func.count(SentenceLabel.id)).join(Sentence, Sentence.id == SentenceLabel.sentence_id)
+        .where(SentenceLabel.user_id == gold, Sentence.document_id.in_(in_project), SentenceLabel.value.is_not(None))
+        .group_by(Sentence.document_id)
+    ).all())
+    spans = dict(session.execute(
+        select(Span.document_id, func.count(Span.id)).where(Span.user_id == gold, Span.document_id.in_(in_project))
+        .group_by(Span.document_id)
+    ).all())
+    attributions = dict(session.execute(
+        select(Attribution.document_id, func.count(Attribution.id))
+        .where(Attribution.user_id == gold, Attribution.document_id.in_(in_project)).group_by(Attribution.document_id)
+    ).all())
+    rows = []
+    for d, title in session.execute(select(Document.id, Document.title).where(Document.project_id == project.id).order_by(Document.id)):
+        row = statuses.get(d)
+        rows.append({"document": d, "title": title, "status": row.status if row else NOT_STARTED,
+                     "annotators": annotators.get(d, 0),
+                     "gold": {"labels": labels.get(d, 0), "spans": spans.get(d, 0), "attributions": attributions.get(d, 0)}})
+    return {"project": {"id": project.id, "name": project.name}, "settings": project_settings(project),
+            "documents": rows, "counts": _counts([row["status"] for row in rows])}
+
+
+# -- one document ---------------------------------------------------------------------------------
+
+
+def provenance_json(row: GoldProvenance) -> dict:
+    at = row.created_at
+    return {"method": row.method, "agreed": list(row.agreed or []), "adjudicator_id": row.adjudicator_id,
+            "note": row.note, "at": at.isoformat() if at else None}
+
+
+def adjudication_json(row: Adjudication | None) -> dict:
+    if row is None:
+        return {"status": NOT_STARTED, "adjudicator_id": None, "note": None}
+    return {"document": row.document_id, "status": row.status, "adjudicator_id": row.adjudicator_id, "note": row.note}
+
+
+def view(session: Session, actor: User | None, document_id: int, *, hide_names: bool = False) -> dict:
+    """Everything the adjudication page shows of a document: its sentences, each annotator's
+    labels, spans and attributions, the proposal, the gold so far and its provenance.
+    Dict keys that are ids (sentence, annotator) are strings, as in JSON."""
+    _authorise(actor)
+    document = _document(session, document_id)
+    codebook = annotations.project_codebook(document.project)
+    people = _annotators(session, document.id)
+    ids = [user.id for user in people]
+    gold = session.scalar(select(User).where(User.username == GOLD_USERNAME))
+    work = _work(session, document.id, ids + ([gold.id] if gold else []))
+    row = session.scalar(select(Adjudication).where(Adjudication.document_id == document.id))
+    gold_state = {"status": None, "spans": [], "labels": [], "attributions": []}
+    if gold is not None and _gold_assignment(session, gold, document.id) is not None:
+        gold_state = annotations.annotation_state(session, gold, document.id)
+    provenance = {}
+    entity_ids = {
+        "span": [s["id"] for s in gold_state["spans"]],
+        "sentence_label": [s["id"] for s in gold_state["labels"]],
+        "attribution": [a["id"] for a in gold_state["attributions"]],
+    }
+    for kind, wanted in entity_ids.items():
+        if wanted:
+            for p in session.scalars(select(GoldProvenance).where(GoldProvenance.entity_type == kind, GoldProvenance.entity_id.in_(wanted))):
+                provenance[f"{kind}:{p.entity_id}"] = provenance_json(p)
+    return {
+        "document": {"id": document.id, "title": document.title, "text": document.text,
+                     "sentences": [{"id": s.id, "position": s.position, "start": s.start, "end": s.end} for s in document.sentences]},
+        "project": {"id": document.project_id, "name": document.project.name},
+        "annotators": [{"id": user.id, "name": f"Annotator {n}" if hide_names else user.username}
+                       for n, user in enumerate(people, start=1)],
+        "labels": {str(sentence): {layer: {str(u): v for u, v in values.items() if u in ids}
+                                   for layer, values in layers.items()}
+                   for sentence, layers in work.labels.items()},
+        "spans": {str(u): [annotations.span_json(s) for s in work.spans.get(u, [])] for u in ids},
+        "attributions": {str(u): [annotations.attribution_json(a) for a in work.attributions.get(u, [])] for u in ids},
+        "proposal": proposal(codebook, document, work, ids, gold.id if gold else None, project_settings(document.project)),
+        "gold": gold_state,
+        "provenance": provenance,
+        "status": adjudication_json(row)["status"],
+        "adjudication": adjudication_json(row),
+    }
+
+
+def _gold_assignment(session: Session, gold: User, document_id: int) -> Assignment | None:
+    return session.scalar(select(Assignment).where(Assignment.user_id == gold.id, Assignment.document_id == document_id))
+
+
+def _start(session: Session, actor: User | None, document: Document) -> tuple[User, Adjudication]:
+    gold = gold_user(session)
+    assignment = _gold_assignment(session, gold, document.id)
+    if assignment is None:
+        assignment = Assignment(user_id=gold.id, document_id=document.id, status="in_progress")
+        session.add(assignment)
+        audit.record(session, actor=actor, action="assign", entity=assignment,
+                     after={"user": gold.username, "document_id": document.id, "status": assignment.status})
+    row = session.scalar(select(Adjudication).where(Adjudication.document_id == document.id))
+    if row is None:
+        row = Adjudication(document_id=document.id, status="in_progress", adjudicator_id=actor.id if actor else None)
+        session.add(row)
+        audit.record(session, actor=actor, action="start", entity=row, after=adjudication_json(row))
+    return gold, row
+
+
+@writes
+def start(session: Session, actor: User | None, document_id: int) -> dict:
+    """Open the document for adjudication (idempotent): the gold account's assignment and the
+    queue row. A finished document stays finished (reopen it to change its gold)."""
+    _authorise(actor)
+    _, row = _start(session, actor, _document(session, document_id))
+    annotations.commit(session)
+    return adjudication_json(row)
+
+
+def _in_progress(session: Session, document: Document) -> None:
+    row = session.scalar(select(Adjudication).where(Adjudication.document_id == document.id))
+    if row is None:
+        raise Conflict("adjudication of this document has not started", field="document_id")
+    if row.status != "in_progress":
+        raise Conflict("this document is adjudicated; reopen it to change its gold", field="document_id")
+
+
+@writes
+def apply_proposal(session: Session, actor: User | None, document_id: int) -> dict:
+    """Start the document if needed and write every proposed item gold does not hold yet
+    (method "auto", agreed as proposed). Ties are left open. Returns what was written."""
+    _authorise(actor)
+    document = _document(session, document_id)
+    return _apply(session, actor, document, project_settings(document.project))
+
+
+def _apply(session: Session, actor: User | None, document: Document, rule: dict) -> dict:
+    gold, row = _start(session, actor, document)
+    if row.status != "in_progress":
+        raise Conflict("this document is adjudicated; reopen it to change its gold", field="document_id")
+    codebook = annotations.project_codebook(document.project)
+    ids = [user.id for user in _annotators(session, document.id)]
+    work = _work(session, document.id, [*ids, gold.id])
+    proposed = proposal(codebook, document, work, ids, gold.id, rule)
+    written = {"labels": 0, "spans": 0, "attributions": 0}
+    existing_labels = {(r.sentence_id, r.layer): r for r in work.label_rows.get(gold.id, [])}
+    gold_spans = {(s.layer, s.label, s.start, s.end): s.id for s in work.spans.get(gold.id, [])}
+    with annotations.deferred_commit(session):
+        for item in proposed["labels"]:
+            current = existing_labels.get((item["sentence_id"], item["layer"]))
+            if current is not None and current.value is not None:
+                continue  # gold has a value (the proposal's, or a person's): never overwritten
+            saved = annotations.set_sentence_label(
+                session, gold, item["sentence_id"], item["layer"],
+                {"value": item["value"], "version": current.version if current else None})
+            _record(session, actor, "sentence_label", saved["id"], "auto", item["agreed"], None)
+            written["labels"] += 1
+        for item in proposed["spans"]:
+            if item["in_gold"]:
+                continue
+            saved = annotations.create_span(session, gold, document.id, {key: item[key] for key in ("layer", "label", "start", "end", "text", "attributes")})
+            gold_spans[(item["layer"], item["label"], item["start"], item["end"])] = saved["id"]
+            _record(session, actor, "span", saved["id"], "auto", item["agreed"], None)
+            written["spans"] += 1
+        for item in proposed["attributions"]:
+            if item["in_gold"]:
+                continue
+            parts = []
+            for part in item["parts"]:
+                key = (item["layer"], part["label"], part["start"], part["end"])
+                if key not in gold_spans:
+                    saved = annotations.create_span(session, gold, document.id, {
+                        "layer": item["layer"], "label": part["label"], "start": part["start"], "end": part["end"],
+                        "text": document.text[part["start"]:part["end"]]})
+                    gold_spans[key] = saved["id"]
+                    _record(session, actor, "span", saved["id"], "auto", item["agreed"], None)
+                    written["spans"] += 1
+                parts.append({"span_id": gold_spans[key], "role": part["role"]})
+            saved = annotations.create_attribution(session, gold, document.id, {
+                "relation": item["relation"], "attributes": item["attributes"], "parts": parts})
+            _record(session, actor, "attribution", saved["id"], "auto", item["agreed"], None)
+            written["attributions"] += 1
+    annotations.commit(session)
+    open_items = len(proposed["ties"]) + len(proposed["span_ties"]) + len(proposed["attribution_ties"])
+    return written | {"ties": open_items}
+
+
+# -- gold written by a person ---------------------------------------------------------------------
+
+
+def _record(session: Session, actor: User | None, kind: str, entity_id: int, method: str, agreed: list[int],
+            note: str | None) -> GoldProvenance:
+    """Set the item's provenance (its latest decision) and audit the change, before and after."""
+    row = session.scalar(select(GoldProvenance).where(GoldProvenance.entity_type == kind, GoldProvenance.entity_id == entity_id))
+    before = provenance_json(row) if row is not None else None
+    if row is None:
+        row = GoldProvenance(entity_type=kind, entity_id=entity_id)
+        session.add(row)
+    row.method, row.agreed = method, sorted(agreed)
+    row.adjudicator_id, row.note, row.created_at = (actor.id if actor else None), note, utcnow()
+    session.flush()
+    audit.record(session, actor=actor, action="adjudicate", entity=row, before=before,
+                 after={"entity_type": kind, "entity_id": entity_id, **provenance_json(row)})
+    return row
+
+
+def _forget(session: Session, actor: User | None, kind: str, entity_id: int) -> None:
+    row = session.scalar(select(GoldProvenance).where(GoldProvenance.entity_type == kind, GoldProvenance.entity_id == entity_id))
+    if row is not None:
+        audit.record(session, actor=actor, action="delete", entity=row, before=provenance_json(row))
+        session.delete(row)
+
+
+def _note(data: dict) -> str | None:
+    note = data.get("note")
+    if note is not None and not isinstance(note, str):
+        raise ServiceError("note must be text", field="note")
+    note = (note or "").strip() or None
+    if note is not None and len(note) > annotations.MAX_COMMENT:
+        raise ServiceError(f"note is longer than {annotations.MAX_COMMENT} characters", field="note")
+    return note
+
+
+def _gold_write(session: Session, actor: User | None, document_id: int) -> tuple[User, Document, list[int]]:
+    """Check the actor and that the document is being adjudicated; the gold account, the
+    document and its annotators' ids."""
+    _authorise(actor)
+    document = _document(session, document_id)
+    _in_progress(session, document)
+    return gold_user(session), document, [user.id for user in _annotators(session, document.id)]
+
+
+def _method(agreed: list[int], existed: bool) -> str:
+    return "accepted" if agreed else ("edited" if existed else "added")
+
+
+def _span_agreed(session: Session, annotator_ids: list[int], span: dict) -> list[int]:
+    return sorted(set(session.scalars(select(Span.user_id).where(
+        Span.document_id == select(Span.document_id).where(Span.id == span["id"]).scalar_subquery(),
+        Span.user_id.in_(annotator_ids), Span.layer == span["layer"], Span.label == span["label"],
+        Span.start == span["start"], Span.end == span["end"],
+    ))))
+
+
+def _attribution_agreed(session: Session, annotator_ids: list[int], attribution_id: int) -> list[int]:
+    gold = session.get(Attribution, attribution_id)
+    key = attribution_key(_unit(gold))
+    candidates = session.scalars(
+        select(Attribution).where(Attribution.document_id == gold.document_id, Attribution.user_id.in_(annotator_ids),
+                                  Attribution.relation == gold.relation).options(selectinload(Attribution.parts))
+    )
+    return sorted({a.user_id for a in candidates if attribution_key(_unit(a)) == key})
+
+
+def _refit(session: Session, actor: User | None, annotator_ids: list[int], changed: list[dict]) -> None:
+    """Attributions a span change altered (annotations._fit_roles): their provenance anew."""
+    for attribution in changed:
+        agreed = _attribution_agreed(session, annotator_ids, attribution["id"])
+        _record(session, actor, "attribution", attribution["id"], _method(agreed, True), agreed, None)
+
+
+def _sentence_document(session: Session, sentence_id: int) -> int:
+    document_id = session.scalar(select(Sentence.document_id).where(Sentence.id == sentence_id))
+    if document_id is None:
+        raise NotFound("no such sentence", field="sentence_id")
+    return document_id
+
+
+def _owned(session: Session, actor: User | None, model, entity_id: int) -> Any:
+    """A gold span or attribution (404 for anyone else's)."""
+    _authorise(actor)
+    row = session.get(model, entity_id)
+    if row is None or row.user_id != gold_id(session):
+        raise NotFound(f"no such gold {model.__tablename__[:-1]}", field="id")
+    return row
+
+
+def _gold_call(session: Session, write: Callable[[], dict], record: Callable[[dict], None]) -> dict:
+    with annotations.deferred_commit(session):
+        result = write()
+        record(result)
+    annotations.commit(session)
+    return result
+
+
+@writes
+def set_gold_label(session: Session, actor: User | None, sentence_id: int, layer: str, data: dict) -> dict:
+    """annotations.set_sentence_label for gold; provenance "accepted" (agreed: the annotators
+    who chose this value) or "edited"/"added" when nobody did."""
+    _authorise(actor)  # before looking the sentence up: annotators learn nothing, not even a 404
+    gold, _, ids = _gold_write(session, actor, _sentence_document(session, sentence_id))
+    existed = session.scalar(select(SentenceLabel.id).where(
+        SentenceLabel.user_id == gold.id, SentenceLabel.sentence_id == sentence_id, SentenceLabel.layer == layer)) is not None
+    note = _note(data)
+
+    def record(saved: dict) -> None:
+        value = saved["value"]
+        rows = session.execute(select(SentenceLabel.user_id, SentenceLabel.value).where(
+            SentenceLabel.sentence_id == sentence_id, SentenceLabel.layer == layer, SentenceLabel.user_id.in_(ids))).all()
+        agreed = [u for u, v in rows if value is not None and vote_key(v) == vote_key(value)]
+        _record(session, actor, "sentence_label", saved["id"], _method(agreed, existed), agreed, note)
+
+    return _gold_call(session, lambda: annotations.set_sentence_label(session, gold, sentence_id, layer, data), record)
+
+
+@writes
+def create_gold_span(session: Session, actor: User | None, document_id: int, data: dict) -> dict:
+    gold, _, ids = _gold_write(session, actor, document_id)
+    note = _note(data)
+
+    def record(saved: dict) -> None:
+        agreed = _span_agreed(session, ids, saved)
+        _record(session, actor, "span", saved["id"], _method(agreed, False), agreed, note)
+
+    return _gold_call(session, lambda: annotations.create_span(session, gold, document_id, data), record)
+
+
+@writes
+def update_gold_span(session: Session, actor: User | None, span_id: int, data: dict) -> dict:
+    span = _owned(session, actor, Span, span_id)
+    gold, _, ids = _gold_write(session, actor, span.document_id)
+    note = _note(data)
+
+    def record(saved: dict) -> None:
+        agreed = _span_agreed(session, ids, saved)
+        _record(session, actor, "span", saved["id"], _method(agreed, True), agreed, note)
+        _refit(session, actor, ids, saved["attributions"])
+
+    return _gold_call(session, lambda: annotations.update_span(session, gold, span_id, data), record)
+
+
+@writes
+def delete_gold_span(session: Session, actor: User | None, span_id: int, data: dict) -> dict:
+    span = _owned(session, actor, Span, span_id)
+    gold, _, ids = _gold_write(session, actor, span.document_id)
+
+    def record(result: dict) -> None:
+        _forget(session, actor, "span", span_id)
+        _refit(session, actor, ids, result["attributions"])
+
+    return _gold_call(session, lambda: annotations.delete_span(session, gold, span_id, data), record)
+
+
+@writes
+def create_gold_attribution(session: Session, actor: User | None, document_id: int, data: dict) -> dict:
+    gold, _, ids = _gold_write(session, actor, document_id)
+    note = _note(data)
+
+    def record(saved: dict) -> None:
+        agreed = _attribution_agreed(session, ids, saved["id"])
+        _record(session, actor, "attribution", saved["id"], _method(agreed, False), agreed, note)
+
+    return _gold_call(session, lambda: annotations.create_attribution(session, gold, document_id, data), record)
+
+
+@writes
+def update_gold_attribution(session: Session, actor: User | None, attribution_id: int, data: dict) -> dict:
+    attribution = _owned(session, actor, Attribution, attribution_id)
+    gold, _, ids = _gold_write(session, actor, attribution.document_id)
+    note = _note(data)
+
+    def record(saved: dict) -> None:
+        agreed = _attribution_agreed(session, ids, saved["id"])
+        _record(session, actor, "attribution", saved["id"], _method(agreed, True), agreed, note)
+
+    return _gold_call(session, lambda: annotations.update_attribution(session, gold, attribution_id, data), record)
+
+
+@writes
+def delete_gold_attribution(session: Session, actor: User | None, attribution_id: int, data: dict) -> None:
+    attribution = _owned(session, actor, Attribution, attribution_id)
+    gold, _, _ = _gold_write(session, actor, attribution.document_id)
+    _gold_call(session, lambda: annotations.delete_attribution(session, gold, attribution_id, data) or {},
+               lambda _: _forget(session, actor, "attribution", attribution_id))
+
+
+# -- finishing ------------------------------------------------------------------------------------
+
+
+def _set_status(session: Session, actor: User | None, document_id: int, status: str, note: str | None,
+                action: str) -> dict:
+    _authorise(actor)
+    document = _document(session, document_id)
+    row = session.scalar(select(Adjudication).where(Adjudication.document_id == document.id))
+    if row is None:
+        raise Conflict("adjudication of this document has not started", field="document_id")
+    wanted_from = "in_progress" if status == "adjudicated" else "adjudicated"
+    if row.status != wanted_from:
+        raise Conflict(f"this document is {row.status.replace('_', ' ')}", field="document_id")
+    before = adjudication_json(row)
+    row.status, row.adjudicator_id = status, actor.id if actor else None
+    if note is not None:
+        row.note = note.strip() or None
+    assignment = _gold_assignment(session, gold_user(session), document.id)
+    assignment.status, assignment.completed_at = ("done", utcnow()) if status == "adjudicated" else ("in_progress", None)
+    audit.record(session, actor=actor, action=action, entity=row, before=before, after=adjudication_json(row))
+    annotations.commit(session)
+    return adjudication_json(row)
+
+
+@writes
+def finish(session: Session, actor: User | None, document_id: int, note: str | None = None) -> dict:
+    """Mark the document adjudicated: its gold becomes read-only and counts in the scores."""
+    return _set_status(session, actor, document_id, "adjudicated", note, "adjudicated")
+
+
+@writes
+def reopen(session: Session, actor: User | None, document_id: int, note: str | None = None) -> dict:
+    """Back to in progress, so its gold can change again (history stays in the audit log)."""
+    return _set_status(session, actor, document_id, "in_progress", note, "reopen")
+
+
+# -- the whole project ----------------------------------------------------------------------------
+
+
+def auto(session: Session, actor: User | None, project_id: int, *, min_agree: int | None = None,
+         matching: str | None = None, progress: Callable[[], None] | None = None) -> dict:
+    """Pre-fill gold where annotators agree, on every document of the project with at least
+    ``min_agree`` annotators that is not adjudicated yet (start + apply_proposal, one
+    transaction per document). ``min_agree``/``matching`` override the project's settings for
+    this run. ``progress`` is called after each document. Returns the counts."""
+    _authorise(actor)
+    project = _project(session, project_id)
+    saved = project_settings(project)
+    rule = _checked_settings(saved["min_agree"] if min_agree is None else min_agree,
+                             saved["matching"] if matching is None else matching)
+    in_project = select(Document.id).where(Document.project_id == project.id)
+    annotators = _live_counts(session, in_project)
+    statuses = {d: row.status for d, row in _statuses(session, in_project).items()}
+    counts = {"documents": 0, "skipped_few_annotators": 0, "skipped_adjudicated": 0,
+              "labels": 0, "spans": 0, "attributions": 0, "ties": 0}
+    for document_id in session.scalars(in_project.order_by(Document.id)).all():
+        if statuses.get(document_id) == "adjudicated":
+            counts["skipped_adjudicated"] += 1
+        elif annotators.get(document_id, 0) < rule["min_agree"]:
+            counts["skipped_few_annotators"] += 1
+        else:
+            written = _apply_document(session, actor, document_id, rule)
+            counts["documents"] += 1
+            for key, value in written.items():
+                counts[key] += value
+        if progress is not None:
+            progress()
+    return counts | {"settings": rule}
+
+
+@writes
+def _apply_document(session: Session, actor: User | None, document_id: int, rule: dict) -> dict:
+    return _apply(session, actor, _document(session, document_id), rule)
+
+
+# -- scores ---------------------------------------------------------------------------------------
+
+
+def scores(session: Session, actor: User | None, project_id: int) -> dict:
+    """Each annotator against gold, per layer, over the adjudicated documents
+    (report.gold_scores: kappa, exact/overlap F1, per-role F1)."""
+    _authorise(actor)
+    return report.gold_scores(session, _project(session, project_id))

@@ -1,0 +1,170 @@
+"""Adjudication pages and the gold API the adjudication page saves through.
+
+Thin, like the other blueprints: ``annotator.adjudication`` checks the supervisor role (an
+annotator gets 403), writes gold with provenance and audit events; this module parses, calls
+and answers. The adjudication page is the annotation page (templates/annotate.html and
+static/annotate.js) with its API URLs pointed at /api/gold/ and the adjudication panel
+(static/adjudicate.js) added; /api/gold/ mirrors /api/, so undo, offline retry and version
+conflicts work as they do for annotators.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from .. import adjudication, annotations
+from ..db import db
+from ..models import Document
+from ..permissions import require_supervisor
+from .api import _body
+from .pages import annotate_data
+from .supervise import _done
+
+bp = Blueprint("adjudicate", __name__)
+
+TRUE = ("1", "true", "on", "yes")
+
+
+# -- pages --------------------------------------------------------------------------------------
+
+
+@bp.get("/projects/<int:project_id>/adjudication")
+@login_required
+def queue(project_id: int):
+    result = adjudication.queue(db.session, current_user, project_id)  # checks the role first
+    return render_template("adjudicate/queue.html", project=result["project"], queue=result)
+
+
+@bp.post("/projects/<int:project_id>/adjudication/settings")
+@login_required
+def settings(project_id: int):
+    def run():
+        raw = request.form.get("min_agree", "").strip()
+        data = {"min_agree": int(raw) if raw.isdigit() else raw, "matching": request.form.get("matching", "").strip()}
+        return adjudication.update_settings(db.session, current_user, project_id, data)  # checks the role first
+
+    return _done(url_for(".queue", project_id=project_id), run,
+                 lambda s: f"Proposals now need {s['min_agree']} agreeing annotators, {s['matching']} matching.")
+
+
+@bp.get("/documents/<int:document_id>/adjudicate")
+@login_required
+def page(document_id: int):
+    hide_names = request.args.get("hide_names", "").strip().lower() in TRUE
+    view = adjudication.view(db.session, current_user, document_id, hide_names=hide_names)  # checks the role
+    document = db.session.get(Document, document_id)
+    codebook = annotations.project_codebook(document.project)
+    api = {
+        "annotations": url_for(".gold_annotations", document_id=document.id),
+        "spans": url_for(".create_span", document_id=document.id),
+        "span": url_for(".update_span", span_id=0).removesuffix("0"),
+        "label": "/api/gold/sentences/{sentence_id}/labels/{layer}",
+        "attributions": url_for(".create_attribution", document_id=document.id),
+        "attribution": url_for(".update_attribution", attribution_id=0).removesuffix("0"),
+        "done": url_for(".finish", document_id=document.id),
+        "activity": url_for(".activity", document_id=document.id),
+        "proposal": url_for(".proposal", document_id=document.id),
+        "start": url_for(".start", document_id=document.id),
+    }
+    # Not started: the page is read-only until "Start adjudicating" or "Pre-fill from proposal".
+    state = view["gold"] | ({"status": "not_started"} if view["status"] == adjudication.NOT_STARTED else {})
+    data = annotate_data(document, codebook, state, api)
+    panel = {key: view[key] for key in ("annotators", "labels", "spans", "attributions", "proposal", "provenance", "status")}
+    return render_template(
+        "annotate.html", document=document, codebook=codebook, data=data, adjudication=panel,
+        hide_names=hide_names, project_id=document.project_id,
+    )
+
+
+@bp.post("/documents/<int:document_id>/adjudication/reopen")
+@login_required
+def reopen(document_id: int):
+    return _done(url_for(".page", document_id=document_id),
+                 lambda: adjudication.reopen(db.session, current_user, document_id),
+                 "Reopened: the gold of this document can change again (its history is kept).")
+
+
+# -- the gold API (mirrors annotator/web/api.py) ------------------------------------------------
+
+
+@bp.get("/api/gold/documents/<int:document_id>/view")
+@login_required
+def view(document_id: int):
+    hide_names = request.args.get("hide_names", "").strip().lower() in TRUE
+    return jsonify(adjudication.view(db.session, current_user, document_id, hide_names=hide_names))
+
+
+@bp.get("/api/gold/documents/<int:document_id>/annotations")
+@login_required
+def gold_annotations(document_id: int):
+    return jsonify(adjudication.view(db.session, current_user, document_id)["gold"])
+
+
+@bp.post("/api/gold/documents/<int:document_id>/spans")
+@login_required
+def create_span(document_id: int):
+    return jsonify(adjudication.create_gold_span(db.session, current_user, document_id, _body())), 201
+
+
+@bp.patch("/api/gold/spans/<int:span_id>")
+@login_required
+def update_span(span_id: int):
+    return jsonify(adjudication.update_gold_span(db.session, current_user, span_id, _body()))
+
+
+@bp.delete("/api/gold/spans/<int:span_id>")
+@login_required
+def delete_span(span_id: int):
+    return jsonify(adjudication.delete_gold_span(db.session, current_user, span_id, _body()))
+
+
+@bp.put("/api/gold/sentences/<int:sentence_id>/labels/<layer>")
+@login_required
+def set_sentence_label(sentence_id: int, layer: str):
+    return jsonify(adjudication.set_gold_label(db.session, current_user, sentence_id, layer, _body()))
+
+
+@bp.post("/api/gold/documents/<int:document_id>/attributions")
+@login_required
+def create_attribution(document_id: int):
+    return jsonify(adjudication.create_gold_attribution(db.session, current_user, document_id, _body())), 201
+
+
+@bp.patch("/api/gold/attributions/<int:attribution_id>")
+@login_required
+def update_attribution(attribution_id: int):
+    return jsonify(adjudication.update_gold_attribution(db.session, current_user, attribution_id, _body()))
+
+
+@bp.delete("/api/gold/attributions/<int:attribution_id>")
+@login_required
+def delete_attribution(attribution_id: int):
+    adjudication.delete_gold_attribution(db.session, current_user, attribution_id, _body())
+    return jsonify(deleted=attribution_id)
+
+
+@bp.post("/api/gold/documents/<int:document_id>/start")
+@login_required
+def start(document_id: int):
+    return jsonify(adjudication.start(db.session, current_user, document_id))
+
+
+@bp.post("/api/gold/documents/<int:document_id>/proposal")
+@login_required
+def proposal(document_id: int):
+    return jsonify(adjudication.apply_proposal(db.session, current_user, document_id))
+
+
+@bp.post("/api/gold/documents/<int:document_id>/done")
+@login_required
+def finish(document_id: int):
+    return jsonify(adjudication.finish(db.session, current_user, document_id, note=_body().get("note") or None))
+
+
+@bp.post("/api/gold/documents/<int:document_id>/activity")
+@login_required
+def activity(document_id: int):
+    """The page reports active time as it does for annotators; adjudication time is not recorded."""
+    require_supervisor(current_user)
+    return "", 204
