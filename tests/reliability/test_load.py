@@ -198,10 +198,13 @@ def _annotate(server: Server, ledger: Ledger, ready: threading.Barrier, until: t
             elif response.status_code >= 500:
                 ledger.server_errors.append((response.status_code, response.text[:300]))
             ledger.acknowledged += response.ok
-        except (requests.ConnectionError, requests.Timeout):
-            ledger.lost += 1  # the answer never came: the save may or may not be stored
+        except requests.RequestException:  # refused, reset, timed out or cut off mid-answer
+            ledger.lost += 1  # the answer never came whole: the save may or may not be stored
             http = None
             time.sleep(0.05)
+        except Exception as error:  # noqa: BLE001 - reported by _check, not lost in a thread
+            ledger.failures.append(repr(error))
+            return
 
 
 def _load(server: Server, seconds: float, *, during=None) -> list[Ledger]:
