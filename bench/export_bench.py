@@ -95,6 +95,13 @@ def _database(directory: str, spans: int) -> str:
                         "generate(sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]))",
                         str(REPO), str(REPO / "bench"), f"sqlite:///{path}", str(documents), str(SENTENCES),
                         str(SPANS_PER_SENTENCE)], check=True)
+    else:  # a kept database may predate the newest migrations
+        from annotator import migrate
+        from annotator.db import configure_engine
+
+        engine = configure_engine(sa.create_engine(f"sqlite:///{path}"))
+        migrate.upgrade(engine)
+        engine.dispose()
     return path
 
 

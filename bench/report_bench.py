@@ -189,6 +189,7 @@ def main() -> None:
 
     print(f"Python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs; database {path}")
     engine = configure_engine(sa.create_engine(url))
+    migrate.upgrade(engine)  # a reused database may predate the newest migrations
     baseline = _rss_mib()
     with Session(engine) as session:
         project = session.scalar(sa.select(Project).where(Project.name == "bench"))
