@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as _config
 from .db import configure_engine, db
+from .logs import init_logging
 from .paths import STATIC_DIR, TEMPLATES_DIR
 
 __all__ = ["create_app", "db"]
@@ -35,6 +37,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(_config.settings(instance_path) | overrides)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _config.secret_key(instance_path)
+
+    init_logging(app)
+    if app.config["BEHIND_HTTPS_PROXY"]:
+        # Behind one reverse proxy that terminates HTTPS: trust its X-Forwarded-For/-Proto/
+        # -Host (one hop), so the client's address (login throttling, logs) and the scheme
+        # (the Secure session cookie, redirects) are the real ones.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
 
     db.init_app(app)
     with app.app_context():

@@ -55,4 +55,12 @@ def settings(instance_path: Path) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_HTTPONLY": True,
+        # Served over HTTPS through a reverse proxy (docs/administration.md): session cookies
+        # only over HTTPS, and the proxy's forwarded headers trusted.
+        "BEHIND_HTTPS_PROXY": _https(),
+        "SESSION_COOKIE_SECURE": _https(),
     }
+
+
+def _https() -> bool:
+    return os.environ.get("ANNOTATOR_BEHIND_HTTPS_PROXY", "").strip().lower() in ("1", "true", "yes")
