@@ -19,12 +19,10 @@ from ..models import Document
 from ..permissions import require_supervisor
 from .api import _body
 from .pages import annotate_data
+from .params import flag
 from .supervise import _done
 
 bp = Blueprint("adjudicate", __name__)
-
-TRUE = ("1", "true", "on", "yes")
-
 
 # -- pages --------------------------------------------------------------------------------------
 
@@ -51,7 +49,7 @@ def settings(project_id: int):
 @bp.get("/documents/<int:document_id>/adjudicate")
 @login_required
 def page(document_id: int):
-    hide_names = request.args.get("hide_names", "").strip().lower() in TRUE
+    hide_names = flag("hide_names")
     view = adjudication.view(db.session, current_user, document_id, hide_names=hide_names)  # checks the role
     document = db.session.get(Document, document_id)
     codebook = annotations.project_codebook(document.project)
@@ -91,7 +89,7 @@ def reopen(document_id: int):
 @bp.get("/api/gold/documents/<int:document_id>/view")
 @login_required
 def view(document_id: int):
-    hide_names = request.args.get("hide_names", "").strip().lower() in TRUE
+    hide_names = flag("hide_names")
     return jsonify(adjudication.view(db.session, current_user, document_id, hide_names=hide_names))
 
 

@@ -14,15 +14,9 @@ from flask_login import current_user, login_required
 
 from .. import exporters, exports
 from ..db import db
+from .params import flag
 
 bp = Blueprint("exports", __name__)
-
-TRUE = ("1", "true", "on", "yes")
-
-
-def _flag(name: str) -> bool:
-    return request.args.get(name, "").strip().lower() in TRUE
-
 
 def _annotators() -> list[str] | None:
     names = [name.strip() for value in request.args.getlist("annotators") for name in value.split(",")]
@@ -46,11 +40,11 @@ def _formats() -> dict:
 def download(project_id: int, format_name: str):
     records = exports.document_records(  # checks the role first
         db.session, current_user, project_id, secret_key=current_app.config["SECRET_KEY"],
-        annotators=_annotators(), usernames=_flag("usernames"), gold=_flag("gold"),
+        annotators=_annotators(), usernames=flag("usernames"), gold=flag("gold"),
     )
     module = exporters.exporter(format_name)
     chunks = exporters.stream(
-        format_name, records, records.codebook, layer=request.args.get("layer", "").strip() or None, bom=_flag("bom")
+        format_name, records, records.codebook, layer=request.args.get("layer", "").strip() or None, bom=flag("bom")
     )
     response = Response(stream_with_context(chunks), content_type=module.MEDIA_TYPE)
     name = _filename(records.project.name, format_name, module.EXTENSION)
