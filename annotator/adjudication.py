@@ -19,6 +19,7 @@ Every function takes ``actor``: a supervisor or admin on the web, None for the c
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -360,6 +361,8 @@ def status(session: Session, actor: User | None, project_id: int) -> dict:
 
 def provenance_json(row: GoldProvenance) -> dict:
     at = row.created_at
+    if at is not None and at.tzinfo is None:  # SQLite hands back naive datetimes; all are UTC
+        at = at.replace(tzinfo=dt.timezone.utc)
     return {"method": row.method, "agreed": list(row.agreed or []), "adjudicator_id": row.adjudicator_id,
             "note": row.note, "at": at.isoformat() if at else None}
 
@@ -539,13 +542,7 @@ def _forget(session: Session, actor: User | None, kind: str, entity_id: int) -> 
 
 
 def _note(data: dict) -> str | None:
-    note = data.get("note")
-    if note is not None and not isinstance(note, str):
-        raise ServiceError("note must be text", field="note")
-    note = (note or "").strip() or None
-    if note is not None and len(note) > annotations.MAX_COMMENT:
-        raise ServiceError(f"note is longer than {annotations.MAX_COMMENT} characters", field="note")
-    return note
+    return annotations.free_text(data, "note")
 
 
 def _gold_write(session: Session, actor: User | None, document_id: int) -> tuple[User, Document, list[int]]:
@@ -615,7 +612,8 @@ def set_gold_label(session: Session, actor: User | None, sentence_id: int, layer
     """annotations.set_sentence_label for gold; provenance "accepted" (agreed: the annotators
     who chose this value) or "edited"/"added" when nobody did."""
     _authorise(actor)  # before looking the sentence up: annotators learn nothing, not even a 404
-    gold, _, ids = _gold_write(session, actor, _sentence_document(session, sentence_id))
+    gold, document, ids = _gold_write(session, actor, _sentence_document(session, sentence_id))
+    annotations.check_sentence_layer(annotations.project_codebook(document.project), layer)  # before a query has it
     existed = session.scalar(select(SentenceLabel.id).where(
         SentenceLabel.user_id == gold.id, SentenceLabel.sentence_id == sentence_id, SentenceLabel.layer == layer)) is not None
     note = _note(data)
@@ -707,6 +705,7 @@ def delete_gold_attribution(session: Session, actor: User | None, attribution_id
 def _set_status(session: Session, actor: User | None, document_id: int, status: str, note: str | None,
                 action: str) -> dict:
     _authorise(actor)
+    checked_note = annotations.free_text({"note": note}, "note")
     document = _document(session, document_id)
     row = session.scalar(select(Adjudication).where(Adjudication.document_id == document.id))
     if row is None:
@@ -716,8 +715,8 @@ def _set_status(session: Session, actor: User | None, document_id: int, status: 
         raise Conflict(f"this document is {row.status.replace('_', ' ')}", field="document_id")
     before = adjudication_json(row)
     row.status, row.adjudicator_id = status, actor.id if actor else None
-    if note is not None:
-        row.note = note.strip() or None
+    if note is not None:  # else the note stays as it was
+        row.note = checked_note
     assignment = _gold_assignment(session, gold_user(session), document.id)
     assignment.status, assignment.completed_at = ("done", utcnow()) if status == "adjudicated" else ("in_progress", None)
     audit.record(session, actor=actor, action=action, entity=row, before=before, after=adjudication_json(row))

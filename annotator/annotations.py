@@ -24,6 +24,7 @@ from .codebook import Codebook, codebook_from_dict
 from .db import writes
 from .errors import Conflict, NotFound, ServiceError
 from .models import (
+    ID_MAX,
     Assignment,
     Attribution,
     AttributionPart,
@@ -65,6 +66,17 @@ def payload_field(data: dict, name: str, kind: type | tuple[type, ...], default:
         expected = " or ".join(t.__name__ for t in _as_tuple(kind))
         raise ServiceError(f"{name} must be {expected}, not {type(value).__name__}", field=name)
     return value
+
+
+def free_text(data: dict, name: str) -> str | None:
+    """An optional comment or note: text, stripped, None when blank; at most MAX_COMMENT
+    characters, and no NUL (PostgreSQL cannot store one in text)."""
+    text = payload_field(data, name, str, default="").strip() or None
+    if text is not None and len(text) > MAX_COMMENT:
+        raise ServiceError(f"{name} is longer than {MAX_COMMENT} characters", field=name)
+    if text is not None and "\x00" in text:
+        raise ServiceError(f"{name} must not contain NUL characters", field=name)
+    return text
 
 
 def _as_tuple(kind) -> tuple[type, ...]:
@@ -382,6 +394,11 @@ def _fit_roles(session: Session, user: User, span: Span, codebook: Codebook, *, 
 # -- sentence labels --------------------------------------------------------------------------
 
 
+def check_sentence_layer(codebook: Codebook, layer: str) -> None:
+    if layer not in {choice_layer.name for choice_layer in codebook.choice_layers}:
+        raise ServiceError(f"{layer!r} is not a sentence layer of this codebook", field="layer")
+
+
 @writes
 def set_sentence_label(session: Session, user: User, sentence_id: int, layer: str, data: dict) -> dict:
     """Create or update the user's value (and unsure flag, comment) for one sentence and layer.
@@ -393,15 +410,12 @@ def set_sentence_label(session: Session, user: User, sentence_id: int, layer: st
         raise NotFound("no such sentence", field="sentence_id")
     assignment = active_assignment(session, user, sentence.document_id)
     codebook = project_codebook(assignment.document.project)
-    if layer not in {choice_layer.name for choice_layer in codebook.choice_layers}:
-        raise ServiceError(f"{layer!r} is not a sentence layer of this codebook", field="layer")
+    check_sentence_layer(codebook, layer)
     value = data.get("value")
     if value is not None:
         _first_problem(codebook.validate_choice(layer, value), "value")
     unsure = payload_field(data, "unsure", bool, default=False)
-    comment = payload_field(data, "comment", str, default="").strip() or None
-    if comment is not None and len(comment) > MAX_COMMENT:
-        raise ServiceError(f"comment is longer than {MAX_COMMENT} characters", field="comment")
+    comment = free_text(data, "comment")
 
     row = session.scalar(
         select(SentenceLabel).where(
@@ -450,7 +464,7 @@ def resolved_parts(session: Session, user: User, document: Document, relation, p
         role = roles.get(role_name)
         if role is None:
             raise ServiceError(f"{where}.role must be one of {', '.join(roles)}", field="parts")
-        span = session.get(Span, span_id)
+        span = session.get(Span, span_id) if 0 < span_id <= ID_MAX else None  # past it no row has the id
         if span is None or span.user_id != user.id or span.document_id != document.id:
             raise ServiceError(f"{where}.span_id is not one of your spans in this document", field="parts")
         if span.layer != relation.layer or span.label != role.label:

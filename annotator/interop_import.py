@@ -25,7 +25,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from . import audit, users
-from .annotations import MAX_COMMENT, checked_extent, payload_field, project_codebook, resolved_parts
+from .annotations import checked_extent, free_text, payload_field, project_codebook, resolved_parts
 from .codebook import Codebook
 from .db import writes
 from .documents import store_article
@@ -375,9 +375,7 @@ class _Import:
                 if value is not None and (problems := self.codebook.validate_choice(layer, value)):
                     raise _Problem("; ".join(problems))
                 unsure = payload_field(data, "unsure", bool, default=False)
-                comment = payload_field(data, "comment", str, default="").strip() or None
-                if comment is not None and len(comment) > MAX_COMMENT:
-                    raise _Problem(f"comment is longer than {MAX_COMMENT} characters")
+                comment = free_text(data, "comment")
                 if (sentence.id, layer) in seen:
                     raise _Problem(f"sentence {sentence.position + 1} has two {layer} labels")
                 seen.add((sentence.id, layer))

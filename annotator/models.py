@@ -44,6 +44,10 @@ GOLD_METHODS = ("auto", "accepted", "edited", "added")
 MATCHINGS = ("exact", "overlap")
 # Proposal settings of a project that never set its own (annotator.adjudication).
 ADJUDICATION_DEFAULTS = {"min_agree": 2, "matching": "exact"}
+# The largest id a row can have: INTEGER, the type of every id column, on PostgreSQL (SQLite's
+# goes to 2**63 - 1). A query given a larger number fails instead of finding nothing, so ids
+# from requests are checked against it first.
+ID_MAX = 2**31 - 1
 
 
 def utcnow() -> dt.datetime:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from .assignments import ACTIVE_STATUSES, _done_layers, active_assignment, project_by_id
 from .db import writes
 from .errors import ServiceError
-from .models import Assignment, Attribution, Document, Event, Sentence, SentenceLabel, SentenceTime, Span, User, utcnow
+from .models import ID_MAX, Assignment, Attribution, Document, Event, Sentence, SentenceLabel, SentenceTime, Span, User, utcnow
 from .users import not_gold
 
 MAX_ACTIVITY_MS = 10 * 60 * 1000  # the most one report may add
@@ -45,7 +45,9 @@ def record_activity(session: Session, user: User, document_id: int, data: dict) 
     sentence_id, ms = _positive_int(data, "sentence_id"), _positive_int(data, "ms")
     if not 0 < ms <= MAX_ACTIVITY_MS:
         raise ServiceError(f"ms must be between 1 and {MAX_ACTIVITY_MS} (10 minutes) per report", field="ms")
-    in_document = session.scalar(select(Sentence.id).where(Sentence.id == sentence_id, Sentence.document_id == document_id))
+    in_document = None
+    if 0 < sentence_id <= ID_MAX:  # past it no row has the id (and the database cannot compare it)
+        in_document = session.scalar(select(Sentence.id).where(Sentence.id == sentence_id, Sentence.document_id == document_id))
     if in_document is None:
         raise ServiceError("sentence_id is not a sentence of this document", field="sentence_id")
     # One atomic statement: concurrent reports add up instead of racing on the unique key.

@@ -23,6 +23,7 @@ from .permissions import require_admin, require_supervisor
 from .users import not_gold
 
 CODEBOOK_MAX_BYTES = 1024 * 1024
+NAME_MAX = 200  # the column's length
 
 DEFAULT_PROJECT = "default"
 
@@ -39,8 +40,8 @@ def create_project(
     session: Session, name: str, codebook: Codebook | None = None, *, actor: User | None = None
 ) -> Project:
     name = name.strip()
-    if not name:
-        raise ServiceError("project name must not be empty", field="name")
+    if not name or len(name) > NAME_MAX or not name.isprintable():
+        raise ServiceError(f"project name must be 1-{NAME_MAX} printable characters", field="name")
     if session.scalar(select(Project.id).where(Project.name == name)) is not None:
         raise Conflict(f"project {name!r} already exists", field="name")
     codebook = codebook or default_codebook()

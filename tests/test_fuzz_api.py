@@ -98,6 +98,11 @@ ODD_OBJECTS = [
     b'{"layer": "attribution", "label": "SOURCE", "start": 1, "end": 2, "text": "\xed\xa0\x80"}',
     b'{"start": 1e999999, "end": -1e999999, "version": 1e999999}',
     b'{"start": 99999999999999999999999999999999999, "end": 1, "ms": 99999999999999999999999999}',
+    # Ids no row can have, where a valid body has ids: past SQLite's integers, past PostgreSQL's.
+    b'{"ms": 1000, "sentence_id": 99999999999999999999999, "relation": "attribution", "version": 1,'
+    b' "parts": [{"role": "source", "span_id": 99999999999999999999999}]}',
+    b'{"ms": 1000, "sentence_id": 2147483648, "relation": "attribution", "version": 1,'
+    b' "parts": [{"role": "source", "span_id": 2147483648}]}',
 ]
 
 

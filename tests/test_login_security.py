@@ -117,3 +117,17 @@ def test_next_only_leads_to_this_site(accounts, target, lands):
     response = client.post("/login", query_string={"next": target},
                            data={"username": "ann", "password": PASSWORD, "csrf_token": token})
     assert response.status_code == 302 and response.headers["Location"] == lands
+
+
+@pytest.mark.parametrize("username, password, says", [
+    ("", PASSWORD, "Username: This field is required."),
+    ("ann", "", "Password: This field is required."),
+    ("x" * (users.USERNAME_MAX + 1), PASSWORD, "Username: Field cannot be longer than 80 characters."),
+    ("ann\x1b", PASSWORD, "Username: may only have printable characters."),  # no account has one
+    ("ann\x00", PASSWORD, "NUL characters are not allowed"),  # PostgreSQL cannot compare it: refused app-wide
+])
+def test_an_invalid_login_form_answers_400_and_says_why_without_an_attempt(accounts, session, username, password, says):
+    response = _log_in(accounts, username, password)
+    assert response.status_code == 400 and says in response.get_data(as_text=True)
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(LoginAttempt)) == 0  # nothing was checked

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, abort, jsonify, render_template, request
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.routing import IntegerConverter, ValidationError
 
 from ..db import db
 from ..errors import ServiceError
-from ..models import User
+from ..models import ID_MAX, User
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
@@ -48,7 +49,23 @@ SECURITY_HEADERS = {
 }
 
 
+class IdConverter(IntegerConverter):
+    """``<int:...>`` in every route: an id past ID_MAX is not found (404) without asking the
+    database, which cannot compare it. (Raised here: werkzeug would answer a ValidationError
+    with 405 when the path has a rule for another method.)"""
+
+    def to_python(self, value: str) -> int:
+        try:
+            number = super().to_python(value)
+        except ValidationError:  # more digits than Python converts
+            number = None
+        if number is None or number > ID_MAX:
+            raise NotFound()
+        return number
+
+
 def init_web(app: Flask) -> None:
+    app.url_map.converters["int"] = IdConverter  # before the routes are added
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
 
@@ -64,6 +81,17 @@ def init_web(app: Flask) -> None:
         return None
 
     csrf.init_app(app)
+
+    @app.before_request
+    def _no_nul_characters():
+        # No name, id or text the app looks up or keeps may hold NUL (PostgreSQL cannot store
+        # or compare one): refused here once for every path, query and form. JSON bodies are
+        # checked by the service (annotations.free_text); file contents by the importer.
+        fields = (request.args, request.form)
+        if "\x00" in request.path or any("\x00" in key or "\x00" in value
+                                        for values in fields for key, value in values.items(multi=True)):
+            abort(400, "NUL characters are not allowed in a request's address or form fields.")
+        return None
 
     from . import adjudicate, admin, api, auth, exports, health, pages, report, supervise
 

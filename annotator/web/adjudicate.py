@@ -39,7 +39,10 @@ def queue(project_id: int):
 def settings(project_id: int):
     def run():
         raw = request.form.get("min_agree", "").strip()
-        data = {"min_agree": int(raw) if raw.isdigit() else raw, "matching": request.form.get("matching", "").strip()}
+        # Digits (ASCII, no more than a number the page could mean) become the number; anything
+        # else goes as it is, for the service to refuse after checking the role.
+        number = raw.isascii() and raw.isdigit() and len(raw) < 10
+        data = {"min_agree": int(raw) if number else raw, "matching": request.form.get("matching", "").strip()}
         return adjudication.update_settings(db.session, current_user, project_id, data)  # checks the role first
 
     return _done(url_for(".queue", project_id=project_id), run,

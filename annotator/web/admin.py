@@ -26,13 +26,14 @@ bp = Blueprint("admin", __name__)
 
 # One upload request may carry this many files of the largest importable size.
 UPLOAD_FILES = 20
-# Any other request here (a codebook is at most projects.CODEBOOK_MAX_BYTES).
+# Any other form of the app (a codebook is at most projects.CODEBOOK_MAX_BYTES).
 FORM_MAX_BYTES = 2 * 1024 * 1024
-NAME_MAX = 200
+# The longest uploaded file name kept, in messages and a document's metadata.
+UPLOAD_NAME_MAX = 200
 
 
 class NewProjectForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(), Length(max=NAME_MAX)])
+    name = StringField("Name", validators=[DataRequired(), Length(max=projects.NAME_MAX)])
     codebook = FileField("Codebook file (optional)")
 
 
@@ -64,10 +65,11 @@ def _upload_limit() -> int:
     return configured or UPLOAD_FILES * current_app.config["MAX_IMPORT_BYTES"] + 64 * 1024
 
 
-@bp.url_value_preprocessor
+@bp.app_url_value_preprocessor
 def _limit_request_size(endpoint, _values):
-    """Cap the request body before anything reads it: this runs before the before_request
-    hooks, where the CSRF check parses the form. MAX_CONTENT_LENGTH, when set, wins."""
+    """Cap the request body of every form of the app (logging in too) before anything reads
+    it: this runs before the before_request hooks, where the CSRF check parses the form.
+    MAX_CONTENT_LENGTH, when set, wins. The API sets its own, smaller, limit after this."""
     if endpoint == "admin.upload":
         request.max_content_length = _upload_limit()
     else:
@@ -171,7 +173,7 @@ def _project_page(project_id: int, results: list[documents.UploadResult] | None 
 def _upload_name(filename: str) -> str:
     """The base name the browser sent, printable, for messages and metadata; never a path."""
     base = PurePath(filename.replace("\\", "/")).name
-    return "".join(char for char in base if char.isprintable()).strip()[-NAME_MAX:] or "upload"
+    return "".join(char for char in base if char.isprintable()).strip()[-UPLOAD_NAME_MAX:] or "upload"
 
 
 @bp.post("/projects/<int:project_id>/documents")

@@ -8,7 +8,7 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask_login import login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, ValidationError
 
 from .. import users
 from ..db import db
@@ -17,8 +17,15 @@ from ..errors import TooManyAttempts
 bp = Blueprint("auth", __name__)
 
 
+def _printable(_form, field) -> None:
+    """No account has a name with control characters (users.create_user refuses them), and
+    PostgreSQL cannot even compare a name holding NUL."""
+    if field.data and not field.data.isprintable():
+        raise ValidationError("may only have printable characters.")
+
+
 class LoginForm(FlaskForm):
-    username = StringField("Username", validators=[DataRequired(), Length(max=users.USERNAME_MAX)])
+    username = StringField("Username", validators=[DataRequired(), Length(max=users.USERNAME_MAX), _printable])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
 
 
@@ -48,6 +55,11 @@ def login():
         session.clear()
         login_user(user)
         return redirect(_safe_next(request.args.get("next")))
+    if form.is_submitted():  # and invalid: the form again, saying why, as the other forms do
+        for item in form:
+            for error in item.errors:
+                flash(f"{item.label.text}: {error}", "error")
+        return render_template("login.html", form=form), 400
     return render_template("login.html", form=form)
 
 

@@ -1,8 +1,11 @@
-"""Query parameters the pages and downloads share."""
+"""Query and form parameters the pages and downloads share."""
 
 from __future__ import annotations
 
 from flask import request
+
+from ..errors import ServiceError
+from ..models import ID_MAX
 
 TRUE = ("1", "true", "on", "yes")
 
@@ -10,3 +13,15 @@ TRUE = ("1", "true", "on", "yes")
 def flag(name: str) -> bool:
     """A yes/no query parameter (``?bom=1``, a checked checkbox): absent means no."""
     return request.args.get(name, "").strip().lower() in TRUE
+
+
+def whole_number(name: str, raw: str) -> int:
+    """A whole number the database can compare (ids, counts, a seed, a page): within ±ID_MAX."""
+    try:
+        value = int(raw)
+    except ValueError:  # not a number, or more digits than Python converts
+        value = None
+    if value is None or abs(value) > ID_MAX:
+        raise ServiceError(f"{name.replace('_', ' ')} must be a whole number from -{ID_MAX} to {ID_MAX}",
+                           field=name)
+    return value

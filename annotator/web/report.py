@@ -29,6 +29,7 @@ from ..errors import NotFound, ServiceError
 from ..models import Document, Sentence, Span, User
 from ..permissions import require_supervisor
 from ..review import segments
+from .params import whole_number
 
 bp = Blueprint("report", __name__)
 
@@ -46,10 +47,7 @@ def _id_list(name: str) -> list[int] | None:
     raw = [part for part in raw if part]
     if not raw:
         return None
-    try:
-        return [int(part) for part in raw]
-    except ValueError:
-        raise ServiceError(f"{name} must be whole numbers, separated by commas", field=name) from None
+    return [whole_number(name, part) for part in raw]
 
 
 def _since() -> dt.date | None:
@@ -76,12 +74,7 @@ def _query() -> dict[str, str]:
 
 def _optional_int(name: str) -> int | None:
     raw = request.args.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise ServiceError(f"{name} must be a whole number", field=name) from None
+    return whole_number(name, raw) if raw else None
 
 
 # -- computing in the background ------------------------------------------------------------

@@ -12,6 +12,7 @@ from flask_login import current_user, login_required
 from .. import adjudication, assignments, progress, review
 from ..db import db
 from ..errors import Forbidden, NotFound, ServiceError
+from .params import whole_number
 from .report import number
 
 bp = Blueprint("supervise", __name__)
@@ -21,17 +22,11 @@ def _int(name: str, *, default: int | None = None, source=None) -> int:
     raw = (source if source is not None else request.form).get(name, "").strip()
     if not raw and default is not None:
         return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise ServiceError(f"{name.replace('_', ' ')} must be a whole number", field=name) from None
+    return whole_number(name, raw)
 
 
 def _ints(name: str) -> list[int]:
-    try:
-        return [int(raw) for raw in request.form.getlist(name)]
-    except ValueError:
-        raise ServiceError(f"{name} must be whole numbers", field=name) from None
+    return [whole_number(name, raw) for raw in request.form.getlist(name)]
 
 
 def _done(back: str, action, message) -> object:

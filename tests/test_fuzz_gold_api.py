@@ -1,0 +1,216 @@
+"""Property-based fuzzing of the gold API (/api/gold/, annotator/web/adjudicate.py) with
+hypothesis, over real HTTP through the app on SQLite and PostgreSQL, as a supervisor
+adjudicating a document.
+
+The bodies are test_fuzz_api's (any JSON value, near misses of the real bodies), with a
+``note`` too, and valid bodies with one field changed or dropped; URLs carry odd layers and
+ids. The answer is a 2xx or a 4xx with a JSON ``error``, never a 5xx; a 4xx changes no row of
+any table (every row of every table compared, gold provenance, the adjudication queue and the
+audit log included), and a 2xx changes only the tables gold lives in.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from annotator import adjudication
+from annotator.models import Adjudication, Attribution, Span
+
+from .test_adjudicate_web import SPAN, _ok, _span, world  # noqa: F401 (fixture)
+from .test_fuzz_api import DEEP, FIELDS, NOT_A_JSON_OBJECT, ODD_OBJECTS, bodies, json_values
+from .test_fuzz_forms import EXAMPLES, ODD_IDS, _changed, _snapshot, cheap_password_hashes  # noqa: F401 (fixture)
+
+GOLD_TABLES = {"spans", "sentence_labels", "attributions", "attribution_parts", "gold_provenance", "events",
+               "adjudications", "assignments", "users"}
+LAYERS = ["claim_type", "loaded_language", "attribution", "nonsense", "", "x" * 300, "%00", "a%00b", "%FF%FE",
+          "..%2F..", "claim_type%20"]
+PARTS = (("ARY News", "SOURCE"), ("as reported by", "CUE"))  # of the gold attribution
+
+# (method, URL with {placeholders}, the kind of a valid body): every write of the gold API.
+ENDPOINTS = {
+    "adjudicate.create_span": ("POST", "/api/gold/documents/{document}/spans", "span"),
+    "adjudicate.update_span": ("PATCH", "/api/gold/spans/{span}", "span_change"),
+    "adjudicate.delete_span": ("DELETE", "/api/gold/spans/{span}", "span_version"),
+    "adjudicate.set_sentence_label": ("PUT", "/api/gold/sentences/{sentence}/labels/{layer}", "label"),
+    "adjudicate.create_attribution": ("POST", "/api/gold/documents/{document}/attributions", "attribution"),
+    "adjudicate.update_attribution": ("PATCH", "/api/gold/attributions/{attribution}", "attribution_change"),
+    "adjudicate.delete_attribution": ("DELETE", "/api/gold/attributions/{attribution}", "attribution_version"),
+    "adjudicate.start": ("POST", "/api/gold/documents/{document}/start", None),
+    "adjudicate.proposal": ("POST", "/api/gold/documents/{document}/proposal", None),
+    "adjudicate.finish": ("POST", "/api/gold/documents/{document}/done", "note"),
+    "adjudicate.activity": ("POST", "/api/gold/documents/{document}/activity", "activity"),
+}
+
+
+def test_every_gold_write_is_fuzzed(app):
+    writes = {rule.endpoint for rule in app.url_map.iter_rules()
+              if rule.rule.startswith("/api/gold/") and rule.methods - {"GET", "HEAD", "OPTIONS"}}
+    assert writes == ENDPOINTS.keys()
+
+
+class Gold:
+    """The seed document being adjudicated, with a gold span and a gold attribution to change;
+    made again after a request deletes them, and the document reopened after one finishes it."""
+
+    def __init__(self, world):
+        self.world, self.sup, self.seed = world, world["sup_client"], world["seed"]
+        _ok(self.sup.call("POST", f"/api/gold/documents/{self.seed.id}/start", {}))
+        world["session"].rollback()  # see what the requests committed
+        self.gold_id = adjudication.gold_id(world["session"])
+        self.span = self.attribution = None
+        self.restore()
+
+    def _call(self, method: str, url: str, body: dict, status: int = 200) -> dict:
+        return _ok(self.sup.call(method, f"/api/gold/{url}", body), status)
+
+    def restore(self) -> None:
+        session, seed = self.world["session"], self.seed
+        session.rollback()
+        if session.scalar(select(Adjudication.status).where(Adjudication.document_id == seed.id)) == "adjudicated":
+            response = self.sup.http.post(f"/documents/{seed.id}/adjudication/reopen", data={"csrf_token": self.sup.token})
+            assert response.status_code == 302
+        if self.span is None or session.get(Span, self.span["id"]) is None:
+            self.span = self._call("POST", f"documents/{seed.id}/spans", _span(seed, SPAN, note="fuzzing"), 201)
+        if self.attribution is None or session.get(Attribution, self.attribution["id"]) is None:
+            self.attribution = self._call("POST", f"documents/{seed.id}/attributions", self._attribution(), 201)
+        session.rollback()
+
+    def _attribution(self) -> dict:
+        """An attribution of the gold spans PARTS (made if need be)."""
+        session, parts = self.world["session"], []
+        for phrase, label in PARTS:
+            span_id = session.scalar(select(Span.id).where(
+                Span.user_id == self.gold_id, Span.document_id == self.seed.id,
+                Span.start == self.seed.text.index(phrase), Span.label == label))
+            if span_id is None:
+                span_id = self._call("POST", f"documents/{self.seed.id}/spans",
+                                     _span(self.seed, phrase, "attribution", label), 201)["id"]
+            parts.append({"role": label.lower(), "span_id": span_id})
+        return {"relation": "attribution", "parts": parts}
+
+    def url(self, template: str, choice: int, layer: str, *, odd: int | None = None) -> str:
+        """The URL with the world's ids (choice 0: the first of each), or ids no row has
+        (ODD_IDS[odd] for all of them)."""
+        ids = {
+            "document": [self.seed.id, self.world["other"].id],  # the other is not being adjudicated
+            "span": [self.span["id"], self.attribution["parts"][0]["span_id"]],
+            "attribution": [self.attribution["id"]],
+            "sentence": [self.world["split"].id, self.world["agreed"].id],
+        }
+        values = {key: ODD_IDS[odd] if odd is not None else (candidates + ODD_IDS)[choice % (len(candidates) + len(ODD_IDS))]
+                  for key, candidates in ids.items()}
+        return template.format(**values, layer=layer)
+
+    def valid(self, kind: str | None) -> dict:
+        session = self.world["session"]
+        versions = {"span": session.get(Span, self.span["id"]).version,
+                    "attribution": session.get(Attribution, self.attribution["id"]).version}
+        session.rollback()
+        return {
+            None: {},
+            "span": _span(self.seed, "Israeli brutalities", note="a note"),
+            "span_change": {"version": versions["span"], "label": "NAME_CALLING_LABELING", "note": "changed"},
+            "span_version": {"version": versions["span"]},
+            "label": {"value": "event", "comment": "gold", "note": "agreed"},
+            "attribution": self._attribution() | {"note": "again"},
+            "attribution_change": {"version": versions["attribution"], "attributes": {}, "note": "same"},
+            "attribution_version": {"version": versions["attribution"]},
+            "note": {"note": "finished"},
+            "activity": {"ms": 1000, "sentence_id": self.world["split"].id},
+        }[kind]
+
+
+@st.composite
+def _changed_body(draw, valid: dict) -> dict:
+    """A valid body with one field set to any JSON value, or dropped."""
+    body = dict(valid)
+    key = draw(st.sampled_from(sorted(valid) + list(FIELDS) + ["note"]))
+    if draw(st.booleans()):
+        body.pop(key, None)
+    else:
+        body[key] = draw(json_values)
+    return body
+
+
+gold_near_misses = st.dictionaries(st.sampled_from((*FIELDS, "note")), json_values, max_size=8)
+
+
+def _check(response, before: dict, session) -> None:
+    """Never a 5xx; a 4xx says why in JSON and changes no row; a 2xx only the tables of gold."""
+    assert response.status_code < 500, (response.status_code, response.get_data(as_text=True)[:500])
+    changed = _changed(before, _snapshot(session))
+    if response.status_code >= 400:
+        error = response.json.get("error") if response.is_json else None
+        assert isinstance(error, str) and error, response.data[:300]
+        assert changed == set(), f"a rejected request ({response.status_code}) changed {sorted(changed)}"
+    else:
+        assert changed <= GOLD_TABLES, sorted(changed)
+
+
+def test_any_body_to_the_gold_api_gets_a_4xx_with_a_message_or_succeeds(world):  # noqa: F811
+    gold, session = Gold(world), world["session"]
+    statuses: dict[str, list[int]] = {endpoint: [] for endpoint in ENDPOINTS}
+
+    @settings(max_examples=130, **EXAMPLES)
+    @given(endpoint=st.sampled_from(sorted(ENDPOINTS)), choice=st.one_of(st.just(0), st.integers(0, 10)),
+           layer=st.one_of(st.just("claim_type"), st.sampled_from(LAYERS)), data=st.data())
+    def run(endpoint, choice, layer, data):
+        method, template, kind = ENDPOINTS[endpoint]
+        url = gold.url(template, choice, layer)
+        valid = gold.valid(kind)
+        body = data.draw(st.one_of(st.just(valid), _changed_body(valid), bodies, gold_near_misses))
+        before = _snapshot(session)
+        response = gold.sup.call(method, url, body)
+        _check(response, before, session)
+        statuses[endpoint].append(response.status_code)
+        gold.restore()
+
+    run()
+    # Every endpoint was tried, and both accepted and refused requests.
+    for endpoint, codes in statuses.items():
+        assert any(code < 300 for code in codes) and any(code >= 400 for code in codes), (endpoint, sorted(set(codes)))
+
+
+def test_odd_ids_and_layers_in_gold_urls(world):  # noqa: F811
+    """Each endpoint with a valid body and each id no row has (zero, past PostgreSQL's INTEGER,
+    past SQLite's), and the label endpoint with each odd layer (NUL, bytes that are not UTF-8,
+    a path, overlong): a 4xx with a message, nothing written."""
+    gold, session = Gold(world), world["session"]
+    cases = [(endpoint, odd, "claim_type") for endpoint in ENDPOINTS for odd in range(len(ODD_IDS))]
+    cases += [("adjudicate.set_sentence_label", None, layer) for layer in LAYERS[1:]]
+    for endpoint, odd, layer in cases:
+        method, template, kind = ENDPOINTS[endpoint]
+        url = gold.url(template, 0, layer, odd=odd)
+        before = _snapshot(session)
+        response = gold.sup.call(method, url, gold.valid(kind))
+        _check(response, before, session)
+        if odd is not None and endpoint != "adjudicate.activity":  # which only checks the role
+            assert response.status_code == 404, (url, response.status_code)
+        assert response.status_code >= 400 or endpoint == "adjudicate.activity", (url, response.status_code)
+        gold.restore()
+
+
+ODD_NOTES = [b'{"note": "\\u0000"}', b'{"note": ' + DEEP[:2000].encode() + b"}", b'{"note": 5}', b'{"note": ["a"]}']
+
+
+@pytest.mark.parametrize("raw, content_type", NOT_A_JSON_OBJECT + [(body, "application/json") for body in ODD_OBJECTS + ODD_NOTES])
+def test_malformed_bodies_to_the_gold_api(world, raw, content_type):  # noqa: F811
+    gold, session = Gold(world), world["session"]
+    for endpoint, (method, template, _) in ENDPOINTS.items():
+        before = _snapshot(session)
+        response = gold.sup.http.open(gold.url(template, 0, "claim_type"), method=method, data=raw,
+                                      headers={"X-CSRFToken": gold.sup.token, "Content-Type": content_type})
+        _check(response, before, session)
+        gold.restore()
+
+
+def test_gold_request_size_limit(world):  # noqa: F811
+    gold, session = Gold(world), world["session"]
+    before = _snapshot(session)
+    body = _span(gold.seed, "Israeli", note="x" * 2_000_000)
+    response = gold.sup.call("POST", f"/api/gold/documents/{gold.seed.id}/spans", body)
+    assert response.status_code == 413 and "error" in response.json
+    assert _changed(before, _snapshot(session)) == set()
