@@ -19,7 +19,6 @@ Every function takes ``actor``: a supervisor or admin on the web, None for the c
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -361,8 +360,6 @@ def status(session: Session, actor: User | None, project_id: int) -> dict:
 
 def provenance_json(row: GoldProvenance) -> dict:
     at = row.created_at
-    if at is not None and at.tzinfo is None:  # SQLite hands back naive datetimes; all are UTC
-        at = at.replace(tzinfo=dt.timezone.utc)
     return {"method": row.method, "agreed": list(row.agreed or []), "adjudicator_id": row.adjudicator_id,
             "note": row.note, "at": at.isoformat() if at else None}
 

@@ -178,10 +178,8 @@ def mark_done(session: Session, user: User, document_id: int) -> Assignment:
 
 
 def status_json(assignment: Assignment) -> dict:
-    """What the API answers about an assignment's state; times in UTC (SQLite returns them naive)."""
+    """What the API answers about an assignment's state; times in UTC."""
     completed = assignment.completed_at
-    if completed is not None and completed.tzinfo is None:
-        completed = completed.replace(tzinfo=dt.timezone.utc)
     return {
         "document_id": assignment.document_id,
         "status": assignment.status,

@@ -71,13 +71,6 @@ def format_time(moment: dt.datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "never"
 
 
-def _utc(moment: dt.datetime | None) -> dt.datetime | None:
-    """SQLite hands back naive datetimes; everything is stored in UTC."""
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=dt.timezone.utc)
-    return moment
-
-
 # -- the dashboard ------------------------------------------------------------------------------
 
 
@@ -229,7 +222,6 @@ def project_progress(session: Session, project_id: int, *, actor: User | None) -
         person.active_ms += int(times.get((user_id, document_id)) or 0)
     for statement in latest:
         for (user_id, document_id), moment in _per_user_document(session, statement).items():
-            moment = _utc(moment)
             if (user_id, document_id) in pairs and moment is not None:
                 person = people[user_id]
                 person.last_activity = max(filter(None, (person.last_activity, moment)))

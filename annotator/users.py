@@ -168,7 +168,7 @@ def log_in(session: Session, username: str, password: str, address: str) -> User
     for scope, limit, what in limits:
         failures = session.scalars(select(LoginAttempt.at).where(failed, scope).order_by(LoginAttempt.at)).all()
         if len(failures) >= limit:
-            wait = _as_utc(failures[-limit]) + LOGIN_WINDOW - now
+            wait = failures[-limit] + LOGIN_WINDOW - now
             minutes = max(1, -(-int(wait.total_seconds()) // 60))
             raise TooManyAttempts(f"Too many failed logins for {what}; try again in {minutes} minute"
                                   f"{'' if minutes == 1 else 's'}.")
@@ -177,11 +177,6 @@ def log_in(session: Session, username: str, password: str, address: str) -> User
         (LoginAttempt.username == username) | (LoginAttempt.address == address), LoginAttempt.at < now - LOGIN_RECORDS_KEPT))
     session.add(LoginAttempt(username=username[:USERNAME_MAX], address=address[:64], succeeded=user is not None, at=now))
     return user
-
-
-def _as_utc(moment: dt.datetime) -> dt.datetime:
-    """SQLite gives naive UTC datetimes back."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
 
 
 def _keep_an_admin(session: Session, user: User, doing: str) -> None:

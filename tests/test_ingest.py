@@ -525,6 +525,13 @@ def test_segment_repairs_inconsistent_sentencex_output(boundaries, expected):
     assert [text[start:end] for start, end in spans] == expected
 
 
+def test_segment_survives_a_panic_inside_sentencex():
+    # Found by the property test below: sentencex's Rust code panics (pyo3's PanicException,
+    # not an Exception) cutting inside U+0085 in Persian.
+    text = "...Z\x85\x85.\x85..."
+    assert_valid_sentences(text, segment(text, "fa"))
+
+
 def test_segment_survives_sentencex_exceptions():
     with mock.patch("sentencex.get_sentence_boundaries", side_effect=RuntimeError("boom")):
         assert segment("One. Two.\n\nThree.") == ((0, 9), (11, 17))

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from annotator import assignments, progress, projects, review
 from annotator.documents import import_articles
 from annotator.ingest import build_article
-from annotator.models import Assignment, Document, Event, Sentence, SentenceTime
+from annotator.models import Assignment, Document, Event, Sentence, SentenceTime, UTCDateTime
 
 from .test_annotations_api import Client, _span_payload
 from .test_assignments import make_users, world  # noqa: F401  (world is a fixture)
@@ -106,7 +106,8 @@ def test_progress_numbers_are_exact(worked):
     done_event = session.scalar(
         select(Event.created_at).where(Event.action == "done", Event.user_id == worked["ann"].id)
     )
-    assert ann.last_activity == progress._utc(done_event)
+    assert done_event.utcoffset() == dt.timedelta(0)  # aware, in UTC, on SQLite too (models.UTCDateTime)
+    assert ann.last_activity == done_event
     assert (report.assignments_done, report.assignments) == (2, 3)
     assert (report.sentences_labelled, report.sentences_total) == (3, 2 * n_seed + n_other)
     assert (report.documents_complete, report.documents_assigned) == (1, 2)
@@ -213,6 +214,7 @@ def test_segments_cut_where_spans_begin_and_end():
     assert [s.labels for s in review.segments(text, 100, [span(80, 105, "C")], {})] == [("C",), ()]
 
 
-def test_utc_helper():
+def test_naive_timestamps_are_read_as_utc():
     naive = dt.datetime(2026, 1, 1, 12, 0)
-    assert progress._utc(naive).tzinfo == dt.timezone.utc and progress.format_time(None) == "never"
+    assert UTCDateTime().process_result_value(naive, None) == naive.replace(tzinfo=dt.timezone.utc)
+    assert progress.format_time(None) == "never"

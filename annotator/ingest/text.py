@@ -158,7 +158,12 @@ def _segment_paragraph(paragraph: str, language: str) -> list[tuple[int, int]]:
     """
     try:
         boundaries = sentencex.get_sentence_boundaries(language, paragraph)
-    except Exception:  # e.g. UnicodeEncodeError on unpaired surrogates
+    except BaseException as error:
+        # An Exception (UnicodeEncodeError on unpaired surrogates), or pyo3's PanicException,
+        # a BaseException, when sentencex's Rust code panics on odd text ("...Z\x85\x85.\x85..."
+        # in Persian cuts inside a character). Anything else (KeyboardInterrupt) goes on.
+        if not isinstance(error, Exception) and type(error).__name__ != "PanicException":
+            raise
         boundaries = []
     pieces = []
     cursor = 0
