@@ -9,7 +9,6 @@ database) and skips the role check.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import random
 from collections.abc import Iterable, Sequence

@@ -17,10 +17,9 @@ from .. import adjudication, annotations
 from ..db import db
 from ..models import Document
 from ..permissions import require_supervisor
-from .api import _body
+from .forms import finish_form
 from .pages import annotate_data
-from .params import flag
-from .supervise import _done
+from .params import flag, json_body
 
 bp = Blueprint("adjudicate", __name__)
 
@@ -45,7 +44,7 @@ def settings(project_id: int):
         data = {"min_agree": int(raw) if number else raw, "matching": request.form.get("matching", "").strip()}
         return adjudication.update_settings(db.session, current_user, project_id, data)  # checks the role first
 
-    return _done(url_for(".queue", project_id=project_id), run,
+    return finish_form(url_for(".queue", project_id=project_id), run,
                  lambda s: f"Proposals now need {s['min_agree']} agreeing annotators, {s['matching']} matching.")
 
 
@@ -81,7 +80,7 @@ def page(document_id: int):
 @bp.post("/documents/<int:document_id>/adjudication/reopen")
 @login_required
 def reopen(document_id: int):
-    return _done(url_for(".page", document_id=document_id),
+    return finish_form(url_for(".page", document_id=document_id),
                  lambda: adjudication.reopen(db.session, current_user, document_id),
                  "Reopened: the gold of this document can change again (its history is kept).")
 
@@ -105,43 +104,43 @@ def gold_annotations(document_id: int):
 @bp.post("/api/gold/documents/<int:document_id>/spans")
 @login_required
 def create_span(document_id: int):
-    return jsonify(adjudication.create_gold_span(db.session, current_user, document_id, _body())), 201
+    return jsonify(adjudication.create_gold_span(db.session, current_user, document_id, json_body())), 201
 
 
 @bp.patch("/api/gold/spans/<int:span_id>")
 @login_required
 def update_span(span_id: int):
-    return jsonify(adjudication.update_gold_span(db.session, current_user, span_id, _body()))
+    return jsonify(adjudication.update_gold_span(db.session, current_user, span_id, json_body()))
 
 
 @bp.delete("/api/gold/spans/<int:span_id>")
 @login_required
 def delete_span(span_id: int):
-    return jsonify(adjudication.delete_gold_span(db.session, current_user, span_id, _body()))
+    return jsonify(adjudication.delete_gold_span(db.session, current_user, span_id, json_body()))
 
 
 @bp.put("/api/gold/sentences/<int:sentence_id>/labels/<layer>")
 @login_required
 def set_sentence_label(sentence_id: int, layer: str):
-    return jsonify(adjudication.set_gold_label(db.session, current_user, sentence_id, layer, _body()))
+    return jsonify(adjudication.set_gold_label(db.session, current_user, sentence_id, layer, json_body()))
 
 
 @bp.post("/api/gold/documents/<int:document_id>/attributions")
 @login_required
 def create_attribution(document_id: int):
-    return jsonify(adjudication.create_gold_attribution(db.session, current_user, document_id, _body())), 201
+    return jsonify(adjudication.create_gold_attribution(db.session, current_user, document_id, json_body())), 201
 
 
 @bp.patch("/api/gold/attributions/<int:attribution_id>")
 @login_required
 def update_attribution(attribution_id: int):
-    return jsonify(adjudication.update_gold_attribution(db.session, current_user, attribution_id, _body()))
+    return jsonify(adjudication.update_gold_attribution(db.session, current_user, attribution_id, json_body()))
 
 
 @bp.delete("/api/gold/attributions/<int:attribution_id>")
 @login_required
 def delete_attribution(attribution_id: int):
-    adjudication.delete_gold_attribution(db.session, current_user, attribution_id, _body())
+    adjudication.delete_gold_attribution(db.session, current_user, attribution_id, json_body())
     return jsonify(deleted=attribution_id)
 
 
@@ -160,7 +159,7 @@ def proposal(document_id: int):
 @bp.post("/api/gold/documents/<int:document_id>/done")
 @login_required
 def finish(document_id: int):
-    return jsonify(adjudication.finish(db.session, current_user, document_id, note=_body().get("note") or None))
+    return jsonify(adjudication.finish(db.session, current_user, document_id, note=json_body().get("note") or None))
 
 
 @bp.post("/api/gold/documents/<int:document_id>/activity")

@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify
 from flask_login import current_user, login_required
 
 from .. import annotations, assignments, progress
 from ..db import db
-from ..errors import ServiceError
+from .params import json_body
 
 bp = Blueprint("api", __name__, url_prefix="/api")
-
-
-def _body() -> dict:
-    try:
-        data = request.get_json(silent=True)
-    except RecursionError:  # nested deeper than the JSON decoder goes
-        raise ServiceError("the request body is nested too deeply") from None
-    if not isinstance(data, dict):
-        raise ServiceError("the request body must be a JSON object")
-    return data
 
 
 @bp.get("/documents/<int:document_id>/annotations")
@@ -31,43 +21,43 @@ def document_annotations(document_id: int):
 @bp.post("/documents/<int:document_id>/spans")
 @login_required
 def create_span(document_id: int):
-    return jsonify(annotations.create_span(db.session, current_user, document_id, _body())), 201
+    return jsonify(annotations.create_span(db.session, current_user, document_id, json_body())), 201
 
 
 @bp.patch("/spans/<int:span_id>")
 @login_required
 def update_span(span_id: int):
-    return jsonify(annotations.update_span(db.session, current_user, span_id, _body()))
+    return jsonify(annotations.update_span(db.session, current_user, span_id, json_body()))
 
 
 @bp.delete("/spans/<int:span_id>")
 @login_required
 def delete_span(span_id: int):
-    return jsonify(annotations.delete_span(db.session, current_user, span_id, _body()))
+    return jsonify(annotations.delete_span(db.session, current_user, span_id, json_body()))
 
 
 @bp.put("/sentences/<int:sentence_id>/labels/<layer>")
 @login_required
 def set_sentence_label(sentence_id: int, layer: str):
-    return jsonify(annotations.set_sentence_label(db.session, current_user, sentence_id, layer, _body()))
+    return jsonify(annotations.set_sentence_label(db.session, current_user, sentence_id, layer, json_body()))
 
 
 @bp.post("/documents/<int:document_id>/attributions")
 @login_required
 def create_attribution(document_id: int):
-    return jsonify(annotations.create_attribution(db.session, current_user, document_id, _body())), 201
+    return jsonify(annotations.create_attribution(db.session, current_user, document_id, json_body())), 201
 
 
 @bp.patch("/attributions/<int:attribution_id>")
 @login_required
 def update_attribution(attribution_id: int):
-    return jsonify(annotations.update_attribution(db.session, current_user, attribution_id, _body()))
+    return jsonify(annotations.update_attribution(db.session, current_user, attribution_id, json_body()))
 
 
 @bp.delete("/attributions/<int:attribution_id>")
 @login_required
 def delete_attribution(attribution_id: int):
-    annotations.delete_attribution(db.session, current_user, attribution_id, _body())
+    annotations.delete_attribution(db.session, current_user, attribution_id, json_body())
     return jsonify(deleted=attribution_id)
 
 
@@ -85,6 +75,6 @@ def mark_done(document_id: int):
 @bp.post("/documents/<int:document_id>/activity")
 @login_required
 def record_activity(document_id: int):
-    total = progress.record_activity(db.session, current_user, document_id, _body())
+    total = progress.record_activity(db.session, current_user, document_id, json_body())
     db.session.commit()
     return jsonify(total)

@@ -1,4 +1,4 @@
-"""Query and form parameters the pages and downloads share."""
+"""What requests carry, read the one way every page, download and API endpoint shares."""
 
 from __future__ import annotations
 
@@ -25,3 +25,14 @@ def whole_number(name: str, raw: str) -> int:
         raise ServiceError(f"{name.replace('_', ' ')} must be a whole number from -{ID_MAX} to {ID_MAX}",
                            field=name)
     return value
+
+
+def json_body() -> dict:
+    """The request's JSON object (an API call's body); anything else is a 400."""
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # nested deeper than the JSON decoder goes
+        raise ServiceError("the request body is nested too deeply") from None
+    if not isinstance(data, dict):
+        raise ServiceError("the request body must be a JSON object")
+    return data

@@ -11,7 +11,8 @@ from flask_login import current_user, login_required
 
 from .. import adjudication, assignments, progress, review
 from ..db import db
-from ..errors import Forbidden, NotFound, ServiceError
+from ..errors import ServiceError
+from .forms import finish_form
 from .params import whole_number
 from .report import number
 
@@ -27,20 +28,6 @@ def _int(name: str, *, default: int | None = None, source=None) -> int:
 
 def _ints(name: str) -> list[int]:
     return [whole_number(name, raw) for raw in request.form.getlist(name)]
-
-
-def _done(back: str, action, message) -> object:
-    """Run a form's change, commit, flash what happened (or why not) and go back."""
-    try:
-        result = action()
-        db.session.commit()
-        flash(message(result) if callable(message) else message, "info")
-    except (Forbidden, NotFound):
-        raise
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    return redirect(back)
 
 
 # -- assignment ----------------------------------------------------------------------------------
@@ -71,7 +58,7 @@ def auto_assign(project_id: int):
         short = f"; {len(result.short)} document(s) still below k (too few annotators left)" if result.short else ""
         return f"{len(result.created)} new assignment(s), {len(result.calibration)} calibration document(s){short}."
 
-    return _done(url_for(".assignments", project_id=project_id), run, report)
+    return finish_form(url_for(".assignments", project_id=project_id), run, report)
 
 
 @bp.post("/projects/<int:project_id>/assignments")
@@ -81,14 +68,14 @@ def assign(project_id: int):
         project = assignments.project_by_id(db.session, project_id, actor=current_user)
         return assignments.assign_documents(db.session, project, _int("user"), _ints("documents"), actor=current_user)
 
-    return _done(url_for(".assignments", project_id=project_id), run, lambda created: f"{len(created)} new assignment(s).")
+    return finish_form(url_for(".assignments", project_id=project_id), run, lambda created: f"{len(created)} new assignment(s).")
 
 
 def _assignment_action(assignment_id: int, action, message: str):
     """Withdraw, reassign or reopen; back to the project's assignment page."""
     assignment = assignments.get_assignment(db.session, assignment_id, actor=current_user)
     back = url_for(".assignments", project_id=assignment.document.project_id)
-    return _done(back, action, message)
+    return finish_form(back, action, message)
 
 
 @bp.post("/assignments/<int:assignment_id>/withdraw")
