@@ -6,10 +6,13 @@ import os
 import secrets
 from pathlib import Path
 
-from .ingest import DEFAULT_MAX_BYTES
-
 SECRET_KEY_FILE = "secret_key"
 SQLITE_FILE = "annotator.sqlite3"
+# The import limits' defaults, also annotator.ingest's: defined here so that reading the
+# settings does not load the HTML parser and the segmenter.
+DEFAULT_MAX_BYTES = 5 * 1024 * 1024
+# The annotation page of a longer document is too slow to use (a 28,000-sentence book was).
+DEFAULT_MAX_SENTENCES = 2000
 
 
 def database_url(instance_path: Path) -> str:
@@ -49,6 +52,8 @@ def settings(instance_path: Path) -> dict:
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "SQLITE_SYNCHRONOUS": os.environ.get("ANNOTATOR_SQLITE_SYNCHRONOUS", "NORMAL").upper(),
         "MAX_IMPORT_BYTES": int(os.environ.get("ANNOTATOR_MAX_IMPORT_BYTES", DEFAULT_MAX_BYTES)),
+        # The most sentences a document may have, on every import from files and uploads.
+        "MAX_SENTENCES": int(os.environ.get("ANNOTATOR_MAX_SENTENCES", DEFAULT_MAX_SENTENCES)),
         # The largest JSON request body the API reads (413 above it).
         "API_MAX_BYTES": int(os.environ.get("ANNOTATOR_API_MAX_BYTES", 1024 * 1024)),
         # Annotators keep a page open all day: a CSRF token lives as long as the session.

@@ -125,13 +125,16 @@ def import_uploads(
     files: Iterable[tuple[str, bytes]],
     *,
     max_bytes: int,
+    max_sentences: int,
+    encoding: str | None = None,
 ) -> list[UploadResult]:
     """Import uploaded files (name, content) into a project; supervisors and admins only.
 
     Unlike the command line, which imports nothing if any input is invalid, each file stands
     alone: a file with any problem (one bad JSONL line is enough) imports nothing and reports
     every problem; the valid files are imported, a transaction per document, as import_articles.
-    The name only picks the format; the content is checked as the command line checks files.
+    The name only picks the format; the content is checked as the command line checks files,
+    with the same limits and ``encoding`` (None: each file's own, see annotator.ingest.readers).
     """
     require_supervisor(actor)
     project = session.get(Project, project_id)
@@ -139,7 +142,7 @@ def import_uploads(
         raise NotFound(f"no project with id {project_id}", field="project")
     results = []
     for name, data in files:
-        read = read_bytes(name, data, max_bytes=max_bytes)
+        read = read_bytes(name, data, max_bytes=max_bytes, max_sentences=max_sentences, encoding=encoding)
         errors = [item for item in read if isinstance(item, IngestError)]
         if errors:
             results.append(UploadResult(name, errors=errors))

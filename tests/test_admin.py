@@ -21,6 +21,7 @@ from annotator.ingest import read_paths
 from annotator.models import Document, Event, Project, Sentence, SentenceLabel, User
 
 from .conftest import SEED_TXT
+from .test_ingest import ENCODED, encoded_txt, html_page, over_limit
 
 PASSWORD = "a long test password"
 CODEBOOKS = Path(__file__).parent / "data" / "codebooks"
@@ -317,6 +318,84 @@ def test_upload_without_files_and_too_large_request(world):
     assert response.status_code == 302 and response.location.endswith(f"/projects/{project_id}")
     assert "nothing was imported" in admin.get(response.location).get_data(as_text=True)
     assert _count(world["session"], Document) == 1
+
+
+def _upload(client, project_id: int, files: list[tuple[bytes, str]], encoding: str = ""):
+    data = {"files": [(io.BytesIO(content), name) for content, name in files], "encoding": encoding}
+    return client.post(f"/projects/{project_id}/documents", data, content_type="multipart/form-data")
+
+
+def _uploaded(session, world) -> list[tuple[str, str]]:
+    session.rollback()
+    query = select(Document.title, Document.text).where(Document.id != world["seed"].id).order_by(Document.id)
+    return session.execute(query).all()
+
+
+def test_upload_of_text_that_is_not_utf8_needs_the_encoding_field(world):
+    session, project_id = world["session"], world["project"].id
+    sup = Client(world["app"], "sup")
+    files = [(encoded_txt(encoding, title, body), name) for name, encoding, title, body, _ in ENCODED]
+    response = _upload(sup, project_id, files)
+    assert response.status_code == 200
+    page = _text(response)
+    assert "Imported 0 documents, skipped 0 already present, 5 files failed." in _words(page)
+    for name, _, _, _, reason in ENCODED:
+        advice = reason.replace("give the file's encoding", "give the file's encoding in the Encoding field")
+        assert f"<li>{name}: {advice}</li>" in page
+    assert "--encoding" not in page
+    assert _uploaded(session, world) == []
+
+    for name, encoding, title, body, _ in ENCODED:
+        response = _upload(sup, project_id, [(encoded_txt(encoding, title, body), name)], encoding)
+        assert response.status_code == 200 and _imported(response) == 1
+        assert f'value="{encoding}"' in response.get_data(as_text=True)  # the field keeps what was given
+    assert _uploaded(session, world) == [(title, body) for _, _, title, body, _ in ENCODED]
+
+
+def test_upload_of_html_declaring_its_charset(world):
+    title, body = ENCODED[0][2:4]
+    page = html_page(f'<meta charset="windows-1256"><title>{title}</title>', f"<p>{body}</p>").encode("windows-1256")
+    response = _upload(Client(world["app"], "sup"), world["project"].id, [(page, "arabic.html")])
+    assert response.status_code == 200 and _imported(response) == 1
+    assert _uploaded(world["session"], world) == [(title, body)]
+
+
+@pytest.mark.parametrize("encoding, message", [
+    ("klingon", "unknown encoding &#39;klingon&#39;; give a name such as windows-1256"),
+    ("base64", "unknown encoding &#39;base64&#39;"),
+    ("x" * 41, "Field cannot be longer than 40 characters."),
+])
+def test_upload_with_an_unknown_encoding_is_a_form_error(world, encoding, message):
+    before = len(_events(world["session"]))
+    response = _upload(Client(world["app"], "sup"), world["project"].id, [(GOOD_TXT, "good.txt")], encoding)
+    assert response.status_code == 400
+    assert f'<p class="field-error">{message}' in response.get_data(as_text=True)
+    assert _uploaded(world["session"], world) == [] and len(_events(world["session"])) == before
+
+
+def test_upload_sentence_limit(world):
+    app, session = world["app"], world["session"]
+    app.config["MAX_SENTENCES"] = 3
+    sup = Client(app, "sup")
+    assert "and at most 3 sentences per document" in _words(_text(sup.get(f"/projects/{world['project'].id}")))
+    files = [
+        (b"Too long\n\nOne. Two. Three. Four.", "long.txt"),
+        (_jsonl({"title": "Short", "text": "One. Two."}, {"title": "Long", "text": "One. Two. Three. Four."}), "feed.jsonl"),
+        (GOOD_TXT, "good.txt"),
+    ]
+    page = _text(_upload(sup, world["project"].id, files))
+    assert f"long.txt: {over_limit(4, 3)}" in page
+    assert f"feed.jsonl:2: {over_limit(4, 3)}" in page
+    assert [title for title, _ in _uploaded(session, world)] == ["An upload"]
+
+
+def _words(page: str) -> str:
+    """The page's text without tags, its whitespace collapsed."""
+    return " ".join(re.sub(r"<[^>]+>", "", page).split())
+
+
+def _imported(response) -> int:
+    return int(re.search(r"Imported <strong>(\d+)</strong> document", response.get_data(as_text=True)).group(1))
 
 
 # Users.

@@ -156,7 +156,7 @@ FORMS = {
                           valid=(("current_password", PASSWORD), ("new_password", NEW), ("confirm", NEW))),
     "admin.new_project": Form("root", "/projects/new", fields=("name",), files=("codebook",),
                               writes=("projects", "events"), valid=(("name", "{fresh}"),)),
-    "admin.upload": Form("sup", "/projects/{id}/documents", ids=("project",), files=("files",),
+    "admin.upload": Form("sup", "/projects/{id}/documents", ids=("project",), fields=("encoding",), files=("files",),
                          writes=("documents", "sentences", "events")),
     "admin.create_user": Form("root", "/users", fields=("username", "role"), writes=USERS,
                               valid=(("username", "{fresh}"), ("role", "annotator"))),

@@ -1,6 +1,7 @@
 """Tests for annotator.ingest: pure functions, no database, no Flask."""
 
 import ast
+import codecs
 import datetime
 import hashlib
 import json
@@ -14,10 +15,13 @@ from hypothesis import strategies as st
 
 from annotator.ingest import (
     DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_SENTENCES,
     SUFFIXES,
     Article,
+    EncodingNeeded,
     IngestError,
     build_article,
+    check_encoding,
     read_bytes,
     read_file,
     read_paths,
@@ -400,6 +404,189 @@ def test_jsonl_crlf_and_unicode_line_separators():
     assert (second.text, second.line) == ("Two.", 3)
 
 
+# --- encodings ------------------------------------------------------------
+
+# Files in encodings other than UTF-8, made from the text they hold: (file name, encoding,
+# title, body, the reason given without an encoding). tests/test_cli.py and test_admin.py
+# import them too.
+ENCODED = [
+    ("arabic.txt", "windows-1256", "عاجل: الحكومة تعلن خطة جديدة",
+     "قال المتحدث باسم الحكومة إن الاجتماع سيعقد غدا. وأضاف أن الوزراء سيناقشون الميزانية.",
+     "not UTF-8 (first bad byte 0xDA at line 1, column 1); give the file's encoding (likely windows-1256 for Arabic)"),
+    ("western.txt", "windows-1252", "Café crème in Zürich",
+     "Der Bürgermeister sagte: „Die Straße bleibt gesperrt.“ Le café a répondu “bienvenue” à tous.",
+     "not UTF-8 (first bad byte 0xE9 at line 1, column 4); give the file's encoding (likely windows-1252 for "
+     "Western European, windows-1250 for Central European or windows-1254 for Turkish)"),
+    ("hebrew.txt", "iso-8859-8", "הממשלה מודיעה על תוכנית",
+     "הממשלה הודיעה היום על תוכנית חדשה. השר אמר כי היא תיושם בקרוב.",
+     "not UTF-8 (first bad byte 0xE4 at line 1, column 1); give the file's encoding (likely windows-1255 for Hebrew)"),
+    ("japanese.txt", "shift_jis", "政府、新計画を発表",
+     "政府は本日、新しい計画を発表した。大臣は「すぐに実施する」と述べた。",
+     "not UTF-8 (first bad byte 0x90 at line 1, column 1); give the file's encoding (likely shift_jis for Japanese)"),
+    ("utf16.txt", "utf-16-le", "Naïve café", "Smart “quotes” and العربية in one file.",
+     "not UTF-8: NUL bytes at every other position, as in UTF-16 without a byte-order mark; give the file's "
+     "encoding (likely utf-16-le for little-endian UTF-16)"),
+]
+ENCODED_IDS = [case[1] for case in ENCODED]
+
+
+def encoded_txt(encoding, title, body):
+    return f"{title}\n\n{body}\n".encode(encoding)
+
+
+@pytest.mark.parametrize("name, encoding, title, body, reason", ENCODED, ids=ENCODED_IDS)
+def test_text_that_is_not_utf8_needs_its_encoding(name, encoding, title, body, reason):
+    error = single_error(read_bytes(name, encoded_txt(encoding, title, body)))
+    assert isinstance(error, EncodingNeeded)
+    assert (error.source, error.reason, error.line) == (name, reason, None)
+    article = only(read_bytes(name, encoded_txt(encoding, title, body), encoding=encoding))
+    assert (article.title, article.text) == (title, body)
+    assert_valid_article(article)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-16-be", "utf-32", "utf-32-be"])
+def test_a_byte_order_mark_is_enough(encoding):
+    title, body = ENCODED[0][2:4]
+    data = encoded_txt(encoding, title, body)
+    if encoding.endswith("-be"):  # Python writes no mark for an explicit byte order
+        data = "\ufeff".encode(encoding) + data
+    article = only(read_bytes("marked.txt", data))
+    assert (article.title, article.text) == (title, body)
+
+
+def test_error_position_counts_lines_and_characters():
+    data = "Naïve title\r\n\r\nThe “quote”: ".encode() + b"\x93yes\x94."
+    error = single_error(read_bytes("quote.txt", data))
+    assert error.reason == (
+        "not UTF-8 (first bad byte 0x93 at line 3, column 14); give the file's encoding "
+        "(e.g. windows-1256 for Arabic, windows-1252 for Western European)"
+    )
+    assert error.message("with --encoding NAME") == (
+        "quote.txt: not UTF-8 (first bad byte 0x93 at line 3, column 14); give the file's encoding with "
+        "--encoding NAME (e.g. windows-1256 for Arabic, windows-1252 for Western European)"
+    )
+    assert str(error) == f"quote.txt: {error.reason}"
+
+
+@pytest.mark.parametrize("declaration", [
+    '<meta charset="windows-1256">',
+    '<meta http-equiv="Content-Type" content="text/html; charset=windows-1256">',
+])
+def test_html_declared_charset_is_used(declaration):
+    title, body = ENCODED[0][2:4]
+    page = html_page(declaration + f"<title>{title}</title>", f"<p>{body}</p>")
+    article = only(read_bytes("arabic.html", page.encode("windows-1256")))
+    assert (article.title, article.text) == (title, body)
+    # The same bytes as plain text name no encoding.
+    assert isinstance(single_error(read_bytes("arabic.txt", page.encode("windows-1256"))), EncodingNeeded)
+
+
+@pytest.mark.parametrize("declaration", ['<meta charset="utf-16">', '<meta charset="klingon">', ""])
+def test_html_declaring_no_usable_charset_needs_its_encoding(declaration):
+    title, body = ENCODED[0][2:4]
+    page = html_page(declaration + f"<title>{title}</title>", f"<p>{body}</p>").encode("windows-1256")
+    error = single_error(read_bytes("arabic.html", page))
+    assert error.reason.startswith("not UTF-8 (first bad byte 0xDA at line 1, column ")
+    assert only(read_bytes("arabic.html", page, encoding="windows-1256")).text == body
+
+
+def test_given_encoding_wins_over_the_declared_charset():
+    title, body = ENCODED[0][2:4]
+    page = html_page(f'<meta charset="iso-8859-8"><title>{title}</title>', f"<p>{body}</p>")
+    article = only(read_bytes("arabic.html", page.encode("windows-1256"), encoding="windows-1256"))
+    assert (article.title, article.text) == (title, body)
+
+
+@pytest.mark.parametrize("data, encoding, text", [
+    (codecs.BOM_UTF8 + "Title\n\nNaïve.".encode(), "windows-1256", "Naïve."),
+    ("Title\n\nNaïve.".encode("utf-16"), "utf-16-be", "Naïve."),  # Python writes little-endian with a mark
+    ("عاجل\n\nقال.".encode(), "windows-1256", "قال."),
+    (b"Title\n\nText.", "utf-16-le", "Text."),
+    (codecs.BOM_UTF8 + b"Title\n\nText.", "utf-8", "Text."),
+    ("Title\n\nText.".encode("utf-16"), "utf-16-le", "Text."),
+    ("Title\n\nText.".encode("utf-16"), "UTF-16", "Text."),
+    (b"Title\n\nText.", "windows-1256", "Text."),  # ASCII: the same text in both
+])
+def test_a_file_that_is_utf8_or_says_what_it_is_is_read_so_whatever_encoding_is_given(data, encoding, text):
+    """A folder given as windows-1256 may hold files saved as UTF-8, with or without a mark."""
+    article = only(read_bytes("said.txt", data, encoding=encoding))
+    assert (article.title, article.text) == ("عاجل" if text == "قال." else "Title", text)
+
+
+@pytest.mark.parametrize("data, encoding, reason", [
+    (encoded_txt("windows-1256", *ENCODED[0][2:4]), "utf-8",
+     "not utf-8 (first bad byte 0xDA at line 1, column 1); give the file's encoding (likely windows-1256 for Arabic)"),
+    (b"Title\n\nBad\x81bytes.", "windows-1252",
+     "not windows-1252 (first bad byte 0x81 at line 3, column 4); give the file's encoding "
+     "(e.g. windows-1256 for Arabic, windows-1252 for Western European)"),
+    (encoded_txt("utf-16-le", "Title", "Text."), "windows-1252",
+     "not windows-1252: NUL bytes at every other position, as in UTF-16 without a byte-order mark; give the "
+     "file's encoding (likely utf-16-le for little-endian UTF-16)"),
+])
+def test_a_given_encoding_that_does_not_fit_is_refused(data, encoding, reason):
+    error = single_error(read_bytes("wrong.txt", data, encoding=encoding))
+    assert isinstance(error, EncodingNeeded) and error.reason == reason
+
+
+def test_declared_and_given_latin1_mean_windows_1252():
+    data = "Caf\u00e9\n\nHe said \u201cyes\u201d.".encode("cp1252")
+    assert only(read_bytes("latin.txt", data, encoding="latin-1")).text == "He said \u201cyes\u201d."
+
+
+@pytest.mark.parametrize("name, codec", [
+    ("windows-1256", "cp1256"), (" Windows-1256 ", "cp1256"), ("cp1256", "cp1256"), ("iso-8859-8", "iso8859-8"),
+    ("shift_jis", "shift_jis"), ("UTF-16LE", "utf-16-le"), ("latin-1", "cp1252"), ("ISO-8859-1", "cp1252"),
+    ("us-ascii", "cp1252"),
+])
+def test_check_encoding_accepts_names_python_knows(name, codec):
+    assert check_encoding(name) == codec
+
+
+@pytest.mark.parametrize("name", ["klingon", "", " ", "base64", "rot13", "undefined", "unicode_escape", "a\x00b"])
+def test_check_encoding_refuses_what_is_not_a_text_encoding(name):
+    with pytest.raises(ValueError, match="unknown encoding .*; give a name such as windows-1256"):
+        check_encoding(name)
+    with pytest.raises(ValueError, match="unknown encoding"):
+        read_bytes("a.txt", b"Title\n\nText.", encoding=name)
+
+
+# --- sentences per document -------------------------------------------------
+
+
+def over_limit(count, limit):
+    return (
+        f"{count:,} sentences, over the limit of {limit:,} per document; split the article into parts of at most "
+        f"{limit:,} sentences (for example one file per chapter or section, or one JSONL line per part), "
+        "or raise ANNOTATOR_MAX_SENTENCES"
+    )
+
+
+def test_a_document_over_the_sentence_limit_is_refused():
+    data = b"Title\n\nOne. Two. Three.\n\nFour."
+    error = single_error(read_bytes("long.txt", data, max_sentences=3))
+    assert (error.source, error.reason, error.line) == ("long.txt", over_limit(4, 3), None)
+    assert len(only(read_bytes("long.txt", data, max_sentences=4)).sentences) == 4
+
+
+def test_the_default_sentence_limit():
+    assert DEFAULT_MAX_SENTENCES == 2000
+    body = " ".join(f"Sentence {n}." for n in range(2000))
+    assert len(only(read_bytes("limit.txt", f"Title\n\n{body}".encode())).sentences) == 2000
+    error = single_error(read_bytes("over.txt", f"Title\n\n{body} One more.".encode()))
+    assert error.reason == over_limit(2001, 2000)
+    assert str(error).startswith("over.txt: 2,001 sentences, over the limit of 2,000 per document; ")
+
+
+def test_the_sentence_limit_applies_to_each_jsonl_line_and_through_paths(tmp_path):
+    data = jsonl({"title": "A", "text": "One. Two."}, {"title": "B", "text": "One. Two. Three."})
+    first, second = read_bytes("feed.jsonl", data, max_sentences=2)
+    assert isinstance(first, Article)
+    assert (second.source, second.line, second.reason) == ("feed.jsonl", 2, over_limit(3, 2))
+    (tmp_path / "feed.jsonl").write_bytes(data)
+    assert [type(result) for result in read_paths([tmp_path], max_sentences=2)] == [Article, IngestError]
+    assert [type(result) for result in read_file(tmp_path / "feed.jsonl", max_sentences=3)] == [Article, Article]
+
+
 # --- normalisation --------------------------------------------------------
 
 
@@ -601,10 +788,9 @@ PNG_HEADER = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10\x00\x00\x00\x
     ("blank.html", "\u00a0\n".encode(), "file is empty (only whitespace)"),
     ("image.txt", PNG_HEADER, "binary file (contains NUL bytes)"),
     ("image.html", PNG_HEADER, "binary file (contains NUL bytes)"),
-    ("utf16.txt", "Title\n\nText.".encode("utf-16"), "binary file"),
     ("noise.txt", bytes(range(1, 32)) * 4 + b"Title\n\nSome text.", "binary file (mostly control characters)"),
-    ("bad.txt", b"Title\n\nCaf\x81\x8d\x90 \xff\xfe text.", "undecodable bytes"),
-    ("bad.jsonl", b'{"title": "T", "text": "\x81\x8d"}', "undecodable bytes"),
+    ("bad.txt", b"Title\n\nCaf\x81\x8d\x90 \xff\xfe text.", "not UTF-8 (first bad byte 0x81 at line 3, column 4)"),
+    ("bad.jsonl", b'{"title": "T", "text": "\x81\x8d"}', "not UTF-8 (first bad byte 0x81 at line 1, column 25)"),
     ("doc.pdf", b"%PDF-1.7", "unsupported file type '.pdf'"),
     ("README", b"Title\n\nText.", "unsupported file type (no suffix)"),
     ("title-only.txt", b"Just a title\n\n", "no body text"),
@@ -616,9 +802,10 @@ def test_bad_input_becomes_ingest_error(name, data, reason):
     assert str(error) == f"{name}: {error.reason}"
 
 
-def test_cp1252_text_file_is_decoded_by_detection():
+def test_cp1252_text_file_needs_its_encoding():
     data = "Caf\u00e9 news\n\nThe caf\u00e9 said \u201cwelcome\u201d.".encode("cp1252")
-    article = only(read_bytes("cp1252.txt", data))
+    assert isinstance(single_error(read_bytes("cp1252.txt", data)), EncodingNeeded)
+    article = only(read_bytes("cp1252.txt", data, encoding="cp1252"))
     assert article.title == "Caf\u00e9 news"
     assert article.text == "The caf\u00e9 said \u201cwelcome\u201d."
 

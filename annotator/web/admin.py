@@ -14,12 +14,13 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, MultipleFileField
 from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms import PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
 from .. import documents, permissions, projects, users
 from ..codebook import CodebookError
 from ..db import db
 from ..errors import Forbidden, NotFound, ServiceError
+from ..ingest import EncodingNeeded, IngestError, check_encoding
 from ..models import ROLES
 
 bp = Blueprint("admin", __name__)
@@ -37,8 +38,17 @@ class NewProjectForm(FlaskForm):
     codebook = FileField("Codebook file (optional)")
 
 
+def _known_encoding(_form, field) -> None:
+    try:
+        check_encoding(field.data)
+    except ValueError as error:
+        raise ValidationError(str(error)) from None
+
+
 class UploadForm(FlaskForm):
     files = MultipleFileField("Files (.txt, .html, .htm, .jsonl)")
+    # Empty: each file's own encoding (UTF-8, a byte-order mark, an HTML page's charset).
+    encoding = StringField("Encoding", validators=[Optional(), Length(max=40), _known_encoding])
 
 
 class NewUserForm(FlaskForm):
@@ -155,19 +165,28 @@ def project(project_id: int):
     return _project_page(project_id)
 
 
-def _project_page(project_id: int, results: list[documents.UploadResult] | None = None):
+def _project_page(project_id: int, results: list[documents.UploadResult] | None = None,
+                  form: UploadForm | None = None, status: int = 200):
     project = projects.project_by_id(db.session, current_user, project_id)
     rows = projects.project_documents(db.session, current_user, project_id)
-    return render_template(
+    page = render_template(
         "admin/project.html",
         project=project,
         documents=rows,
-        form=UploadForm(),
+        form=form or UploadForm(),
         results=results,
         max_bytes=current_app.config["MAX_IMPORT_BYTES"],
+        max_sentences=current_app.config["MAX_SENTENCES"],
         upload_limit=_upload_limit(),
         megabytes=_megabytes,
+        upload_problem=_upload_problem,
     )
+    return page, status
+
+
+def _upload_problem(error: IngestError) -> str:
+    """An import problem as the upload page words it: an encoding is given in the form."""
+    return error.message("in the Encoding field") if isinstance(error, EncodingNeeded) else str(error)
 
 
 def _upload_name(filename: str) -> str:
@@ -180,6 +199,9 @@ def _upload_name(filename: str) -> str:
 @login_required
 def upload(project_id: int):
     projects.project_by_id(db.session, current_user, project_id)  # 403/404 before reading files
+    form = UploadForm()
+    if not form.validate():
+        return _project_page(project_id, form=form, status=400)
     files = [file for file in request.files.getlist("files") if file.filename]
     if not files:
         flash("Choose one or more files to upload.", "error")
@@ -190,8 +212,10 @@ def upload(project_id: int):
         project_id,
         ((_upload_name(file.filename), file.read()) for file in files),
         max_bytes=current_app.config["MAX_IMPORT_BYTES"],
+        max_sentences=current_app.config["MAX_SENTENCES"],
+        encoding=(form.encoding.data or "").strip() or None,
     )
-    return _project_page(project_id, results)
+    return _project_page(project_id, results, form)
 
 
 # Users.
