@@ -4,7 +4,8 @@
 pure statistics in :mod:`annotator.agreement` and returns plain JSON data (format 1,
 docs/report-format.md). ``cached_report`` keeps the result in the ``reports`` table keyed by
 the parameters and reuses it while the project's annotations have not changed.
-``report_csv`` and ``report_html`` render a report dict.
+``report_json``, ``report_csv`` and ``report_html`` render a report dict as a download,
+naming annotators as the exports do (``annotator_names``).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from . import agreement
 from .agreement.results import NOT_PAIRABLE, Figure
 from .annotations import project_codebook
 from .db import begin_write
-from .errors import NotFound
+from .errors import NotFound, ServiceError
 from .models import (
     Adjudication,
     Assignment,
@@ -44,6 +45,7 @@ from .models import (
     User,
 )
 from .permissions import require_supervisor
+from .pseudonyms import pseudonym
 from .users import GOLD_USERNAME, not_gold
 
 FORMAT = 1
@@ -76,8 +78,9 @@ def figure_json(figure: Figure) -> dict:
             "p_below_08": _number(figure.p_below_08),
             "replicates": int(figure.replicates),
             "seed": int(figure.seed),
+            "undefined": figure.interval_undefined,
         }
-    return {
+    result = {
         "value": value,
         "undefined": undefined,
         "band": agreement.band(value),
@@ -86,6 +89,9 @@ def figure_json(figure: Figure) -> dict:
         "annotators": int(figure.annotators),
         "interval": interval,
     }
+    if figure.units_left_out is not None:  # only figures that leave units out (Fleiss' kappa)
+        result["units_left_out"] = int(figure.units_left_out)
+    return result
 
 
 def _undefined(reason: str, units: int = 0, pairs: int = 0, annotators: int = 0) -> Figure:
@@ -601,6 +607,13 @@ def _live_users(data: _Data, doc: int) -> list[int]:
 # --- relations ----------------------------------------------------------------------------
 
 
+def _relation_roles(relation) -> dict:
+    """The roles an attribution_agreement over this relation scores and aligns by: all of
+    them, and those it requires (the default codebook: cue and content), else all."""
+    roles = [role.name for role in relation.roles]
+    return {"roles": roles, "aligning": [role.name for role in relation.roles if role.required] or roles}
+
+
 def _relation_layer(data: _Data, relation, replicates: int, seed: int) -> dict:
     owned = data.relations.get(relation.name, {})
     roles = [role.name for role in relation.roles]
@@ -611,10 +624,10 @@ def _relation_layer(data: _Data, relation, replicates: int, seed: int) -> dict:
         if shared:
             result = agreement.attribution_agreement(
                 [owned.get((a, d), []) for d in shared], [owned.get((b, d), []) for d in shared],
-                attribute_names, replicates=replicates, seed=seed,
+                attribute_names, **_relation_roles(relation), replicates=replicates, seed=seed,
             )
             aligned = sum(len(x) for x in result.alignment)
-            role_figures = {r: (result.roles[r].exact, result.roles[r].overlap) for r in roles if r in result.roles}
+            role_figures = {r: (result.roles[r].exact, result.roles[r].overlap) for r in roles}
             attribute_figures = dict(result.attributes)
         else:
             nothing = _undefined(NOT_PAIRABLE, annotators=2)
@@ -635,8 +648,8 @@ def _relation_layer(data: _Data, relation, replicates: int, seed: int) -> dict:
         "metrics": {
             "roles": {
                 r: {
-                    "exact": figure_json(_mean([(p, per_pair[p][0][r][0]) for p in pairs if r in per_pair[p][0]])),
-                    "overlap": figure_json(_mean([(p, per_pair[p][0][r][1]) for p in pairs if r in per_pair[p][0]])),
+                    "exact": figure_json(_mean([(p, per_pair[p][0][r][0]) for p in pairs])),
+                    "overlap": figure_json(_mean([(p, per_pair[p][0][r][1]) for p in pairs])),
                 }
                 for r in roles
             },
@@ -692,10 +705,11 @@ def _against_gold(data: _Data, gold: int) -> list[dict]:
                 rows.append({"annotator": u, "roles": {r: {"exact": nothing, "overlap": nothing} for r in roles}})
                 continue
             scores = agreement.attribution_agreement(
-                [owned.get((u, d), []) for d in shared], [owned.get((gold, d), []) for d in shared], attributes=())
+                [owned.get((u, d), []) for d in shared], [owned.get((gold, d), []) for d in shared], attributes=(),
+                **_relation_roles(relation))
             rows.append({"annotator": u, "roles": {
                 r: {"exact": figure_json(scores.roles[r].exact), "overlap": figure_json(scores.roles[r].overlap)}
-                for r in roles if r in scores.roles}})
+                for r in roles}})
         result.append({"layer": relation.name, "kind": "relation", "annotators": rows})
     return result
 
@@ -798,8 +812,8 @@ def build_report(
 
 
 # Bumped when the report gains a key, so that reports cached without it are computed anew
-# (2: the "gold" sections).
-CACHE_REVISION = 2
+# (2: the "gold" sections; 3: intervals' "undefined", Fleiss' kappa's "units_left_out").
+CACHE_REVISION = 3
 
 
 def report_key(project_id: int, parameters: dict) -> str:
@@ -853,10 +867,28 @@ def cached_report(
     return report
 
 
-# --- CSV and HTML -------------------------------------------------------------------------
+# --- downloads: JSON, CSV and HTML --------------------------------------------------------
+
+
+def annotator_names(report: dict, *, secret_key: str | None, usernames: bool = False) -> dict[int, str]:
+    """What the downloads call each annotator of the report (by user id): the pseudonym the
+    exports use (keyed by the instance's secret key), or the user name when ``usernames``."""
+    if usernames:
+        return {int(a["id"]): a["username"] for a in report["annotators"]}
+    if not secret_key:
+        raise ServiceError("pseudonyms need the instance's secret key", field="secret_key")
+    project_id = report["project"]["id"]
+    return {int(a["id"]): pseudonym(secret_key, project_id, int(a["id"])) for a in report["annotators"]}
+
+
+def report_json(report: dict, names: dict[int, str]) -> str:
+    """The report as a JSON document, each of its ``annotators`` with its ``name``."""
+    named = {**report, "annotators": [{**a, "name": names[int(a["id"])]} for a in report["annotators"]]}
+    return json.dumps(named, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
 
 CSV_COLUMNS = ("layer", "metric", "scope", "a", "b", "value", "undefined", "band", "low", "high",
-               "units", "pairs", "annotators")
+               "units", "pairs", "annotators", "interval_undefined", "units_left_out")
 
 
 def _csv_row(layer: str, metric: str, scope: str, a, b, figure: dict) -> list:
@@ -865,23 +897,24 @@ def _csv_row(layer: str, metric: str, scope: str, a, b, figure: dict) -> list:
             "" if figure["value"] is None else repr(figure["value"]), figure["undefined"] or "",
             figure["band"] or "", "" if interval.get("low") is None else repr(interval["low"]),
             "" if interval.get("high") is None else repr(interval["high"]),
-            figure["units"], figure["pairs"], figure["annotators"]]
+            figure["units"], figure["pairs"], figure["annotators"], interval.get("undefined") or "",
+            figure.get("units_left_out", "")]
 
 
-def _gold_csv_rows(name: str, layer: dict) -> Iterator[list]:
+def _gold_csv_rows(name: str, layer: dict, who) -> Iterator[list]:
     """Each annotator against gold: scope "gold", the annotator in column a."""
     for row in layer.get("gold") or ():
         if layer["kind"] == "relation":
             for role, figures in row["roles"].items():
                 for kind, figure in figures.items():
-                    yield _csv_row(name, f"{role}.{kind}", "gold", row["annotator"], None, figure)
+                    yield _csv_row(name, f"{role}.{kind}", "gold", who(row["annotator"]), None, figure)
         else:
             for metric, figure in row.items():
                 if metric != "annotator":
-                    yield _csv_row(name, metric, "gold", row["annotator"], None, figure)
+                    yield _csv_row(name, metric, "gold", who(row["annotator"]), None, figure)
 
 
-def _csv_rows(report: dict) -> Iterator[list]:
+def _csv_rows(report: dict, who) -> Iterator[list]:
     for layer in report["layers"]:
         name = layer["layer"]
         if layer["kind"] == "relation":
@@ -891,11 +924,12 @@ def _csv_rows(report: dict) -> Iterator[list]:
             for attribute, figure in layer["metrics"]["attributes"].items():
                 yield _csv_row(name, f"attribute.{attribute}", "overall", None, None, figure)
             for pair in layer["pairs"]:
+                a, b = who(pair["a"]), who(pair["b"])
                 for role, figures in pair["roles"].items():
                     for kind, figure in figures.items():
-                        yield _csv_row(name, f"{role}.{kind}", "pair", pair["a"], pair["b"], figure)
+                        yield _csv_row(name, f"{role}.{kind}", "pair", a, b, figure)
                 for attribute, figure in pair["attributes"].items():
-                    yield _csv_row(name, f"attribute.{attribute}", "pair", pair["a"], pair["b"], figure)
+                    yield _csv_row(name, f"attribute.{attribute}", "pair", a, b, figure)
             continue
         for metric, figure in layer["metrics"].items():
             yield _csv_row(name, metric, "overall", None, None, figure)
@@ -903,10 +937,10 @@ def _csv_rows(report: dict) -> Iterator[list]:
             for row in layer["per_category"]:
                 yield _csv_row(name, "specific_agreement", "label", row["category"], None, row["agreement"])
             for pair in layer["pairs"]:
-                yield _csv_row(name, "cohen_kappa", "pair", pair["a"], pair["b"], pair["cohen_kappa"])
+                yield _csv_row(name, "cohen_kappa", "pair", who(pair["a"]), who(pair["b"]), pair["cohen_kappa"])
             for row in layer["annotators"]:
-                yield _csv_row(name, "alpha_without", "annotator", row["annotator"], None, row["alpha_without"])
-                yield _csv_row(name, "mean_kappa", "annotator", row["annotator"], None, row["mean_kappa"])
+                yield _csv_row(name, "alpha_without", "annotator", who(row["annotator"]), None, row["alpha_without"])
+                yield _csv_row(name, "mean_kappa", "annotator", who(row["annotator"]), None, row["mean_kappa"])
             for row in layer["documents"]:
                 yield _csv_row(name, "alpha", "document", row["document"], None, row["alpha"])
         else:
@@ -915,28 +949,30 @@ def _csv_rows(report: dict) -> Iterator[list]:
                     yield _csv_row(name, metric, "label", row["label"], None, row[metric])
             for pair in layer["pairs"]:
                 for metric in ("exact_f1", "partial_f1", "boundary_f1"):
-                    yield _csv_row(name, metric, "pair", pair["a"], pair["b"], pair[metric])
+                    yield _csv_row(name, metric, "pair", who(pair["a"]), who(pair["b"]), pair[metric])
             for row in layer["annotators"]:
-                yield _csv_row(name, "mean_f1", "annotator", row["annotator"], None, row["mean_f1"])
+                yield _csv_row(name, "mean_f1", "annotator", who(row["annotator"]), None, row["mean_f1"])
             for row in layer["documents"]:
                 yield _csv_row(name, "exact_f1", "document", row["document"], None, row["exact_f1"])
     for layer in report["layers"]:
-        yield from _gold_csv_rows(layer["layer"], layer)
+        yield from _gold_csv_rows(layer["layer"], layer, who)
 
 
-def report_csv(report: dict) -> Iterator[str]:
-    """The report's figures as CSV lines (header first), one figure per row."""
+def report_csv(report: dict, names: dict[int, str]) -> Iterator[str]:
+    """The report's figures as CSV lines (header first), one figure per row; annotators by
+    their ``names``."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    for row in [list(CSV_COLUMNS), *_csv_rows(report)]:
+    for row in [list(CSV_COLUMNS), *_csv_rows(report, lambda user_id: names[int(user_id)])]:
         writer.writerow(row)
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
 
 
-def report_html(report: dict) -> str:
-    """One self-contained HTML file (inline style, no script, no external resource)."""
+def report_html(report: dict, names: dict[int, str]) -> str:
+    """One self-contained HTML file (inline style, no script, no external resource);
+    annotators by their ``names``."""
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
     from .paths import TEMPLATES_DIR
@@ -945,10 +981,9 @@ def report_html(report: dict) -> str:
         loader=FileSystemLoader(str(TEMPLATES_DIR)), autoescape=select_autoescape(["html"]),
         trim_blocks=True, lstrip_blocks=True,
     )
-    names = {str(u["id"]): u["username"] for u in report["annotators"]}
 
     def who(user_id) -> str:
-        return names.get(str(user_id), f"#{user_id}")
+        return names[int(user_id)]
 
     def number(value, digits: int = 3) -> str:
         return "—" if value is None else f"{value:.{digits}f}"

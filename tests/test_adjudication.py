@@ -418,9 +418,10 @@ def test_scores_against_known_gold(world, session):
         {world["ann1"].id: 1.0, world["ann2"].id: 0.5, world["ann3"].id: claim[world["ann3"].id]["value"]})
     relation = next(layer for layer in built["layers"] if layer["kind"] == "relation")
     assert relation["gold"] is not None and set(relation["gold"][0]["roles"]) == {"source", "cue", "content", "supplement"}
-    rows = [line for line in report.report_csv(built) if ",gold," in line]
-    assert any(line.startswith(f"claim_type,kappa,gold,{world['ann2'].id},,0.5,") for line in rows)
-    html = report.report_html(built)
+    names = report.annotator_names(built, secret_key="test-secret", usernames=True)
+    rows = [line for line in report.report_csv(built, names) if ",gold," in line]
+    assert any(line.startswith("claim_type,kappa,gold,ann2,,0.5,") for line in rows)
+    html = report.report_html(built, names)
     assert "Annotators against gold (1 adjudicated documents)" in html and "Cohen's kappa with gold" in html
 
 

@@ -40,11 +40,12 @@ from annotator.agreement import (
     sentence_agreement,
     specific_agreement,
 )
+from annotator.agreement.coding import fully_rated
 from annotator.agreement.results import (
     CATEGORY_NOT_USED,
+    FEWER_THAN_TWO_FULLY_RATED,
     NO_VARIATION,
     NOT_PAIRABLE,
-    UNEQUAL_RATINGS,
 )
 
 PACKAGE = Path(__file__).resolve().parent.parent / "annotator" / "agreement"
@@ -193,6 +194,12 @@ def test_cohen_kappa_matches_sklearn(data):
             assert figure.units == both.sum()
 
 
+def statsmodels_fleiss(counts: np.ndarray) -> float:
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return statsmodels_fleiss_kappa(counts, method="fleiss")
+
+
 @PROPERTY
 @given(st.integers(2, 5), st.integers(2, 6), st.integers(1, 20), st.data())
 def test_fleiss_kappa_matches_statsmodels(k, raters, units, draw):
@@ -201,13 +208,50 @@ def test_fleiss_kappa_matches_statsmodels(k, raters, units, draw):
     )
     codes = ratings.reshape(raters, units)
     ours = fleiss_kappa(codes, k)
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        reference = statsmodels_fleiss_kappa(category_counts(codes, k), method="fleiss")
+    assert ours.units_left_out == 0
+    if units < 2:
+        assert ours.undefined == FEWER_THAN_TWO_FULLY_RATED
+        return
+    reference = statsmodels_fleiss(category_counts(codes, k))
     if np.isnan(reference):
         assert ours.undefined == NO_VARIATION
     else:
         assert abs(ours.value - reference) <= TOLERANCE
+
+
+@PROPERTY
+@given(reliability_data(min_annotators=2))
+def test_fleiss_kappa_with_missing_ratings_matches_statsmodels_on_the_fully_rated_units(data):
+    codes, k = data
+    counts = category_counts(codes, k)
+    ratings = counts.sum(axis=1)
+    full = ratings == ratings.max()
+    ours = fleiss_kappa(codes, k)
+    assert ours.units_left_out == np.count_nonzero(ratings) - np.count_nonzero(full & (ratings > 0))
+    if ratings.max() < 2:
+        assert ours.undefined == NOT_PAIRABLE
+        return
+    if full.sum() < 2:
+        assert ours.undefined == FEWER_THAN_TWO_FULLY_RATED
+        return
+    reference = statsmodels_fleiss(counts[full])
+    if np.isnan(reference):
+        assert ours.undefined == NO_VARIATION
+    else:
+        assert abs(ours.value - reference) <= TOLERANCE
+        assert (ours.units, ours.annotators) == (full.sum(), ratings.max())
+
+
+def test_fleiss_kappa_with_one_extra_label():
+    # Three annotators label ten sentences; the first also labels an eleventh nobody else did.
+    rng = np.random.default_rng(3)
+    codes = np.full((3, 11), -1)
+    codes[:, :10] = rng.integers(0, 3, size=(3, 10))
+    codes[0, 10] = 1
+    figure = fleiss_kappa(codes, 3)
+    reference = statsmodels_fleiss(category_counts(codes[:, :10], 3))
+    assert figure.value == pytest.approx(reference, abs=TOLERANCE) and figure.undefined is None
+    assert (figure.units, figure.annotators, figure.units_left_out) == (10, 3, 1)
 
 
 def test_fleiss_kappa_interval_resamples_documents():
@@ -308,12 +352,44 @@ def test_no_unit_with_two_values_is_undefined():
     assert alpha_from_coincidences(np.zeros((2, 2))).undefined == NOT_PAIRABLE
 
 
-def test_fleiss_with_unequal_numbers_of_ratings_is_undefined():
+def test_fleiss_on_unequal_numbers_of_ratings_takes_the_fully_rated_units():
+    # Krippendorff's (2011) data: units 2..9 carry all four ratings; 1 and 10 three, 11 two,
+    # 12 one. Fleiss' kappa is that of units 2..9; the other four are left out.
     figure = fleiss_kappa(KRIPPENDORFF_2011, 5)
-    assert figure.value is None and figure.undefined == UNEQUAL_RATINGS
-    # Units nobody rated are not part of the study and do not make the counts unequal.
+    full = fully_rated(category_counts(KRIPPENDORFF_2011, 5))
+    assert full.tolist() == [False] + [True] * 8 + [False] * 3
+    reference = statsmodels_fleiss(category_counts(KRIPPENDORFF_2011, 5)[full])
+    assert figure.value == pytest.approx(reference, abs=TOLERANCE)
+    assert (figure.units, figure.pairs, figure.annotators, figure.units_left_out) == (8, 32, 4, 4)
+    # Units nobody rated are not part of the study: neither used nor left out.
     with_empty_unit = np.array([[0, 1, -1], [0, 1, -1]])
     assert fleiss_kappa(with_empty_unit, 2).value == 1.0
+    assert fleiss_kappa(with_empty_unit, 2).units_left_out == 0
+
+
+def test_fleiss_with_fewer_than_two_fully_rated_units_is_undefined():
+    # Only the first unit carries both ratings: kappa of one unit is not a figure.
+    codes = np.array([[0, 1, 0, 1], [1, -1, -1, -1]])
+    figure = fleiss_kappa(codes, 2, document_ids=np.array([0, 0, 1, 1]))
+    assert figure.value is None and figure.undefined == FEWER_THAN_TWO_FULLY_RATED
+    assert (figure.units, figure.annotators, figure.units_left_out) == (1, 2, 3)
+
+
+def test_fleiss_interval_resamples_only_the_fully_rated_units():
+    # Extra single ratings, in the same documents and in one of their own, change nothing but
+    # the count of units left out: the same units are resampled, by the same documents.
+    rng = np.random.default_rng(8)
+    codes = rng.integers(0, 3, size=(3, 40))
+    documents = np.repeat(np.arange(8), 5)
+    extra = np.full((3, 6), -1)
+    extra[0, :] = rng.integers(0, 3, size=6)
+    with_extra = np.concatenate([codes, extra], axis=1)
+    extra_documents = np.concatenate([documents, [0, 3, 5, 8, 8, 8]])
+    plain = fleiss_kappa(codes, 3, document_ids=documents, replicates=300, seed=4)
+    extended = fleiss_kappa(with_extra, 3, document_ids=extra_documents, replicates=300, seed=4)
+    assert extended.units_left_out == 6 and plain.units_left_out == 0
+    assert (extended.value, extended.low, extended.high, extended.replicates) == (
+        plain.value, plain.low, plain.high, plain.replicates)
 
 
 def test_unused_category_has_undefined_specific_agreement():
@@ -398,7 +474,8 @@ def test_sentence_agreement_bundles_every_figure():
     report = sentence_agreement(KRIPPENDORFF_2011, 5, "interval", document_ids=ids, replicates=200)
     assert round(report.alpha.value, 3) == 0.849
     assert report.alpha.low is not None and report.alpha.replicates > 0
-    assert report.fleiss_kappa.undefined == UNEQUAL_RATINGS
+    assert report.fleiss_kappa.units == 8 and report.fleiss_kappa.units_left_out == 4
+    assert report.fleiss_kappa.low is not None  # resampled over the documents of units 2..9
     assert len(report.specific_agreement) == 5 and len(report.cohen_kappa) == 6
     np.testing.assert_array_equal(report.pooled_confusion, sum(report.confusion.values()))
     assert len(report.annotators) == 4

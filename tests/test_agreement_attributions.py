@@ -127,3 +127,21 @@ def test_documents_are_aligned_separately():
     assert result.alignment == ((), ())
     with pytest.raises(ValueError):
         attribution_agreement([[A0]], [])
+
+
+def test_a_codebooks_own_roles_are_scored_and_aligned_by():
+    """A relation of another codebook (tests/data/codebooks/custom.json: support, with a claim
+    and evidence): its roles are scored, and its attributions aligned by the roles named."""
+    first = [[Attribution(parts={"claim": [(0, 10)], "evidence": [(20, 30)]}, attributes={"strength": "weak"}),
+              Attribution(parts={"claim": [(40, 50)], "evidence": [(60, 70)]}, attributes={"strength": "strong"})]]
+    second = [[Attribution(parts={"claim": [(40, 50)], "evidence": [(60, 65)]}, attributes={"strength": "strong"}),
+               Attribution(parts={"claim": [(0, 10)], "evidence": [(20, 30)]}, attributes={"strength": "weak"})]]
+    result = attribution_agreement(first, second, ("strength",), roles=("claim", "evidence"),
+                                   aligning=("claim", "evidence"), replicates=0)
+    assert result.alignment == (((0, 1), (1, 0)),)
+    assert set(result.roles) == {"claim", "evidence"}
+    assert result.roles["claim"].exact.value == 1.0
+    assert result.roles["evidence"].exact.value == pytest.approx(2 * 1 / 4)
+    assert result.attributes["strength"].value == 1.0
+    # By the default codebook's roles nothing would align, and every figure would say "no spans".
+    assert attribution_agreement(first, second, ("strength",), replicates=0).alignment == ((),)

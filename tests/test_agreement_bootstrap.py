@@ -7,14 +7,20 @@ import pytest
 
 from annotator.agreement import (
     DEFAULT_SEED,
+    Attribution,
     alpha_values,
+    attribution_agreement,
     bootstrap,
     cohen_kappa,
     document_coincidences,
     document_weights,
     krippendorff_alpha,
     observed_agreement,
+    sentence_agreement,
+    token_alpha,
+    unitizing_alpha,
 )
+from annotator.agreement.results import NO_DEFINED_RESAMPLE, TOO_FEW_DOCUMENTS
 
 
 def synthetic(documents=120, sentences=10, annotators=3, k=4, accuracy=0.85, seed=1):
@@ -120,7 +126,67 @@ def test_batched_and_looped_statistics_agree():
 def test_nothing_to_resample():
     empty = bootstrap(np.zeros((0, 2, 2)), alpha_values, 100, batched=True)
     assert (empty.low, empty.high, empty.replicates_defined) == (None, None, 0)
+    assert empty.undefined == TOO_FEW_DOCUMENTS
+    # No replicates asked for: no interval at all (not an undefined one).
+    assert bootstrap(np.ones((5, 2, 2)), alpha_values, 0, batched=True) is None
     codes, ids, k = synthetic()
     without_replicates = krippendorff_alpha(codes, k, document_ids=ids, replicates=0)
     assert without_replicates.low is None and without_replicates.replicates == 0
+    assert without_replicates.seed is None and without_replicates.interval_undefined is None
     assert without_replicates.value is not None
+
+
+def test_an_interval_needs_two_documents_that_contribute():
+    # One document resampled is that document again: its "interval" would be the point
+    # estimate twice. Documents without a pairable value do not count.
+    codes, _, k = synthetic(documents=1, sentences=30)
+    one = np.zeros(codes.shape[1], dtype=np.int64)
+    figure = krippendorff_alpha(codes, k, document_ids=one, replicates=200)
+    assert figure.value is not None and (figure.low, figure.high) == (None, None)
+    assert figure.interval_undefined == TOO_FEW_DOCUMENTS and figure.seed == DEFAULT_SEED
+    assert figure.replicates == 0
+    lone_values = np.concatenate([codes, np.array([[0, 1], [-1, -1], [-1, -1]])], axis=1)
+    ids = np.concatenate([one, [1, 1]])  # the second document has no unit with two values
+    assert krippendorff_alpha(lone_values, k, document_ids=ids).interval_undefined == TOO_FEW_DOCUMENTS
+    # Two documents are enough.
+    two = krippendorff_alpha(codes, k, document_ids=np.repeat([0, 1], 15), replicates=200)
+    assert two.interval_undefined is None and two.low < two.high
+
+
+def test_every_interval_of_one_document_is_undefined():
+    """Every figure that carries an interval follows the one rule of bootstrap()."""
+    codes, _, k = synthetic(documents=1, sentences=30, accuracy=0.7)
+    one = np.zeros(codes.shape[1], dtype=np.int64)
+    sentences = sentence_agreement(codes, k, document_ids=one, replicates=100)
+    tokens = [np.array([[0, 4], [5, 9], [10, 14], [15, 19]])]
+    unitizing = unitizing_alpha([40], [[[(0, 9, "x"), (20, 30, "y")], [(0, 4, "x"), (22, 30, "y")]]],
+                                replicates=100)
+
+    def said(kind: str, cue: int) -> Attribution:
+        return Attribution(parts={"source": [(0, 4)], "cue": [(cue, cue + 4)], "content": [(cue + 5, cue + 9)]},
+                           attributes={"source_kind": kind})
+
+    first = [[said("person", 5), said("organisation", 20), said("person", 40)]]
+    second = [[said("person", 5), said("person", 20), said("person", 40)]]
+    figures = {
+        "alpha": sentences.alpha,
+        "fleiss_kappa": sentences.fleiss_kappa,
+        "observed_agreement": sentences.observed_agreement,
+        "specific_agreement": sentences.specific_agreement[0],
+        "cohen_kappa": sentences.cohen_kappa[(0, 1)],
+        "token_alpha": token_alpha(tokens, [[[(0, 9, "x")], [(0, 4, "x")]]], ["x"], replicates=100),
+        "unitizing_alpha": unitizing.pooled,
+        "unitizing_alpha x": unitizing.per_label["x"],
+        "attribute alpha": attribution_agreement(first, second, ["source_kind"], replicates=100)
+        .attributes["source_kind"],
+    }
+    for name, figure in figures.items():
+        assert figure.value is not None, name
+        assert figure.interval_undefined == TOO_FEW_DOCUMENTS, name
+        assert (figure.low, figure.high, figure.p_below_0667, figure.p_below_08) == (None, None, None, None), name
+
+
+def test_an_interval_undefined_in_every_resample_says_so():
+    never = bootstrap(np.ones((4, 3)), lambda stack: np.full(stack.shape[0], np.nan), 50, batched=True)
+    assert (never.low, never.high, never.replicates_defined, never.replicates) == (None, None, 0, 50)
+    assert never.undefined == NO_DEFINED_RESAMPLE

@@ -7,14 +7,16 @@ import datetime as dt
 import hashlib
 import io
 import json
+import re
 
 import krippendorff
 import numpy as np
 import pytest
 from sqlalchemy import select, update
+from statsmodels.stats.inter_rater import fleiss_kappa as statsmodels_fleiss_kappa
 
-from annotator import annotations, assignments, projects, report, users
-from annotator.errors import Forbidden, NotFound
+from annotator import adjudication, annotations, assignments, exports, projects, report, users
+from annotator.errors import Forbidden, NotFound, ServiceError
 from annotator.models import (
     Assignment,
     Attribution,
@@ -25,8 +27,11 @@ from annotator.models import (
     SentenceLabel,
     Span,
 )
+from annotator.pseudonyms import pseudonym
 
 PASSWORD = "a long test password"
+SECRET = "test-secret"  # the app fixture's SECRET_KEY
+TOO_FEW_DOCUMENTS = "too few documents for an interval"
 CLAIMS = ("event", "quantity", "causal", "prediction", "rule", "personal_experience", "opinion", "not_claim")
 SENTENCE = "Word{n} one two three. "
 # Claim types per annotator, per document, per sentence (None: not labelled).
@@ -261,6 +266,8 @@ def test_cli_outputs(world, cli, tmp_path):
     assert result.exit_code == 0, result.output
     body = json.loads(result.stdout)
     assert body["parameters"]["replicates"] == 50 and "Computing" in result.stderr
+    assert [a["name"] for a in body["annotators"]] == [
+        pseudonym(SECRET, world["project"].id, world[name].id) for name in ("ann1", "ann2", "ann3")]
 
     result = cli("report", "--project", "default", "--format", "csv", "--replicates", "0",
                  "--annotators", "ann1,ann2", "--documents", ",".join(str(d.id) for d in world["docs"][:2]))
@@ -270,12 +277,23 @@ def test_cli_outputs(world, cli, tmp_path):
     alpha = next(r for r in rows if r[:3] == ["claim_type", "alpha", "overall"])
     assert float(alpha[5]) <= 1
     assert any(r[2] == "pair" for r in rows) and all(len(r) == len(report.CSV_COLUMNS) for r in rows)
+    project_id = world["project"].id
+    pseudonyms = {pseudonym(SECRET, project_id, world[name].id) for name in ("ann1", "ann2")}
+    assert {r[3] for r in rows if r[2] in ("pair", "annotator")} == pseudonyms
+    result = cli("report", "--project", "default", "--format", "csv", "--replicates", "0", "--usernames")
+    assert {r[3] for r in csv.reader(io.StringIO(result.stdout)) if r[2] == "annotator"} == {"ann1", "ann2", "ann3"}
 
     out = tmp_path / "report.html"
     result = cli("report", "--project", "default", "--format", "html", "--out", str(out), "--replicates", "20")
     assert result.exit_code == 0, result.output
     html = out.read_text()
-    assert html.startswith("<!doctype html>") and "Claim type" in html and "ann2" in html
+    assert html.startswith("<!doctype html>") and "Claim type" in html
+    assert pseudonym(SECRET, project_id, world["ann2"].id) in html and "ann2" not in html
+    result = cli("report", "--project", "default", "--format", "html", "--out", str(out), "--replicates", "0",
+                 "--usernames")
+    assert result.exit_code == 0, result.output
+    html = out.read_text()
+    assert "ann2" in html
     assert "<script" not in html.lower() and "http://" not in html and "https://" not in html
     assert "<link" not in html.lower()
 
@@ -287,3 +305,126 @@ def test_cli_outputs(world, cli, tmp_path):
     ):
         result = cli("report", *args)
         assert result.exit_code != 0 and message in result.output, result.output
+
+
+# --- intervals of one document, Fleiss' kappa on the fully rated units, annotators' names ---
+
+
+def _figures(node):
+    """Every FIGURE dict anywhere in a report."""
+    if isinstance(node, dict):
+        if "value" in node and "undefined" in node and "interval" in node:
+            yield node
+        else:
+            for child in node.values():
+                yield from _figures(child)
+    elif isinstance(node, list):
+        for child in node:
+            yield from _figures(child)
+
+
+def _csv(body: dict, names: dict[int, str]) -> list[dict]:
+    """The report's CSV rows as dicts by column (the header checked)."""
+    header, *rows = csv.reader(io.StringIO("".join(report.report_csv(body, names))))
+    assert header == list(report.CSV_COLUMNS)
+    return [dict(zip(header, row, strict=True)) for row in rows]
+
+
+def test_one_document_gives_no_interval(world, session):
+    """Resampling one document gives that document back: the interval is undefined, with its
+    reason, in the JSON, the CSV and the HTML file (not "0.544 to 0.544")."""
+    body = report.build_report(session, None, world["project"].id, documents=[world["docs"][0].id], replicates=100)
+    alpha = _layer(body, "claim_type")["metrics"]["alpha"]
+    assert alpha["value"] is not None
+    assert alpha["interval"] == {"low": None, "high": None, "p_below_0667": None, "p_below_08": None,
+                                 "replicates": 0, "seed": 20261125, "undefined": TOO_FEW_DOCUMENTS}
+    with_interval = [f for f in _figures(body) if f["value"] is not None and f["interval"] is not None]
+    assert len(with_interval) > 5
+    assert all(f["interval"]["undefined"] == TOO_FEW_DOCUMENTS and f["interval"]["low"] is None
+               for f in with_interval)
+    json.dumps(body, allow_nan=False)
+
+    names = report.annotator_names(body, secret_key=SECRET)
+    rows = _csv(body, names)
+    row = next(r for r in rows if (r["layer"], r["metric"], r["scope"]) == ("claim_type", "alpha", "overall"))
+    assert (row["low"], row["high"], row["interval_undefined"]) == ("", "", TOO_FEW_DOCUMENTS)
+    assert float(row["value"]) == pytest.approx(alpha["value"])
+
+    html = report.report_html(body, names)
+    alpha_row = re.search(r"<tr><th>Krippendorff's alpha</th>.*?</tr>", html, re.S).group(0)
+    assert f"undefined: {TOO_FEW_DOCUMENTS}" in alpha_row and f"{alpha['value']:.3f}" in alpha_row
+    assert " – " not in alpha_row
+
+    # Two documents: an interval again.
+    two = report.build_report(session, None, world["project"].id, documents=[d.id for d in world["docs"][:2]],
+                              replicates=100)
+    interval = _layer(two, "claim_type")["metrics"]["alpha"]["interval"]
+    assert interval["undefined"] is None and interval["low"] is not None
+
+
+def test_fleiss_kappa_with_one_extra_label(world, session):
+    """ann1 and ann2 on every document; ann2 labels one sentence ann1 left empty. Fleiss' kappa
+    is that of the other eleven sentences (as statsmodels computes it), one unit left out."""
+    doc2 = world["docs"][2]
+    session.add(SentenceLabel(user_id=world["ann2"].id, sentence_id=world["sentences"][doc2.id][2].id,
+                              layer="claim_type", value="not_claim"))  # now only sentence 3 is ann2's alone
+    session.commit()
+    pair = [world["ann1"].id, world["ann2"].id]
+    body = report.build_report(session, None, world["project"].id, annotators=pair, replicates=100)
+    fleiss = _layer(body, "claim_type")["metrics"]["fleiss_kappa"]
+    values = {name: [v for doc in LABELS[name] for v in doc] for name in ("ann1", "ann2")}
+    values["ann2"][10] = "not_claim"
+    common = [u for u in range(12) if values["ann1"][u] and values["ann2"][u]]
+    assert len(common) == 11
+    counts = np.zeros((11, len(CLAIMS)))
+    for row, u in enumerate(common):
+        for name in ("ann1", "ann2"):
+            counts[row, CLAIMS.index(values[name][u])] += 1
+    assert fleiss["value"] == pytest.approx(statsmodels_fleiss_kappa(counts, method="fleiss"), abs=1e-9)
+    assert (fleiss["units"], fleiss["annotators"], fleiss["units_left_out"]) == (11, 2, 1)
+    assert fleiss["interval"]["low"] is not None
+    assert "units_left_out" not in _layer(body, "claim_type")["metrics"]["alpha"]  # only Fleiss leaves units out
+
+    names = report.annotator_names(body, secret_key=SECRET)
+    rows = _csv(body, names)
+    row = next(r for r in rows if (r["layer"], r["metric"], r["scope"]) == ("claim_type", "fleiss_kappa", "overall"))
+    assert (row["units"], row["units_left_out"]) == ("11", "1")
+    alpha_row = next(r for r in rows if (r["layer"], r["metric"], r["scope"]) == ("claim_type", "alpha", "overall"))
+    assert alpha_row["units_left_out"] == ""
+    html = report.report_html(body, names)
+    fleiss_row = re.search(r"<tr><th>Fleiss' kappa</th>.*?</tr>", html, re.S).group(0)
+    assert f"{fleiss['value']:.3f}" in fleiss_row and "1 left out" in fleiss_row
+
+
+def test_downloads_name_annotators_like_the_exports(world, session):
+    """Pseudonyms by default (the exports' own), user names when asked; never user ids."""
+    doc = world["docs"][0]
+    project_id = world["project"].id
+    names = report.annotator_names(report.build_report(session, None, project_id, replicates=0), secret_key=SECRET)
+    exported = {entry["annotator"] for record in exports.document_records(session, None, project_id, secret_key=SECRET)
+                for entry in record["annotations"]}
+    assert set(names.values()) == exported and len(exported) == 3
+    assert names == {world[n].id: pseudonym(SECRET, project_id, world[n].id) for n in ("ann1", "ann2", "ann3")}
+    _span(session, world["ann1"], doc, 0, 6, "SOURCE")
+    _span(session, world["ann2"], doc, 0, 6, "SOURCE")
+    session.commit()
+    adjudication.apply_proposal(session, world["sup"], doc.id)  # gold rows name annotators too
+    adjudication.finish(session, world["sup"], doc.id)
+    body = report.build_report(session, None, project_id, replicates=0)
+    assert body["gold"] == {"documents": 1}
+    ids = {str(world[n].id) for n in ("ann1", "ann2", "ann3")}
+    for usernames, expected in ((False, set(names.values())), (True, {"ann1", "ann2", "ann3"})):
+        chosen = report.annotator_names(body, secret_key=SECRET, usernames=usernames)
+        rows = _csv(body, chosen)
+        named = [r for r in rows if r["scope"] in ("pair", "annotator", "gold")]
+        assert {r["layer"] for r in named} >= {"claim_type", "attribution", "loaded_language"}
+        assert {r["a"] for r in named if r["scope"] == "gold"} == expected
+        assert {r["a"] for r in named} | {r["b"] for r in named if r["scope"] == "pair"} == expected
+        assert not ({r["a"] for r in named} | {r["b"] for r in named}) & ids
+        document = json.loads(report.report_json(body, chosen))
+        assert [a["name"] for a in document["annotators"]] == [chosen[world[n].id] for n in ("ann1", "ann2", "ann3")]
+        html = report.report_html(body, chosen)
+        assert all(name in html for name in expected)
+    assert "ann1" not in report.report_html(body, names)
+    with pytest.raises(ServiceError):
+        report.annotator_names(body, secret_key="")

@@ -15,6 +15,7 @@ from annotator import assignments, projects, report as report_service
 from annotator.documents import import_articles
 from annotator.ingest import build_article
 from annotator.models import Document, Sentence, User
+from annotator.pseudonyms import pseudonym
 
 from .test_annotations_api import Client, _span_payload
 from .test_assignments import make_users
@@ -30,6 +31,8 @@ ARTICLE = [
 # claim_type per sentence: ann and bob differ on sentences 1 and 2 (0-based), agree elsewhere.
 ANN = ["event", "opinion", "event", "quantity", "prediction"]
 BOB = ["event", "causal", "opinion", "quantity", "prediction"]
+SECRET = "test-secret"  # the app fixture's SECRET_KEY
+TOO_FEW_DOCUMENTS = "too few documents for an interval"
 
 
 def _sentences(session, document) -> list[Sentence]:
@@ -272,3 +275,84 @@ def test_a_slow_report_shows_computing_then_the_report(setup, monkeypatch):
     app.config["REPORT_WAIT_SECONDS"] = 10
     response = client.http.get(setup["url"])
     assert response.status_code == 200 and 'id="layer-claim_type"' in response.get_data(as_text=True)
+
+
+def _csv(response) -> list[dict]:
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    return [dict(zip(rows[0], row)) for row in rows[1:]]
+
+
+def test_one_document_has_an_undefined_interval_everywhere(setup):
+    """The project has one document: each interval is undefined, with the reason, on the page
+    and in every download, never "0.544 to 0.544"."""
+    app, url = setup["app"], setup["url"]
+    page = _page(app, "sup", url)
+    claim = page[page.index('id="layer-claim_type"'):]
+    row = re.search(r'<tr data-metric="alpha">.*?</tr>', claim, re.S).group(0)
+    assert f"95% interval undefined — {TOO_FEW_DOCUMENTS}" in row
+    assert 'class="interval"' not in row and " to " not in row
+
+    data = json.loads(_get(app, "sup", url + ".json").get_data(as_text=True))
+    alpha = next(layer for layer in data["layers"] if layer["layer"] == "claim_type")["metrics"]["alpha"]
+    assert alpha["value"] is not None and alpha["interval"]["undefined"] == TOO_FEW_DOCUMENTS
+    assert alpha["interval"]["low"] is None and alpha["interval"]["high"] is None
+
+    rows = _csv(_get(app, "sup", url + ".csv"))
+    alpha_row = next(r for r in rows if (r["layer"], r["metric"], r["scope"]) == ("claim_type", "alpha", "overall"))
+    assert (alpha_row["low"], alpha_row["high"], alpha_row["interval_undefined"]) == ("", "", TOO_FEW_DOCUMENTS)
+
+    html = _get(app, "sup", url + ".html").get_data(as_text=True)
+    file_row = re.search(r"<tr><th>Krippendorff's alpha</th>.*?</tr>", html, re.S).group(0)
+    assert f"undefined: {TOO_FEW_DOCUMENTS}" in file_row
+
+
+def test_fleiss_kappa_leaves_out_the_sentence_one_annotator_labelled_alone(setup):
+    app, session, people = setup["app"], setup["session"], setup["people"]
+    project = projects.get_or_create_project(session, "extra")
+    session.commit()
+    import_articles(session, project, [build_article("Extra", [" ".join(ARTICLE)], source="extra")])
+    document = session.scalar(select(Document).where(Document.project_id == project.id))
+    for name in ("ann", "bob"):
+        assignments.assign(session, people[name], [document])
+    session.commit()
+    sentences = _sentences(session, document)
+    ann, bob = Client(app, "ann"), Client(app, "bob")
+    for sentence, a_value, b_value in zip(sentences, ANN, BOB):
+        _label(ann, sentence, a_value)
+        if sentence.position < len(ARTICLE) - 1:  # bob leaves the last sentence: ann labelled it alone
+            _label(bob, sentence, b_value)
+    session.rollback()
+    url = f"/projects/{project.id}/agreement"
+    page = _page(app, "sup", url)
+    claim = page[page.index('id="layer-claim_type"'):]
+    row = re.search(r'<tr data-metric="fleiss_kappa">.*?</tr>', claim, re.S).group(0)
+    assert 'class="undefined"' not in row and "1 left out" in row  # defined, one unit left out
+    data = json.loads(_get(app, "sup", url + ".json").get_data(as_text=True))
+    fleiss = next(layer for layer in data["layers"] if layer["layer"] == "claim_type")["metrics"]["fleiss_kappa"]
+    assert fleiss["value"] is not None and (fleiss["units"], fleiss["units_left_out"]) == (4, 1)
+    assert f"{fleiss['value']:.3f}" in row
+    fleiss_row = next(r for r in _csv(_get(app, "sup", url + ".csv"))
+                      if (r["layer"], r["metric"], r["scope"]) == ("claim_type", "fleiss_kappa", "overall"))
+    assert fleiss_row["units_left_out"] == "1"
+
+
+def test_downloads_name_annotators_by_pseudonym_unless_asked(setup):
+    app, url, project, people = setup["app"], setup["url"], setup["project"], setup["people"]
+    ann, bob = people["ann"], people["bob"]
+    aliases = {pseudonym(SECRET, project.id, user.id) for user in (ann, bob)}
+    page = _page(app, "sup", url)
+    assert 'name="usernames"' in page and "user names instead of pseudonyms" in page
+    # The page itself shows user names to the supervisor.
+    assert ">ann<" in page and not any(alias in page for alias in aliases)
+
+    for query, expected in (("", aliases), ("?usernames=1", {"ann", "bob"})):
+        rows = _csv(_get(app, "sup", f"{url}.csv{query}"))
+        pairs = [r for r in rows if r["scope"] == "pair"]
+        assert pairs and {r["a"] for r in pairs} | {r["b"] for r in pairs} == expected
+        assert {r["a"] for r in rows if r["scope"] == "annotator"} == expected
+        assert not {r["a"] for r in rows if r["scope"] in ("pair", "annotator")} & {str(ann.id), str(bob.id)}
+        data = json.loads(_get(app, "sup", f"{url}.json{query}").get_data(as_text=True))
+        assert {a["name"] for a in data["annotators"]} == expected
+        html = _get(app, "sup", f"{url}.html{query}").get_data(as_text=True)
+        assert all(name in html for name in expected)
+    assert "ann" not in re.findall(r"<td>([^<]*)</td>", _get(app, "sup", f"{url}.html").get_data(as_text=True))

@@ -5,7 +5,8 @@ An attribution has parts by role (source, cue, content, supplement), each a sequ
 
 Alignment (per document): the weight of a pair (a of the first annotator, b of the second) is
 the number of characters their cue parts share plus the number their content parts share (a
-role's spans taken as a set of characters). Pairs are taken greedily, heaviest first (ties:
+role's spans taken as a set of characters; in another codebook, the parts of the roles it
+requires). Pairs are taken greedily, heaviest first (ties:
 lower index of a, then of b), while both are free and the weight is positive. Greedy is not
 always the maximum-weight matching, but attributions that compete for the same cue or content
 are rare, and the rule is easy to state and to check by hand. Source and supplement do not
@@ -31,6 +32,8 @@ from .coding import MISSING, krippendorff_alpha
 from .results import NO_SPANS, Figure, undefined
 from .spans import overlaps
 
+# The default codebook's attribution; a codebook's relation names its own roles, and the report
+# aligns by the roles it requires.
 ROLES = ("source", "cue", "content", "supplement")
 ATTRIBUTES = ("source_kind", "identification", "cue_type", "quote_type")
 ALIGNING_ROLES = ("cue", "content")
@@ -62,17 +65,17 @@ def _characters(spans: Sequence[tuple[int, int]]) -> set[int]:
     return {c for start, end in spans for c in range(start, end)}
 
 
-def alignment_weight(a: Attribution, b: Attribution) -> int:
-    return sum(len(_characters(a.spans(r)) & _characters(b.spans(r))) for r in ALIGNING_ROLES)
+def alignment_weight(a: Attribution, b: Attribution, aligning: Sequence[str] = ALIGNING_ROLES) -> int:
+    return sum(len(_characters(a.spans(r)) & _characters(b.spans(r))) for r in aligning)
 
 
 def align(
-    first: Sequence[Attribution], second: Sequence[Attribution]
+    first: Sequence[Attribution], second: Sequence[Attribution], aligning: Sequence[str] = ALIGNING_ROLES,
 ) -> tuple[tuple[int, int], ...]:
     """Greedy alignment of one document's attributions (see the module docstring)."""
     candidates = sorted(
         (
-            (-alignment_weight(a, b), i, j)
+            (-alignment_weight(a, b, aligning), i, j)
             for i, a in enumerate(first)
             for j, b in enumerate(second)
         ),
@@ -137,17 +140,19 @@ def attribution_agreement(
     second: Sequence[Sequence[Attribution]],
     attributes: Sequence[str] = ATTRIBUTES,
     *,
+    roles: Sequence[str] = ROLES,
+    aligning: Sequence[str] = ALIGNING_ROLES,
     replicates: int = DEFAULT_REPLICATES,
     seed: int = DEFAULT_SEED,
 ) -> AttributionAgreement:
-    """Alignment, per-role F1 and per-attribute alpha of two annotators' attributions, one
-    sequence of attributions per document."""
+    """Alignment (by the parts of the ``aligning`` roles), per-role F1 and per-attribute alpha
+    of two annotators' attributions, one sequence of attributions per document."""
     if len(first) != len(second):
         raise ValueError("both annotators need one attribution list per document")
-    alignment = tuple(align(a, b) for a, b in zip(first, second, strict=True))
+    alignment = tuple(align(a, b, aligning) for a, b in zip(first, second, strict=True))
     return AttributionAgreement(
         alignment=alignment,
-        roles={role: _role_scores(first, second, alignment, role) for role in ROLES},
+        roles={role: _role_scores(first, second, alignment, role) for role in roles},
         attributes={
             name: _attribute_alpha(first, second, alignment, name, replicates, seed)
             for name in attributes

@@ -6,6 +6,10 @@ of per-document sufficient statistics that add up (coincidence matrices, confusi
 counts), so a resample of documents is a weighted sum: with multinomial weights w (how often
 each document was drawn), the resample's statistics are ``w @ per_document_stats``. All
 replicates are drawn at once and summed with one matrix product.
+
+An interval needs at least two documents that contribute: every resample of one document is
+that document again, so its "interval" would be the point estimate twice. Then, and when no
+resample gives a defined value, the interval is undefined with the reason (``Bootstrap.undefined``).
 """
 
 from __future__ import annotations
@@ -15,10 +19,17 @@ from functools import lru_cache
 
 import numpy as np
 
-from .results import RELIABLE, TENTATIVE, Bootstrap
+from .results import (
+    NO_DEFINED_RESAMPLE,
+    RELIABLE,
+    TENTATIVE,
+    TOO_FEW_DOCUMENTS,
+    Bootstrap,
+)
 
 DEFAULT_SEED = 20261125
 DEFAULT_REPLICATES = 1000
+MIN_DOCUMENTS = 2  # contributing documents an interval needs
 
 
 @lru_cache(maxsize=4)
@@ -48,22 +59,25 @@ def bootstrap(
     seed: int = DEFAULT_SEED,
     *,
     batched: bool = False,
-) -> Bootstrap:
+) -> Bootstrap | None:
     """95% percentile interval and P(value < .667), P(value < .8) of ``statistic`` over
-    resamples of documents.
+    resamples of documents; None when no replicates are asked for.
 
     ``per_document_stats`` has one row (of any shape) per document. ``statistic`` maps the sum
     of a resample's rows to a float or None (undefined). With ``batched=True`` it instead maps
     the (replicates, *stat_shape) stack to a (replicates,) array, NaN meaning undefined, which
     avoids a Python loop over replicates. Documents whose row is all zero are left out of the
-    resampling; so are undefined replicates, and the result says how many were defined.
+    resampling; fewer than ``MIN_DOCUMENTS`` left make the interval undefined. Undefined
+    replicates are left out too, and the result says how many were defined.
     """
+    if replicates <= 0:
+        return None
     stats = np.asarray(per_document_stats, dtype=np.float64)
     # A document whose statistics are all zero (no pairable value) is not part of the
     # reliability data: resampling it would only vary how many real documents a replicate has.
     stats = stats[(stats != 0).reshape(stats.shape[0], -1).any(axis=1)] if stats.size else stats
-    if stats.shape[0] == 0 or replicates <= 0:
-        return Bootstrap(None, None, None, None, 0, max(replicates, 0), seed)
+    if stats.shape[0] < MIN_DOCUMENTS:
+        return Bootstrap(None, None, None, None, 0, replicates, seed, TOO_FEW_DOCUMENTS)
     summed = resampled_sums(stats, replicates, seed)
     if batched:
         values = np.asarray(statistic(summed), dtype=np.float64)
@@ -77,7 +91,7 @@ def bootstrap(
 def summarise(values: np.ndarray, seed: int) -> Bootstrap:
     defined = values[~np.isnan(values)]
     if defined.size == 0:
-        return Bootstrap(None, None, None, None, 0, values.size, seed)
+        return Bootstrap(None, None, None, None, 0, values.size, seed, NO_DEFINED_RESAMPLE)
     low, high = np.quantile(defined, [0.025, 0.975])
     return Bootstrap(
         low=float(low),

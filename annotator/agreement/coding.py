@@ -25,10 +25,10 @@ import numpy as np
 from .bootstrap import DEFAULT_REPLICATES, DEFAULT_SEED, bootstrap
 from .results import (
     CATEGORY_NOT_USED,
+    FEWER_THAN_TWO_FULLY_RATED,
     NO_DEFINED_PAIR,
     NO_VARIATION,
     NOT_PAIRABLE,
-    UNEQUAL_RATINGS,
     Figure,
     undefined,
     with_interval,
@@ -329,28 +329,42 @@ def specific_agreement(
 # --- Fleiss' kappa ------------------------------------------------------------------------
 
 
+def fully_rated(counts: np.ndarray) -> np.ndarray:
+    """Which units of (units, k) category counts carry the most ratings any unit carries.
+
+    Fleiss' kappa needs the same number of ratings m on every unit (not the same raters), so
+    it is computed on these units: where every annotator rates every unit, the units all of
+    them rated; where each document goes to K of them, the units all K rated. A unit an
+    annotator skipped, or labelled alone, is left out instead of making the figure undefined."""
+    ratings = np.asarray(counts).sum(axis=1)
+    return (ratings == ratings.max()) & (ratings > 0) if ratings.size else np.zeros(0, dtype=bool)
+
+
 def fleiss_kappa_from_counts(counts: np.ndarray) -> Figure:
-    """Fleiss' kappa from (units, k) category counts; every unit must carry the same number of
-    ratings (units nobody rated are ignored). κ = (P̄ - P̄_e) / (1 - P̄_e)."""
+    """Fleiss' kappa from (units, k) category counts, on the fully rated units
+    (:func:`fully_rated`); ``units_left_out`` counts the other rated units (units nobody rated
+    are not part of the data). κ = (P̄ - P̄_e) / (1 - P̄_e)."""
     counts = np.asarray(counts, dtype=np.float64)
     ratings = counts.sum(axis=1)
-    counts = counts[ratings > 0]
-    ratings = ratings[ratings > 0]
-    n_units = counts.shape[0]
-    if n_units == 0:
-        return undefined(NOT_PAIRABLE)
-    m = ratings[0]
-    if not np.all(ratings == m):
-        return undefined(UNEQUAL_RATINGS, n_units, int(ratings.sum()), int(ratings.max()))
+    full = fully_rated(counts)
+    counts, n_units = counts[full], int(full.sum())
+    m = int(ratings.max()) if n_units else 0
+
+    def figure(value: float | None, reason: str | None = None) -> Figure:
+        return Figure(value, reason, n_units, n_units * m if m >= 2 else 0, m,
+                      units_left_out=int(np.count_nonzero(ratings)) - n_units)
+
     if m < 2:
-        return undefined(NOT_PAIRABLE, n_units, 0, int(m))
+        return figure(None, NOT_PAIRABLE)
+    if n_units < 2:
+        return figure(None, FEWER_THAN_TWO_FULLY_RATED)
     totals = counts.sum(axis=0)
-    if np.count_nonzero(totals) <= 1:
-        return undefined(NO_VARIATION, n_units, int(ratings.sum()), int(m))
+    if np.count_nonzero(totals) <= 1:  # chance agreement P̄_e is 1
+        return figure(None, NO_VARIATION)
     agreement_per_unit = ((counts**2).sum(axis=1) - m) / (m * (m - 1))
     p_bar = agreement_per_unit.mean()
     p_e = ((totals / (n_units * m)) ** 2).sum()
-    return Figure(float((p_bar - p_e) / (1 - p_e)), None, n_units, int(ratings.sum()), int(m))
+    return figure(float((p_bar - p_e) / (1 - p_e)))
 
 
 def fleiss_kappa(
@@ -361,20 +375,21 @@ def fleiss_kappa(
     replicates: int = DEFAULT_REPLICATES,
     seed: int = DEFAULT_SEED,
 ) -> Figure:
-    """Fleiss' kappa of reliability data; undefined unless every rated unit has as many ratings
-    as every other. ``annotators`` is the number of ratings per unit. With ``document_ids``
-    the figure carries a bootstrap interval over documents."""
+    """Fleiss' kappa of reliability data on the fully rated units (:func:`fully_rated`).
+    ``annotators`` is the number of ratings per unit. With ``document_ids`` the figure carries
+    a bootstrap interval over documents, resampling the same fully rated units."""
     counts = category_counts(as_codes(values, n_categories), n_categories)
     figure = fleiss_kappa_from_counts(counts)
     if document_ids is None or figure.value is None:
         return figure
     ratings = figure.annotators
-    # Per unit (Σ over units is what kappa needs): its agreement P_i, 1 unit, its category counts.
-    rated = counts.sum(axis=1) > 0
+    # Per fully rated unit (Σ over units is what kappa needs): its agreement P_i, 1 unit, its
+    # category counts; the units left out contribute zeros.
+    full = fully_rated(counts)
     rows = np.zeros((counts.shape[0], n_categories + 2))
-    rows[rated, 0] = ((counts[rated] ** 2).sum(axis=1) - ratings) / (ratings * (ratings - 1))
-    rows[rated, 1] = 1
-    rows[rated, 2:] = counts[rated]
+    rows[full, 0] = ((counts[full] ** 2).sum(axis=1) - ratings) / (ratings * (ratings - 1))
+    rows[full, 1] = 1
+    rows[full, 2:] = counts[full]
     ids, n_documents = _document_index(document_ids, counts.shape[0])
     per_document = _sum_by_document(rows, ids, n_documents)
     interval = bootstrap(

@@ -250,7 +250,7 @@ def unitizing_alpha_arrays(
         return 1 - np.divide(observed, expected, out=np.full_like(expected, np.nan), where=expected > 0)
 
     def interval(statistic) -> Bootstrap | None:
-        return bootstrap(rows, statistic, replicates, seed, batched=True) if replicates > 0 else None
+        return bootstrap(rows, statistic, replicates, seed, batched=True)
 
     per_label_d = label_disagreements(rows.sum(axis=0))
     per_label, observed, expected = {}, {}, {}

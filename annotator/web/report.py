@@ -29,7 +29,7 @@ from ..errors import NotFound, ServiceError
 from ..models import Document, Sentence, Span, User
 from ..permissions import require_supervisor
 from ..review import segments
-from .params import whole_number
+from .params import flag, whole_number
 
 bp = Blueprint("report", __name__)
 
@@ -192,6 +192,8 @@ def chart(raw: Any) -> dict | None:
     text = f"{value:.3f}"
     if has_interval:
         text += f", 95% interval {interval['low']:.3f} to {interval['high']:.3f}"
+    elif interval and interval.get("undefined"):
+        text += f", 95% interval undefined — {interval['undefined']}"
     return {
         "width": CHART_WIDTH, "height": CHART_HEIGHT, "bar_y": 4, "bar_height": 14, "mid": 11,
         "bands": bands, "ticks": ticks, "point": x(value),
@@ -375,8 +377,10 @@ def _download_name(report: dict, extension: str) -> str:
 
 
 def _download(project_id: int, render, mimetype: str, extension: str, disposition: str = "attachment"):
+    """``render(report, names)``: annotators by pseudonym, or by user name with ``usernames=1``."""
     report = reporting.cached_report(db.session, current_user, project_id, **_parameters())
-    response = Response(render(report), mimetype=mimetype)
+    names = reporting.annotator_names(report, secret_key=current_app.config["SECRET_KEY"], usernames=flag("usernames"))
+    response = Response(render(report, names), mimetype=mimetype)
     response.headers["Content-Disposition"] = f'{disposition}; filename="{_download_name(report, extension)}"'
     return response
 
@@ -384,14 +388,13 @@ def _download(project_id: int, render, mimetype: str, extension: str, dispositio
 @bp.get("/projects/<int:project_id>/agreement.json", endpoint="download_json")
 @login_required
 def download_json(project_id: int):
-    as_json = lambda report: json.dumps(report, ensure_ascii=False, indent=1, default=str)  # noqa: E731
-    return _download(project_id, as_json, "application/json", "json", "inline")
+    return _download(project_id, reporting.report_json, "application/json", "json", "inline")
 
 
 @bp.get("/projects/<int:project_id>/agreement.csv", endpoint="download_csv")
 @login_required
 def download_csv(project_id: int):
-    return _download(project_id, lambda report: "".join(reporting.report_csv(report)), "text/csv", "csv")
+    return _download(project_id, lambda report, names: "".join(reporting.report_csv(report, names)), "text/csv", "csv")
 
 
 @bp.get("/projects/<int:project_id>/agreement.html", endpoint="download_html")

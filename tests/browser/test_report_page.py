@@ -42,6 +42,8 @@ def test_agreement_report_heatmap_to_disagreements(live_server, new_context, tmp
     expect(boss.get_by_role("heading", name=f"Agreement · {project}")).to_be_visible()
     claim = boss.locator("#layer-claim_type")
     expect(claim.locator("svg.ci-bar").first).to_be_visible()
+    # One document: the point without an interval, and why, in words.
+    expect(claim.locator(".ci-text").first).to_contain_text("95% interval undefined — too few documents for an interval")
     expect(claim.locator("table.heatmap")).to_be_visible()
     assert not [e for e in boss.console_errors if "Content Security Policy" in e]
 
