@@ -61,6 +61,7 @@ SENTENCE_SCOPE = "sentence"
 DEFAULT_CODEBOOK_PATH = Path(__file__).parent / "codebooks" / "default.toml"
 
 _NAME = re.compile(r"[A-Za-z0-9_]+")
+MAX_NAME = 64  # the database keeps layer, label, relation and role names in 64 characters
 _COLOR = re.compile(r"#[0-9a-fA-F]{6}")
 
 
@@ -626,6 +627,8 @@ class _Parser:
         if name and not _NAME.fullmatch(name):
             self.problem(_join(path, "name"), f"{name!r} is not a valid name: use only letters, "
                          "digits and underscores")
+        elif len(name) > MAX_NAME:
+            self.problem(_join(path, "name"), f"{name[:20]!r}… is {len(name)} characters long; a name has at most {MAX_NAME}")
         return name
 
     def title(self, table: dict[str, Any], path: str, name: str) -> str:

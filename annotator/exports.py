@@ -20,8 +20,6 @@ is never exported.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from collections.abc import Iterator
 from itertools import chain, groupby
@@ -46,17 +44,12 @@ from .models import (
     User,
 )
 from .permissions import require_supervisor
+from .pseudonyms import pseudonym
 from .users import GOLD_USERNAME, not_gold
 
 DOCUMENT_BATCH = 200  # documents read at a time; their texts and sentences live at once
 ROW_BATCH = 2000  # annotation rows fetched from a cursor at a time
 JSON_CACHE = 10_000  # distinct JSON texts (attributes, label values) kept parsed per batch
-
-
-def pseudonym(secret_key: str, project_id: int, user_id: int) -> str:
-    """"a-" and 10 hex digits of HMAC-SHA256(secret key, "project:user")."""
-    digest = hmac.new(secret_key.encode(), f"{project_id}:{user_id}".encode(), hashlib.sha256).hexdigest()
-    return "a-" + digest[:10]
 
 
 class DocumentRecords:
@@ -221,9 +214,11 @@ def _fill(entries: dict[int, dict], document, rows: dict[str, _ByDocument], deco
             })
     labels = sorted(rows["labels"].take(document.id), key=LABEL_ORDER)
     for _, user, sentence_id, layer, value, unsure, comment, created, updated, _ in labels:
-        if user in entries:
+        # No value is null, or [] where every value of a multiple-choice layer was unticked.
+        value = decoded(value) or None
+        if user in entries and (value is not None or unsure or comment):  # else a cleared label: no work
             entries[user]["sentence_labels"].append({
-                "sentence_id": sentence_id, "layer": layer, "value": decoded(value), "unsure": bool(unsure),
+                "sentence_id": sentence_id, "layer": layer, "value": value, "unsure": bool(unsure),
                 "comment": comment, "created_at": created, "updated_at": updated,
             })
 

@@ -31,6 +31,7 @@ from .db import writes
 from .documents import store_article
 from .errors import NotFound, ServiceError
 from .ingest import Article, IngestError, segment
+from .ingest.annotations import is_id
 from .ingest.text import language_code, parse_date, spans_are_valid
 from .models import (
     ASSIGNMENT_STATUSES,
@@ -206,19 +207,19 @@ class _Import:
             self.problem(line, prefix + _message(error))
             return
         report = lambda message: self.problem(line, f"{prefix}annotator {name!r}: {message}")  # noqa: E731
-        spans, failed = self.spans(document, user, sentences, items["spans"], report)
-        attributions = self.attributions(document, user, spans, failed, items["attributions"], report)
+        span_count, spans_by_id, failed_ids = self.spans(document, user, sentences, items["spans"], report)
+        attributions = self.attributions(document, user, spans_by_id, failed_ids, items["attributions"], report)
         labels = self.sentence_labels(document, user, sentences, items["sentence_labels"], report)
         assignment = self.assignment(document, user, status)
         audit.record(
             self.session, actor=self.actor, action="import_annotations", entity=assignment,
             after={"document_id": document.id, "annotator": name, "source": self.source,
-                   "spans": len(spans), "attributions": attributions, "sentence_labels": labels,
+                   "spans": span_count, "attributions": attributions, "sentence_labels": labels,
                    "replaced": replaced},
         )
         self.summary.entries += 1
         self.summary.replaced += replaced is not None
-        self.summary.spans += len(spans)
+        self.summary.spans += span_count
         self.summary.attributions += attributions
         self.summary.sentence_labels += labels
 
@@ -268,17 +269,26 @@ class _Import:
             self.summary.assignments_created += 1
         return assignment
 
-    def spans(self, document: Document, user: User, sentences: dict, items: list, report) -> tuple[dict, set]:
-        """Insert the spans; returns them by the record's span id, and the ids of those that
-        have problems (attributions with them are not reported again)."""
-        spans: dict = {}
+    def spans(self, document: Document, user: User, sentences: dict, items: list, report) -> tuple[int, dict, set]:
+        """Insert the spans; returns how many were inserted, those the record gives an id by
+        that id (attribution parts name spans by it; a span without one is stored all the
+        same), and the ids of those that have problems (attributions with them are not
+        reported again)."""
+        stored = 0
+        by_id: dict = {}
         failed: set = set()
+        given_ids: set = set()
         seen: set[tuple] = set()
         for index, data in enumerate(items):
             where = f"spans[{index}]"
             try:
                 if not isinstance(data, dict):
                     raise _Problem("must be an object")
+                record_id = _record_id(data.get("id"), "id")
+                if record_id is not None:
+                    if record_id in given_ids:
+                        raise _Problem(f"id {record_id!r} is used by another span")
+                    given_ids.add(record_id)
                 layer, label = payload_field(data, "layer", str), payload_field(data, "label", str)
                 attributes = payload_field(data, "attributes", dict, default={})
                 if problems := self.codebook.validate_span(layer, label, attributes):
@@ -303,14 +313,15 @@ class _Import:
                             **_timestamps(data))
             except (_Problem, ServiceError) as error:
                 report(f"{where}: {_message(error)}")
-                if isinstance(data, dict) and isinstance(data.get("id"), int | str):
+                if isinstance(data, dict) and is_id(data.get("id")):
                     failed.add(data["id"])
                 continue
             self.session.add(span)
-            if data.get("id") is not None:
-                spans[data["id"]] = span
+            stored += 1
+            if record_id is not None:
+                by_id[record_id] = span
         self.session.flush()
-        return spans, failed
+        return stored, by_id, failed
 
     def attributions(self, document: Document, user: User, spans: dict, failed: set, items: list, report) -> int:
         relations = {relation.name: relation for relation in self.codebook.relations}
@@ -328,10 +339,12 @@ class _Import:
                     raise _Problem("; ".join(problems))
                 parts = []
                 given = payload_field(data, "parts", list, default=[])
-                if any(isinstance(part, dict) and part.get("span_id") in failed for part in given):
+                span_ids = [_record_id(part.get("span_id"), f"parts[{number}].span_id") if isinstance(part, dict)
+                            else None for number, part in enumerate(given)]
+                if failed.intersection(span_ids):
                     continue
-                for number, part in enumerate(given):
-                    span = spans.get(part.get("span_id")) if isinstance(part, dict) else None
+                for number, (part, span_id) in enumerate(zip(given, span_ids)):
+                    span = spans.get(span_id)
                     if span is None:
                         raise _Problem(f"parts[{number}] refers to no span of this annotator's spans")
                     parts.append({"role": part.get("role"), "span_id": span.id})
@@ -404,6 +417,13 @@ def _record_sentences(data: object, text: str) -> dict:
     except (KeyError, TypeError):
         return {}
     return extents if valid else {}
+
+
+def _record_id(value: object, name: str) -> int | str | None:
+    """An id the record gives a span (or a part names): a string or an integer, or None."""
+    if value is not None and not is_id(value):
+        raise _Problem(f"{name} must be a string or an integer, not {type(value).__name__}")
+    return value
 
 
 def _optional_text(data: dict, key: str) -> str | None:

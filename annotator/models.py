@@ -38,7 +38,6 @@ NAMING_CONVENTION = {
 
 ROLES = ("admin", "supervisor", "annotator")
 ASSIGNMENT_STATUSES = ("assigned", "in_progress", "done", "withdrawn")
-ATTRIBUTION_ROLES = ("source", "cue", "content", "supplement")
 ADJUDICATION_STATUSES = ("in_progress", "adjudicated")
 GOLD_ENTITIES = ("span", "sentence_label", "attribution")
 GOLD_METHODS = ("auto", "accepted", "edited", "added")
@@ -241,13 +240,15 @@ class Attribution(Timestamped, Base):
 
 
 class AttributionPart(Base):
-    """A span playing one role (source, cue, content, supplement) in an attribution."""
+    """A span playing one role in an attribution: a role of the relation in the project's
+    codebook (source, cue, content, supplement in the default one), checked by the service
+    layer; the database only refuses an empty role."""
 
     __tablename__ = "attribution_parts"
     __table_args__ = (
         UniqueConstraint("attribution_id", "span_id"),
         Index("ix_attribution_parts_span_id", "span_id"),
-        CheckConstraint(f"role IN {ATTRIBUTION_ROLES!r}", name="role"),
+        CheckConstraint("role <> ''", name="role"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -255,7 +256,7 @@ class AttributionPart(Base):
         ForeignKey("attributions.id", ondelete="CASCADE")
     )
     span_id: Mapped[int] = mapped_column(ForeignKey("spans.id", ondelete="CASCADE"))
-    role: Mapped[str] = mapped_column(String(20))
+    role: Mapped[str] = mapped_column(String(64))
 
     attribution: Mapped[Attribution] = relationship(back_populates="parts")
     span: Mapped[Span] = relationship()

@@ -8,11 +8,12 @@ import pytest
 from sqlalchemy import func, select
 
 from annotator import assignments, projects, users
+from annotator.codebook import load_codebook
 from annotator.documents import import_articles
-from annotator.ingest import read_paths
-from annotator.models import Attribution, Document, Event, Sentence, SentenceLabel, Span
+from annotator.ingest import read_bytes, read_paths
+from annotator.models import Attribution, AttributionPart, Document, Event, Sentence, SentenceLabel, Span
 
-from .conftest import SEEDS
+from .conftest import REPO, SEEDS
 
 PASSWORD = "a long test password"
 
@@ -237,6 +238,42 @@ def test_attribution_unit(world):
     session.rollback()
     assert session.scalar(select(func.count(Attribution.id))) == 0
     assert session.scalar(select(func.count(Span.id))) == 3  # spans outlive the unit
+
+
+def test_attribution_with_the_roles_of_a_custom_codebook(world):
+    """A codebook decides its relation's roles (here support: claim, evidence), not a list
+    the database was once given; a role the codebook lacks is a 400 naming the field."""
+    session = world["session"]
+    project = projects.create_project(session, "debates", load_codebook(REPO / "tests/data/codebooks/custom.json"))
+    session.commit()
+    text = "The minister said growth doubled. Figures from the Treasury show a rise of 4 percent."
+    import_articles(session, project, read_bytes("debate.txt", f"Debate\n\n{text}\n".encode()))
+    document = session.scalar(select(Document).where(Document.project_id == project.id))
+    assignments.assign(session, world["ann"], [document])
+    session.commit()
+    ann = Client(world["app"], "ann")
+    url = f"/api/documents/{document.id}/spans"
+    claim = ann.call("POST", url, _span_payload(document, "growth doubled", "evidence", "CLAIM"))
+    evidence = ann.call("POST", url, _span_payload(document, "a rise of 4 percent", "evidence", "EVIDENCE",
+                                                   attributes={"evidence_kind": "statistic"}))
+    assert (claim.status_code, evidence.status_code) == (201, 201), (claim.json, evidence.json)
+    parts = [{"span_id": claim.json["id"], "role": "claim"}, {"span_id": evidence.json["id"], "role": "evidence"}]
+
+    created = ann.call("POST", f"/api/documents/{document.id}/attributions",
+                       {"relation": "support", "attributes": {"strength": "strong"}, "parts": parts})
+    assert created.status_code == 201, created.json
+    assert created.json["missing"] == []
+    session.rollback()
+    stored = session.execute(select(AttributionPart.role, AttributionPart.span_id).join(Attribution)
+                             .where(Attribution.document_id == document.id, Attribution.relation == "support")).all()
+    assert sorted(stored) == [("claim", claim.json["id"]), ("evidence", evidence.json["id"])]
+
+    unknown = ann.call("POST", f"/api/documents/{document.id}/attributions",
+                       {"relation": "support", "parts": [{"span_id": claim.json["id"], "role": "source"}]})
+    assert unknown.status_code == 400 and unknown.json["field"] == "parts"
+    assert "role must be one of claim, evidence" in unknown.json["error"]
+    session.rollback()
+    assert session.scalar(select(func.count(Attribution.id))) == 1
 
 
 def test_blind_annotation_between_annotators(world):

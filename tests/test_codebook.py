@@ -228,6 +228,9 @@ INVALID = {
         put("span_layers.1.labels.2.name", "EXAGGERATION/MINIMISATION"),
         f"{LOADED}.labels[2].name: 'EXAGGERATION/MINIMISATION' is not a valid name: "
         "use only letters, digits and underscores"),
+    "name too long for the database": (
+        put("span_layers.1.labels.2.name", "X" * 65),
+        f"{LOADED}.labels[2].name: 'XXXXXXXXXXXXXXXXXXXX'… is 65 characters long; a name has at most 64"),
     "bad value name": (
         put("choice_layers.0.values.5.name", "personal experience"),
         f"{CLAIM_TYPE}.values[5].name: 'personal experience' is not a valid name: "

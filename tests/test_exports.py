@@ -8,9 +8,11 @@ import io
 import json
 import re
 import zipfile
+from operator import itemgetter
 
 import jsonschema
 import pytest
+from bs4 import BeautifulSoup
 from sqlalchemy import event, select
 
 from annotator import annotations, assignments, exporters, exports, projects, users
@@ -18,7 +20,7 @@ from annotator.documents import import_articles
 from annotator.errors import Forbidden, NotFound, ServiceError
 from annotator.exporters.csv_spans import cell
 from annotator.ingest import read_bytes, read_paths
-from annotator.models import Assignment, Document, Sentence
+from annotator.models import Assignment, Document, Sentence, SentenceLabel
 
 from .conftest import REPO, SEED_TXT
 from .test_annotations_api import PASSWORD, Client
@@ -222,6 +224,56 @@ def test_jsonl_variants_validate_and_hold_the_annotations(world, session):
     assert raw.endswith(b"\n") and raw.count(b"\n") == 3
 
 
+def test_a_sentence_label_is_exported_only_with_work_in_it(world, session):
+    """A label whose value the annotator took back, and that has no unsure flag or comment,
+    is no work: no format exports it. Without a value, the flag or the comment is still
+    work: exported with value null (empty cells in CSV, no choice in Label Studio)."""
+    ann2, sentences = world["ann2"], world["sentences"]
+    chosen = annotations.set_sentence_label(session, ann2, sentences[2].id, "claim_type", {"value": "event"})
+    annotations.set_sentence_label(session, ann2, sentences[2].id, "claim_type",
+                                   {"value": None, "version": chosen["version"]})
+    annotations.set_sentence_label(session, ann2, sentences[3].id, "check_worthy", {"value": None, "unsure": True})
+    annotations.set_sentence_label(session, ann2, sentences[4].id, "claim_type",
+                                   {"value": None, "comment": "two sentences in one"})
+    # What the annotation page saves when every value of a multiple-choice layer is unticked.
+    session.add(SentenceLabel(user_id=ann2.id, sentence_id=sentences[5].id, layer="check_worthy", value=[]))
+    session.commit()
+    work = [(sentences[1].id, "claim_type", "opinion", False, None),
+            (sentences[3].id, "check_worthy", None, True, None),
+            (sentences[4].id, "claim_type", None, False, "two sentences in one")]
+    essentials = itemgetter("sentence_id", "layer", "value", "unsure", "comment")
+
+    lines = [json.loads(line) for line in _export(session, world, "jsonl").decode().splitlines()]
+    for line in lines:
+        jsonschema.validate(line, SCHEMAS["jsonl"], cls=jsonschema.Draft202012Validator)
+    (ann2_line,) = [line for line in lines if line["annotator"] == "ann2"]
+    assert [essentials(label) for label in ann2_line["sentence_labels"]] == work
+    (record, *_) = [json.loads(line) for line in _export(session, world, "jsonl-documents").decode().splitlines()]
+    jsonschema.validate(record, SCHEMAS["jsonl-documents"], cls=jsonschema.Draft202012Validator)
+    assert [essentials(label) for label in record["annotations"][1]["sentence_labels"]] == work
+
+    doccano_lines = [json.loads(line) for line in _export(session, world, "doccano").decode().splitlines()]
+    (ann2_example,) = [line for line in doccano_lines if line["annotator"] == "ann2"]
+    assert [essentials(label) for label in ann2_example["sentence_labels"]] == work
+
+    rows = {(row["sentence_id"], row["annotator"]): row for row in _csv(_export(session, world, "sentences-csv"))}
+    cells = lambda sentence, layer: tuple(rows[str(sentence.id), "ann2"][f"{layer}{suffix}"]  # noqa: E731
+                                          for suffix in ("", "_unsure", "_comment"))
+    assert cells(sentences[2], "claim_type") == ("", "", "")
+    assert cells(sentences[3], "check_worthy") == ("", "true", "")
+    assert cells(sentences[4], "claim_type") == ("", "false", "two sentences in one")
+    assert cells(sentences[5], "check_worthy") == ("", "", "")
+
+    task = json.loads(_export(session, world, "labelstudio"))[0]
+    (result,) = [a["result"] for a in task["annotations"] if a["completed_by"] == "ann2"]
+    sentence_items = sorted((item["id"], item["from_name"]) for item in result if item.get("id", "").startswith("sentence-"))
+    assert sentence_items == sorted([
+        (f"sentence-{sentences[1].id}", "sentence-region"), (f"sentence-{sentences[1].id}", "claim_type"),
+        (f"sentence-{sentences[3].id}", "sentence-region"), (f"sentence-{sentences[3].id}", "check_worthy.unsure"),
+        (f"sentence-{sentences[4].id}", "sentence-region"), (f"sentence-{sentences[4].id}", "claim_type.comment"),
+    ])
+
+
 def test_withdrawn_work_is_left_out(world, session):
     records = _records(session, world, usernames=True)
     assert all(entry["annotator"] != "ann3" for record in records for entry in record["annotations"])
@@ -350,6 +402,60 @@ def test_web_download(world, session, app):
     assert Client(app, "ann1").http.get(f"/projects/{project_id}/export/csv").status_code == 403
     anonymous = app.test_client().get(f"/projects/{project_id}/export/csv")
     assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
+
+
+def _export_forms(html: str) -> dict:
+    """The project page's export forms: {form's action or "all": (layer options as (value,
+    selected), format buttons, annotators, usernames ticked)}."""
+    forms = {}
+    for form in BeautifulSoup(html, "html.parser").select("form.export-form"):
+        layer = form.select_one("select[name=layer]")
+        options = [(option["value"], option.has_attr("selected")) for option in layer.select("option")]
+        buttons = [button.get_text() for button in form.select("button")]
+        forms[form.get("action", "all")] = (options, buttons, form.select_one("input[name=annotators]")["value"],
+                                            form.select_one("input[name=usernames]").has_attr("checked"))
+    return forms
+
+
+def test_export_form_gives_conll_a_span_layer_and_shows_refusals_on_the_project_page(world, app):
+    project_id = world["project"].id
+    conll = f"/projects/{project_id}/export/conll"
+    supervisor = Client(app, "sup")
+    forms = _export_forms(supervisor.http.get(f"/projects/{project_id}").get_data(as_text=True))
+    # CoNLL has a form of its own: only the span layers, the first chosen, never "every layer".
+    assert forms[conll][:2] == ([("attribution", True), ("loaded_language", False)], ["conll"])
+    options, buttons, _, _ = forms["all"]
+    assert "conll" not in buttons and len(buttons) == len(exporters.FORMATS) - 1
+    assert [value for value, _ in options] == ["", "attribution", "loaded_language", "claim_type", "check_worthy"]
+    # What the browser sends from the CoNLL form as it comes.
+    sent = supervisor.http.get(f"{conll}?layer=attribution&annotators=&usernames=1")
+    assert sent.status_code == 200 and "ARY\tB-SOURCE" in sent.get_data(as_text=True)
+
+    # A request without a valid layer: the project page, the reason, the form as it was sent.
+    for query, status, chosen, message in (
+        ("?annotators=ann1&usernames=1", 400, "attribution",
+         "The conll export was not made: choose a span layer: one of attribution, loaded_language"),
+        ("?layer=claim_type&annotators=ann1&usernames=1", 400, "attribution",
+         "The conll export was not made: 'claim_type' is not a span layer; choose one of attribution, "
+         "loaded_language"),
+        ("?layer=loaded_language&annotators=ghost", 404, "loaded_language",
+         "The conll export was not made: no user 'ghost'"),
+    ):
+        refused = supervisor.http.get(conll + query)
+        assert (refused.status_code, refused.mimetype) == (status, "text/html"), query
+        page = BeautifulSoup(refused.get_data(as_text=True), "html.parser")
+        assert page.select_one("h1").get_text() == "default"
+        assert page.select_one("#export-problem[role=alert]").get_text() == message
+        options, _, annotators, usernames = _export_forms(str(page))[conll]
+        assert [value for value, selected in options if selected] == [chosen]
+        assert (annotators, usernames) == ("ann1" if "ann1" in query else "ghost", "usernames" in query)
+    refused = supervisor.http.get(f"/projects/{project_id}/export/jsonl?layer=claim_type")
+    assert refused.status_code == 400
+    assert _export_forms(refused.get_data(as_text=True))["all"][0][3] == ("claim_type", True)
+    assert "the jsonl format takes no layer option" in refused.get_data(as_text=True)
+    # Who may not see the project page gets no page either.
+    assert Client(app, "ann1").http.get(conll).status_code == 403
+    assert supervisor.http.get(f"/projects/{project_id + 99}/export/conll").status_code == 404
 
 
 def test_schemas_are_valid_draft_2020_12():

@@ -334,6 +334,32 @@ def test_cli_imports_and_summarises(world, session, cli, tmp_path):
     assert missing.exit_code != 0 and "no project named 'nope'" in missing.output
 
 
+def test_cli_counts_the_spans_it_stores_with_or_without_ids(world, session, cli, tmp_path):
+    """A span needs an id only when an attribution names it as a part: the summary and the
+    audit events count every row stored."""
+    text = world["document"].text
+    no_ids = _seed_entry(text, "maria", attributions=[])
+    for span in no_ids["spans"]:
+        del span["id"]
+    some_ids = _seed_entry(text, "omar")
+    del some_ids["spans"][3]["id"]  # the loaded language, in no attribution
+    path = tmp_path / "no-ids.jsonl"
+    path.write_text(_line(world, no_ids) + "\n" + _line(world, some_ids) + "\n", encoding="utf-8")
+    result = cli("import-annotations", str(path), "--project", "news", "--format", "jsonl")
+    assert result.exit_code == 0, result.output
+    session.rollback()
+    stored = {name: session.scalar(select(func.count()).select_from(model))
+              for name, model in (("spans", Span), ("attributions", Attribution), ("sentence_labels", SentenceLabel))}
+    assert stored == {"spans": 8, "attributions": 1, "sentence_labels": 2}
+    assert (f"imported {stored['spans']} span(s), {stored['attributions']} attribution(s) and "
+            f"{stored['sentence_labels']} sentence label(s) of 2 document-annotator pair(s)") in result.output
+    events = session.scalars(select(Event).where(Event.action == "import_annotations")).all()
+    assert {name: sum(event.after[name] for event in events) for name in stored} == stored
+    for event in events:
+        user = session.scalar(select(User).where(User.username == event.after["annotator"]))
+        assert event.after["spans"] == session.scalar(select(func.count(Span.id)).where(Span.user_id == user.id)) == 4
+
+
 def test_problems_in_doccano_and_label_studio_files_name_lines(world, tmp_path):
     text = world["document"].text
     doccano_lines = [
@@ -343,6 +369,10 @@ def test_problems_in_doccano_and_label_studio_files_name_lines(world, tmp_path):
             {"id": 1, "start_offset": 0, "end_offset": 6, "label": "SOURCE"}],
             "relations": [{"id": 1, "from_id": 1, "to_id": 2, "type": "source"}]}),
         json.dumps({"text": text, "entities": []}),
+        json.dumps({"text": text, "annotator": "c", "entities": [
+            {"id": [1], "start_offset": 0, "end_offset": 6, "label": "SOURCE"}]}),
+        json.dumps({"text": text, "annotator": "d", "entities": [],
+                    "relations": [{"id": 1, "from_id": {"id": 1}, "to_id": 2, "type": "source"}]}),
     ]
     read = _read(tmp_path, "d.jsonl", "\n".join(doccano_lines), "doccano")
     assert [(p.line, p.reason) for p in read if isinstance(p, IngestError)] == [
@@ -350,14 +380,20 @@ def test_problems_in_doccano_and_label_studio_files_name_lines(world, tmp_path):
             "of the mapping file"),
         (2, "relations[0]: links to 2, which is not an entity of this document"),
         (3, "the file does not say who annotated this; name the annotator (--annotator NAME)"),
+        (4, "entities[0]: id must be a string or an integer"),
+        (5, "relations[0]: from_id and to_id must be strings or integers"),
     ]
     tasks = '[\n  {"data": {"text": "A text."}, "annotations": []},\n  {"data": {}},\n  {"data": {"text": "B."},' \
-            ' "annotations": [{"completed_by": 1, "result": [{"type": "rectanglelabels", "value": {"start": 0, "end": 1}}]}]}\n]'
+            ' "annotations": [{"completed_by": 1, "result": [{"type": "rectanglelabels", "value": {"start": 0, "end": 1}},' \
+            ' {"id": ["r"], "type": "labels", "value": {"start": 0, "end": 1, "labels": ["SOURCE"]}},' \
+            ' {"type": "relation", "from_id": [1], "to_id": "r"}]}]}\n]'
     read = _read(tmp_path, "ls.json", tasks, "labelstudio")
     assert [(p.line, p.reason) for p in read if isinstance(p, IngestError)] == [
         (3, "task 2: data.text is required (a string)"),
         (4, "task 3: annotations[0].result[0]: result type 'rectanglelabels' is not supported "
             "(labels, relation, choices)"),
+        (4, "task 3: annotations[0].result[1]: id must be a string or an integer"),
+        (4, "task 3: annotations[0].result[2]: a relation needs from_id and to_id (region ids: strings or integers)"),
     ]
     assert [str(p) for p in _read(tmp_path, "broken.json", '[{"data": {}}\n  {', "labelstudio")] == [
         f"{tmp_path / 'broken.json'}:2: invalid JSON: expected ',' or ']' (column 3)"]
@@ -510,6 +546,10 @@ def test_malformed_records_are_problems_not_crashes(world, session):
     document = _document(world)
     broken_span = _seed_entry(text, "omar")
     broken_span["spans"][0] = {**broken_span["spans"][0], "start": "10", "attributes": []}
+    bad_ids = _seed_entry(text, "dana", sentence_labels=[])
+    bad_ids["spans"][1]["id"] = [2]
+    bad_ids["spans"][3]["id"] = 1
+    bad_ids["attributions"].append({"parts": [{"role": "cue", "span_id": {"id": 2}}]})
     records = [
         "not a record",
         {"document": {"text": "   "}, "annotations": []},
@@ -519,6 +559,7 @@ def test_malformed_records_are_problems_not_crashes(world, session):
             {"sentence_id": 999, "layer": "claim_type", "value": "event"},
             {"sentence_id": 101, "layer": "claim_type", "value": "gossip"},
             {"start": 0, "layer": "tone", "value": "x"}]}]},
+        {"document": document, "annotations": [bad_ids]},
     ]
     before = _counts(session)
     with pytest.raises(ImportRejected) as caught:
@@ -535,6 +576,9 @@ def test_malformed_records_are_problems_not_crashes(world, session):
         "record 4: annotator 'omar': sentence_labels[1]: 'gossip' is not a value of choice layer 'claim_type'; "
         "choose from event, quantity, causal, prediction, rule, personal_experience, opinion, not_claim",
         "record 4: annotator 'omar': sentence_labels[2]: 'tone' is not a sentence layer of this codebook",
+        "record 5: annotator 'dana': spans[1]: id must be a string or an integer, not list",
+        "record 5: annotator 'dana': spans[3]: id 1 is used by another span",
+        "record 5: annotator 'dana': attributions[1]: parts[0].span_id must be a string or an integer, not dict",
     ]
     assert _counts(session) == before
 

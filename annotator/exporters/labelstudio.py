@@ -114,7 +114,8 @@ def _annotation(annotation_id: int, document: dict, entry: dict, codebook: Codeb
             labelled.add(sentence["id"])
             region(region_id, SENTENCE_CONTROL, "labels", start, end, {"labels": [SENTENCE_LABEL]})
         value = label["value"]
-        region(region_id, layer, "choices", start, end, {"choices": value if isinstance(value, list) else [value]})
+        if value is not None:  # None: only the unsure flag or the comment is set
+            region(region_id, layer, "choices", start, end, {"choices": value if isinstance(value, list) else [value]})
         if label["unsure"]:
             region(region_id, f"{layer}.unsure", "choices", start, end, {"choices": ["unsure"]})
         if label["comment"]:

@@ -250,6 +250,9 @@ class _Reader:
                 if not isinstance(entity, dict) or not {"start_offset", "end_offset", "label"} <= entity.keys():
                     self.problem(line, f"{where} must have start_offset, end_offset and label")
                     continue
+                if "id" in entity and not is_id(entity["id"]):
+                    self.problem(line, f"{where}: id must be a string or an integer")
+                    return None
                 found.append((where, entity.get("id", where), entity["start_offset"], entity["end_offset"],
                               entity["label"]))
         else:
@@ -277,6 +280,8 @@ class _Reader:
         for index, relation in enumerate(relations):
             if not isinstance(relation, dict) or not {"from_id", "to_id", "type"} <= relation.keys():
                 self.problem(line, f"relations[{index}] must have from_id, to_id and type")
+            elif not (is_id(relation["from_id"]) and is_id(relation["to_id"])):
+                self.problem(line, f"relations[{index}]: from_id and to_id must be strings or integers")
             else:
                 links.append((f"relations[{index}]", relation["from_id"], relation["to_id"], relation["type"]))
         return links
@@ -415,7 +420,7 @@ class _Reader:
                 continue
             head, other = spans[keys[0]], spans[keys[1]]
             head_role = anchor_role if head["label"] == anchor_role.label else by_label.get(head["label"])
-            named = self.mapping.roles.get(kind, kind)
+            named = self.mapping.roles.get(kind, kind) if isinstance(kind, str) else None
             role = next((r for r in relation.roles if r.name == named), None) or by_label.get(other["label"])
             if head_role is None or role is None:
                 self.problem(line, f"{where}: {head['label']} and {other['label']} spans play no roles of "
@@ -441,7 +446,7 @@ class _Reader:
         for index, item in enumerate(items):
             parts = []
             for part in item["parts"]:
-                span = spans.get(part.get("span_id")) if isinstance(part, dict) else None
+                span = spans.get(part.get("span_id")) if isinstance(part, dict) and is_id(part.get("span_id")) else None
                 if span is None:
                     self.problem(line, f"attributions[{index}]: a part refers to no entity of this document")
                     return None
@@ -496,8 +501,14 @@ class _LabelStudioAnnotation:
         value = result.get("value") if isinstance(result.get("value"), dict) else {}
         kind, name, region = result.get("type"), result.get("from_name"), result.get("id")
         if kind == "relation":
+            if not (is_id(result.get("from_id")) and is_id(result.get("to_id"))):
+                self.problem(at, "a relation needs from_id and to_id (region ids: strings or integers)")
+                return
             labels = result.get("labels") or [None]
             self.links.append((at, result.get("from_id"), result.get("to_id"), labels[0]))
+            return
+        if region is not None and not is_id(region):
+            self.problem(at, "id must be a string or an integer")
             return
         if not isinstance(value.get("start"), int) or not isinstance(value.get("end"), int):
             self.problem(at, "value.start and value.end (code point offsets) are required")
@@ -569,6 +580,12 @@ class _LabelStudioAnnotation:
             span["attributes"].update(self.span_attributes.get(region, {}))
             spans[region] = span
         return None if self.failed else spans
+
+
+def is_id(value: object) -> bool:
+    """Whether ``value`` can be an id in an annotation file (of an entity, a region, a span):
+    a string or an integer. Ids are looked up, so a list or an object is a problem, not a crash."""
+    return isinstance(value, int | str) and not isinstance(value, bool)
 
 
 def _unique(spans) -> list[dict]:

@@ -2,25 +2,36 @@
 
 Thin: ``annotator.exports`` checks the role and the parameters and reads the records;
 ``annotator.exporters`` renders them. Both check everything before the response starts, so
-a bad request is an ordinary 4xx page, never a broken download.
+a refused download is never a broken file: it is the project page again, with the export
+form filled in as it was sent and the reason beside it.
 """
 
 from __future__ import annotations
 
 import re
 
-from flask import Blueprint, Response, current_app, request, stream_with_context
+from flask import Blueprint, Response, current_app, g, make_response, request, stream_with_context
 from flask_login import current_user, login_required
 
 from .. import exporters, exports
 from ..db import db
+from ..errors import Forbidden, ServiceError
+from . import admin
 from .params import flag
 
 bp = Blueprint("exports", __name__)
 
-def _annotators() -> list[str] | None:
+
+def _options() -> dict:
+    """The export options of the request, as the form names them."""
     names = [name.strip() for value in request.args.getlist("annotators") for name in value.split(",")]
-    return [name for name in names if name] or None
+    return {
+        "annotators": [name for name in names if name] or None,
+        "usernames": flag("usernames"),
+        "gold": flag("gold"),
+        "layer": request.args.get("layer", "").strip() or None,
+        "bom": flag("bom"),
+    }
 
 
 def _filename(project_name: str, format_name: str, extension: str) -> str:
@@ -30,22 +41,36 @@ def _filename(project_name: str, format_name: str, extension: str) -> str:
 
 
 @bp.app_context_processor
-def _formats() -> dict:
-    """The format names, for the export form on the project page (templates/exports/_form.html)."""
-    return {"export_formats": list(exporters.FORMATS)}
+def _export_form() -> dict:
+    """For the export form on the project page (templates/exports/_form.html): the format
+    names, and after a refused download the options it was sent and why it was refused."""
+    return {
+        "export_formats": list(exporters.FORMATS),
+        "export_sent": g.get("export_sent", {}),
+        "export_problem": g.get("export_problem"),
+    }
 
 
 @bp.get("/projects/<int:project_id>/export/<format_name>", endpoint="download")
 @login_required
 def download(project_id: int, format_name: str):
-    records = exports.document_records(  # checks the role first
-        db.session, current_user, project_id, secret_key=current_app.config["SECRET_KEY"],
-        annotators=_annotators(), usernames=flag("usernames"), gold=flag("gold"),
-    )
-    module = exporters.exporter(format_name)
-    chunks = exporters.stream(
-        format_name, records, records.codebook, layer=request.args.get("layer", "").strip() or None, bom=flag("bom")
-    )
+    options = _options()
+    try:
+        records = exports.document_records(  # checks the role first
+            db.session, current_user, project_id, secret_key=current_app.config["SECRET_KEY"],
+            annotators=options["annotators"], usernames=options["usernames"], gold=options["gold"],
+        )
+        module = exporters.exporter(format_name)
+        chunks = exporters.stream(format_name, records, records.codebook, layer=options["layer"], bom=options["bom"])
+    except Forbidden:  # no project page for whoever may not export
+        raise
+    except ServiceError as error:
+        # The project page's own view checks the project (a missing one is its 404 page).
+        g.export_sent = options | {"annotators": ", ".join(options["annotators"] or ())}
+        g.export_problem = f"The {format_name} export was not made: {error.message}"
+        page = make_response(admin.project(project_id))
+        page.status_code = error.status
+        return page
     response = Response(stream_with_context(chunks), content_type=module.MEDIA_TYPE)
     name = _filename(records.project.name, format_name, module.EXTENSION)
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
