@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from . import audit
@@ -174,6 +174,7 @@ def annotation_state(session: Session, user: User, document_id: int) -> dict:
         select(Attribution)
         .where(Attribution.document_id == document_id, Attribution.user_id == user.id)
         .order_by(Attribution.id)
+        .options(selectinload(Attribution.parts))  # one query for all parts, not one per attribution
     )
     return {
         "status": assignment.status,

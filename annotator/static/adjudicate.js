@@ -5,18 +5,18 @@
 import { page } from './annotate.js';
 
 const $ = (s, r = document) => r.querySelector(s);
-const { D, SENTS, CHOICES, h, btn, hint, pretty } = page;
+const { D, SENTS, CHOICES, h, btn, hint } = page;
 const AD = JSON.parse($('#adjudication-data').textContent);
 const BODY = $('#adj-body'), PREFILL = $('#prefill'), GUIDE = $('#guide');
 const ANNS = AD.annotators, PROPOSAL = AD.proposal || {};
 const same = (x, y) => JSON.stringify(x ?? null) === JSON.stringify(y ?? null);
-const shown = v => (v == null ? '—' : [].concat(v).map(pretty).join(', '));
+const shown = v => (v == null ? '—' : [].concat(v).join(', ')); // names as the codebook writes them, as everywhere
 const nameOf = id => ANNS.find(a => String(a.id) === String(id))?.name ?? `annotator ${id}`;
 const names = ids => (ids || []).map(nameOf).join(', ');
 const spansOf = a => AD.spans?.[a.id] || [];
 const sentence = () => SENTS[page.cur()];
 const valueOf = (a, layer) => AD.labels?.[sentence().id]?.[layer]?.[a.id];
-const inGold = s => page.liveSpans().some(g => page.sameSpan(g, s));
+const inGold = s => page.hasSpan(s);
 const here = list => (list || []).filter(x => x.sentence_id === sentence().id);
 
 // --- Taking values and spans
@@ -90,7 +90,7 @@ function proposalBlock() {
     ...ties.map(t => h('li', { class: 'adj-open' }, h('strong', {}, 'open '), `${layerTitle(t.layer)}: a tie — `,
       Object.entries(t.values || {}).map(([id, v]) => `${nameOf(id)} ${shown(v)}`).join(' · '))),
     ...(PROPOSAL.span_ties || []).filter(t => t.candidates.some(c => page.inSent(c, st))).map(t => h('li', { class: 'adj-open' },
-      h('strong', {}, 'open '), `${pretty(t.layer)} spans: a tie between `,
+      h('strong', {}, 'open '), `${t.layer} spans: a tie between `,
       t.candidates.map(c => `${c.label} ${page.quote(page.sub(c.start, c.end), 40)}`).join(' and '), ` (${names(t.annotators)})`)),
     ...spans.map(s => h('li', { class: 'adj-proposed' }, spanLine({ ...s, text: page.sub(s.start, s.end) },
       [h('span', { class: 'muted' }, ` (${names(s.agreed)})`), inGold(s) && h('span', { class: 'agrees' }, ' ✓ in gold')]))),
@@ -102,7 +102,7 @@ let sig = null;
 function renderPanel() {
   const st = sentence();
   const next = JSON.stringify([page.cur(), CHOICES.map(c => page.row(st.id, c.name).value),
-    page.liveSpans().filter(s => page.inSent(s, st)).map(s => [s.layer, s.label, s.start, s.end])]);
+    page.spansOf(page.cur()).map(s => [s.layer, s.label, s.start, s.end])]);
   if (PREFILL) PREFILL.hidden = page.readOnly() && D.state.status !== 'not_started';
   if (next === sig) return;
   sig = next;

@@ -15,19 +15,23 @@ function h(tag, props = {}, ...kids) { // an element; string children become tex
 const btn = (props, ...kids) => h('button', { type: 'button', ...props }, ...kids);
 const D = JSON.parse($('#annotator-data').textContent);
 const ROOT = $('#annotate'), DOC = $('#doc'), PANEL = $('#panel'), SAVE = $('#save-state'), HINT = $('#hint');
-const GUIDE = $('#guide'), COMMENT = $('#comment'), UNSURE = $('#unsure');
+const GUIDE = $('#guide'), COMMENT = $('#comment'), UNSURE = $('#unsure'), SENT_HEAD = $('#sent-head');
+const SIDE = $('#side'), SIDE_TOGGLE = $('#side-toggle');
 const CB = D.codebook, HK = D.hotkeys, TEXT = D.document.text, SENTS = D.sentences;
 const CSRF = $('meta[name="csrf-token"]').content;
 const STORE = `annotator:queue:${D.document.id}:${ROOT.dataset.user}`;
 
 // --- Text: the server counts code points, JS strings UTF-16 units
-const CP = Array.from(TEXT), U = [0]; // U[i]: UTF-16 index of code point i
-for (const c of CP) U.push(U[U.length - 1] + c.length);
+const U = new Uint32Array(TEXT.length + 1); // U[i]: UTF-16 index of code point i
+let NCP = 0; // code points in the text
+for (let u = 0; u < TEXT.length; NCP++) { u += TEXT.codePointAt(u) > 0xffff ? 2 : 1; U[NCP + 1] = u; }
 const sub = (a, b) => TEXT.slice(U[a], U[b]);
 function bisect(n, below) { let lo = 0, hi = n; while (lo < hi) { const m = (lo + hi + 1) >> 1; if (below(m)) lo = m; else hi = m - 1; } return lo; }
-const toCp = u => { const i = bisect(CP.length, m => U[m] <= u); return U[i] < u ? i + 1 : i; };
+const toCp = u => { const i = bisect(NCP, m => U[m] <= u); return U[i] < u ? i + 1 : i; };
 const sentAt = p => bisect(SENTS.length - 1, m => SENTS[m].start <= p);
-const isW = i => i >= 0 && i < CP.length && /[\p{L}\p{N}\p{M}]/u.test(CP[i]);
+const SENT_OF = new Map(SENTS.map((s, i) => [s.id, i])); // sentence id → index
+const WORD_CHAR = /^[\p{L}\p{N}\p{M}]$/u;
+const isW = i => i >= 0 && i < NCP && WORD_CHAR.test(sub(i, i + 1));
 function snap(a, b) { // to whole words, without spaces or punctuation at either end
   while (a < b && !isW(a)) a++;
   while (b > a && !isW(b - 1)) b--;
@@ -57,7 +61,6 @@ function paint(el, c) { // --c: a label colour, --ink: text readable on it
 }
 const tip = (x, key) => [x.description, x.example && `Example: ${x.example}`, key && `Key: ${key}`].filter(Boolean).join('\n');
 const quote = (t, n = 60) => `“${t.length > n ? t.slice(0, n - 1) + '…' : t}”`;
-const pretty = name => name.replace(/_/g, ' ');
 const plural = (n, x) => `${n} ${x}${n === 1 ? '' : 's'}`;
 
 // --- State: entities by key
@@ -65,14 +68,14 @@ const plural = (n, x) => `${n} ${x}${n === 1 ? '' : 's'}`;
 const spans = new Map(), attrs = new Map(), rows = new Map(), alias = {};
 const R = k => { while (alias[k]) k = alias[k]; return k; };
 const getS = k => spans.get(R(k)), getA = k => attrs.get(R(k));
-const liveSpans = () => [...spans.values()].filter(s => !s.gone);
 const liveAttrs = () => [...attrs.values()].filter(a => !a.gone);
 const inSent = (s, st) => s.start < st.end && s.end > st.start;
 const liveSpan = k => { const s = getS(k); return s && !s.gone ? s : null; };
 let serial = 0, order = 1e9;
 const newKey = p => `${p}${Date.now().toString(36)}.${serial++}`;
 const spanSrv = j => ({ label: j.label, attributes: { ...j.attributes } });
-const keyOfSpan = id => [...spans.values()].find(s => s.id === id)?.k || 's' + id;
+const spanKeyOfId = new Map(); // saved span id → its key here
+const keyOfSpan = id => spanKeyOfId.get(id) || 's' + id;
 const attrSrv = j => ({ attributes: { ...j.attributes }, parts: j.parts.map(p => ({ k: keyOfSpan(p.span_id), role: p.role })) });
 const rowSrv = j => ({ value: j.value, unsure: !!j.unsure, comment: j.comment || '' });
 function row(sid, layer) {
@@ -80,13 +83,56 @@ function row(sid, layer) {
   if (!rows.has(k)) rows.set(k, { k, sid, layer, id: null, sv: null, srv: null, value: null, unsure: false, comment: '' });
   return rows.get(k);
 }
-for (const j of D.state.spans) spans.set('s' + j.id, { ...j, k: 's' + j.id, sv: j.version, srv: spanSrv(j), attributes: { ...j.attributes } });
+
+// Indexes, so that what a key press touches costs the same in a long document as in a short one.
+const bySent = new Map(); // sentence index → the spans over it, deleted ones too
+const dirty = new Set(); // sentences to draw again
+const spanSents = s => { const out = []; for (let i = sentAt(s.start); i < SENTS.length && SENTS[i].start < s.end; i++) if (inSent(s, SENTS[i])) out.push(i); return out; };
+function addSpan(s) {
+  spans.set(s.k, s);
+  if (s.id != null) spanKeyOfId.set(s.id, s.k);
+  for (const i of spanSents(s)) (bySent.get(i) || bySent.set(i, []).get(i)).push(s);
+}
+const touch = s => { if (s) for (const i of spanSents(s)) dirty.add(i); };
+const spansOf = i => (bySent.get(i) || []).filter(s => !s.gone); // the live spans over sentence i
+const hasSpan = x => spansOf(sentAt(x.start)).some(s => sameSpan(s, x));
+let changes = 0, partsAt = -1, partsIndex = null; // partsIndex: span key → the attributions naming it, rebuilt after changes
+function attrsWith(k) { // deleted attributions too
+  if (partsAt !== changes) {
+    partsIndex = new Map();
+    partsAt = changes;
+    for (const a of attrs.values()) for (const p of a.parts) {
+      const list = partsIndex.get(R(p.k)) || partsIndex.set(R(p.k), []).get(R(p.k));
+      if (list.at(-1) !== a) list.push(a);
+    }
+  }
+  return partsIndex.get(R(k)) || [];
+}
+const attrsOf = k => attrsWith(k).filter(a => !a.gone);
+const doneFlags = new Uint8Array(SENTS.length); // 1: the sentence is done
+let doneCount = 0;
+function rowChanged(sid) { // keeps the done flags and their count
+  const i = SENT_OF.get(sid);
+  if (i == null) return;
+  const done = DONE_LAYERS.length > 0 && DONE_LAYERS.every(l => rows.get(`r${sid}:${l}`)?.value != null);
+  if (done === !!doneFlags[i]) return;
+  doneFlags[i] = done;
+  doneCount += done ? 1 : -1;
+  dirty.add(i);
+}
+
+for (const j of D.state.spans) addSpan({ ...j, k: 's' + j.id, sv: j.version, srv: spanSrv(j), attributes: { ...j.attributes } });
 for (const j of D.state.attributions) {
   const srv = attrSrv(j);
   attrs.set('a' + j.id, { k: 'a' + j.id, id: j.id, sv: j.version, srv, relation: j.relation, order: j.id, ...copyAttr(srv) });
 }
 for (const j of D.state.labels) Object.assign(row(j.sentence_id, j.layer), { id: j.id, sv: j.version, srv: rowSrv(j) }, rowSrv(j));
-function unlink(s) { s.gone = true; for (const x of attrs.values()) x.parts = x.parts.filter(p => R(p.k) !== s.k); return s; }
+function unlink(s) {
+  s.gone = true;
+  for (const x of attrsWith(s.k)) x.parts = x.parts.filter(p => R(p.k) !== s.k);
+  changes++;
+  return s;
+}
 const sameSpan = (x, y) => ['layer', 'label', 'start', 'end'].every(f => x[f] === y[f]);
 function copyAttr(x) { return { attributes: { ...x.attributes }, parts: x.parts.map(p => ({ ...p })) }; }
 const ui = { cur: 0 }; // + sel, caret, anchor, focus, panel, last, drag
@@ -96,16 +142,18 @@ function apply(op) {
   const s = getS(op.k), a = getA(op.k);
   switch (op.t) {
     case 'cs':
-      spans.set(op.k, { ...op, id: null, sv: null, srv: null, attributes: { ...op.attributes } });
+      addSpan({ ...op, id: null, sv: null, srv: null, attributes: { ...op.attributes } });
       ui.last = op.k;
       break;
     case 'us': if (s) Object.assign(s, spanSrv(op)); break;
     case 'ds': if (s) unlink(s); break;
-    case 'lab': Object.assign(row(op.sid, op.layer), rowSrv(op)); break;
+    case 'lab': Object.assign(row(op.sid, op.layer), rowSrv(op)); rowChanged(op.sid); break;
     case 'ca': attrs.set(op.k, { ...op, id: null, sv: null, srv: null, order: ++order, ...copyAttr(op) }); break;
     case 'ua': if (a) Object.assign(a, copyAttr(op)); break;
     case 'da': if (a) a.gone = true;
   }
+  touch(getS(op.k));
+  changes++;
 }
 let queue = [], ids = {}, busy = false, fails = 0, retryAt = 0, timer = null, lastError = null, blocked = null;
 function persist() {
@@ -125,6 +173,7 @@ function restore() { // a queue left by a reload or crash: replayed on the saved
   }
   queue = kept.queue;
   queue.forEach(apply);
+  changes++; // the aliases
   hint(`Restored ${plural(queue.length, 'unsaved change')} kept in this browser.`);
 }
 function act(op) { if (readOnly) return hint(READ_ONLY_HINT); apply(op); queue.push(op); lastError = null; persist(); showSave(); queueMicrotask(pump); }
@@ -202,6 +251,7 @@ async function saved(op, j) {
     case 'cs':
       Object.assign(s, { id: j.id, sv: j.version, srv: spanSrv(j) });
       ids[op.k] = j.id;
+      spanKeyOfId.set(j.id, s.k);
       for (const n in j.attributes) if (!(n in s.attributes)) s.attributes[n] = j.attributes[n]; // defaults, prefills
       break;
     case 'us': Object.assign(s, { sv: j.version, srv: spanSrv(j) }, pending(s.k) ? {} : spanSrv(j)); adoptAttrs(j.attributions); break;
@@ -210,6 +260,8 @@ async function saved(op, j) {
     case 'ca': ids[op.k] = j.id; // fall through
     case 'ua': Object.assign(a, { id: j.id, sv: j.version, srv: attrSrv(j) });
   }
+  touch(s);
+  changes++;
 }
 async function fetchState() {
   try { const [res, body] = await call('GET', D.api.annotations); return res.ok ? body : null; } catch { return null; }
@@ -230,11 +282,14 @@ async function failed(op, status, body) { // a 4xx: say why, undo the change her
     case 'ua': if (cur) Object.assign(a, { sv: cur.version, srv: attrSrv(cur) }); Object.assign(a, copyAttr(a.srv)); break;
     case 'da': a.gone = false;
   }
+  if (op.t === 'lab') rowChanged(op.sid);
+  touch(s);
+  changes++;
   undos.length = redos.length = 0; // history no longer matches the saved state
 }
 async function adopt(op) { // a create saved before (its answer lost): take the saved span as ours
   const j = (await fetchState())?.spans.find(x => sameSpan(x, op));
-  return j && !liveSpans().some(x => x.id === j.id) && !await saved(op, j);
+  return j && !liveSpan(spanKeyOfId.get(j.id)) && !await saved(op, j);
 }
 
 // --- Operations, and their undo
@@ -261,7 +316,7 @@ function undo(back = true) {
   hint(`${back ? 'Undone' : 'Redone'}: ${e.name}.`);
   render();
 }
-const linksOf = k => liveAttrs().flatMap(a => a.parts.filter(p => R(p.k) === R(k)).map(p => ({ a: a.k, role: p.role })));
+const linksOf = k => attrsOf(k).flatMap(a => a.parts.filter(p => R(p.k) === R(k)).map(p => ({ a: a.k, role: p.role })));
 function snapSpan(k) { const s = getS(k); return { ...s, attributes: { ...s.attributes }, links: linksOf(k) }; }
 function createSpan(x) {
   const k = newKey('n');
@@ -270,6 +325,7 @@ function createSpan(x) {
 }
 function restoreSpan(snap) { // recreated (a new id) and put back into its attributions
   const k = alias[snap.k] = createSpan(snap);
+  changes++; // the alias
   for (const l of snap.links) { const a = getA(l.a); if (a && !a.gone) updateAttr(a.k, { parts: [...a.parts, { k, role: l.role }] }); }
 }
 function deleteSpan(k) { const s = liveSpan(k); if (s) act({ t: 'ds', k: s.k, links: linksOf(s.k) }); }
@@ -278,11 +334,13 @@ function updateSpan(k, x) {
   if (!s) return;
   const label = x.label ?? s.label, was = s.label, names = attrsFor(s.layer, label).map(a => a.name);
   act({ t: 'us', k: s.k, label, attributes: Object.fromEntries(Object.entries(x.attributes ?? s.attributes).filter(([n]) => names.includes(n))) });
-  if (label !== was) for (const a of liveAttrs()) { // as the server does: the part takes the new label's role, or goes
+  if (label === was) return;
+  for (const a of attrsOf(s.k)) { // as the server does: the part takes the new label's role, or goes
     const part = a.parts.find(p => R(p.k) === s.k), role = relOf(a.relation)?.roles.find(r => r.label === label);
     const free = role && (role.multiple || !a.parts.some(p => p.role === role.name && p !== part));
     if (part) a.parts = a.parts.flatMap(p => p !== part ? [p] : free ? [{ k: p.k, role: role.name }] : []);
   }
+  changes++;
 }
 function adoptAttrs(list = []) { // attributions the server changed along with a span: their new versions
   for (const x of list) {
@@ -312,21 +370,25 @@ function autoLink(k) {
   for (const rel of RELS) {
     const role = rel.layer === s.layer && rel.roles.find(r => r.label === s.label);
     if (!role) continue;
-    const live = liveAttrs().filter(a => a.relation === rel.name);
+    const ofRel = x => attrsOf(x.k).filter(a => a.relation === rel.name);
     if (role.name === rel.anchor) {
-      const linked = new Set(live.flatMap(a => a.parts.map(p => R(p.k)))), parts = [{ k, role: role.name }];
+      const parts = [{ k, role: role.name }];
       for (const r of rel.roles.filter(r => r !== role)) {
-        const found = liveSpans().filter(x => x.layer === rel.layer && x.label === r.label && !linked.has(x.k) && sentAt(x.start) === si);
+        const found = spansOf(si).filter(x => x.layer === rel.layer && x.label === r.label && sentAt(x.start) === si && !ofRel(x).length);
         for (const x of r.multiple ? found : found.slice(0, 1)) parts.push({ k: x.k, role: r.name });
       }
       made = createAttr({ relation: rel.name, attributes: {}, parts });
       continue;
     }
     const reach = !role.multiple && !role.required ? 1 : 0; // the source
-    const target = live.filter(a => {
-      const cue = liveSpan(a.parts.find(p => p.role === rel.anchor)?.k);
-      return cue && Math.abs(sentAt(cue.start) - si) <= reach && (role.multiple || !a.parts.some(p => p.role === role.name));
-    }).sort((x, y) => y.order - x.order)[0];
+    let target = null;
+    for (let i = si - reach; i <= si + reach; i++) for (const cue of spansOf(i)) { // the attributions of the cues near
+      if (Math.abs(sentAt(cue.start) - si) > reach) continue;
+      for (const a of ofRel(cue)) {
+        const anchor = liveSpan(a.parts.find(p => p.role === rel.anchor)?.k);
+        if (anchor === cue && (role.multiple || !a.parts.some(p => p.role === role.name)) && (!target || a.order > target.order)) target = a;
+      }
+    }
     if (target) updateAttr(target.k, { parts: [...target.parts, { k, role: role.name }] });
   }
   return made;
@@ -341,7 +403,7 @@ function markSelection(layer, label) {
 }
 function markSpan(x) { // false when that text already has that label
   const { layer, label, start, end } = x;
-  if (liveSpans().some(s => sameSpan(s, { layer, label, start, end }))) return hint(`This text is already marked ${label}.`) ?? false;
+  if (hasSpan({ layer, label, start, end })) return hint(`This text is already marked ${label}.`) ?? false;
   const k = createSpan(x);
   const e = { name: `mark ${label}`, k, made: autoLink(k) }; // undo drops the attribution it made
   e.undo = () => {
@@ -396,7 +458,7 @@ function choose(layer, value) {
   const list = Array.isArray(cur) ? cur : [];
   const next = !c.multiple ? (cur === value ? null : value) : list.includes(value) ? list.filter(v => v !== value) : [...list, value];
   userSetRow(ui.cur, layer, { value: next });
-  hint(`${c.title}: ${next?.length ? [].concat(next).map(pretty).join(', ') : 'cleared'}`);
+  hint(`${c.title}: ${next?.length ? [].concat(next).join(', ') : 'cleared'}`);
 }
 const toggleUnsure = () => FIRST && userSetRow(ui.cur, FIRST, { unsure: !row(SENTS[ui.cur].id, FIRST).unsure });
 function saveComment() {
@@ -405,35 +467,70 @@ function saveComment() {
 }
 
 // --- Focus, selection, mouse
-const hashTo = i => history.replaceState(null, '', `#s${SENTS[i].position}`);
-const isDone = i => DONE_LAYERS.length > 0 && DONE_LAYERS.every(l => rows.get(`r${SENTS[i].id}:${l}`)?.value != null);
-function setCur(i, scroll = true) {
+// The URL names the focus (#s<position>) for links, bookmarks and reloads. A history call costs
+// milliseconds on a long article (and browsers throttle many), so it is written at most every
+// 250 ms; the focus is also kept in sessionStorage, which a reload reads first.
+const FOCUS_KEY = `annotator:focus:${D.document.id}:${ROOT.dataset.user}`;
+let hashAt = -Infinity, hashTimer = 0;
+function hashTo() {
+  try { sessionStorage.setItem(FOCUS_KEY, SENTS[ui.cur].position); } catch { /* storage off */ }
+  clearTimeout(hashTimer);
+  const wait = hashAt + 250 - performance.now();
+  if (wait > 0) hashTimer = setTimeout(writeHash, wait); else writeHash();
+}
+function writeHash() { hashAt = performance.now(); history.replaceState(null, '', `#s${SENTS[ui.cur].position}`); }
+addEventListener('pagehide', () => { clearTimeout(hashTimer); writeHash(); });
+const isDone = i => doneFlags[i] === 1;
+function setCur(i, scroll = 'nearest') { // scroll: how to bring it into view, or false
   i = Math.max(0, Math.min(SENTS.length - 1, i));
   if (i !== ui.cur) { ui.caret = ui.anchor = null; if (ui.panel) closePanel(false); }
-  hashTo(ui.cur = i);
+  ui.cur = i;
+  hashTo();
   render();
-  if (scroll) DOC.children[i].scrollIntoView({ block: 'nearest' });
+  if (scroll) sentEls[i].scrollIntoView({ block: scroll });
 }
-function kbMove(dir, extend) { // the word caret; with Shift, a selection word by word
-  const ws = words(ui.cur), clamp = n => Math.max(0, Math.min(ws.length - 1, n));
+function toUndone(dir) { // the next (or previous) sentence not done
+  const i = dir > 0 ? doneFlags.indexOf(0, ui.cur + 1) : ui.cur > 0 ? doneFlags.lastIndexOf(0, ui.cur - 1) : -1;
+  if (i < 0) return hint(`Every sentence ${dir > 0 ? 'after' : 'before'} this one is done.`);
+  setCur(i, 'center');
+  hint(`Sentence ${i + 1}: not done. ${plural(SENTS.length - doneCount, 'sentence')} left.`);
+}
+function kbMove(step, extend = false) { // the word caret; with Shift, a selection word by word. ±Infinity: to the sentence's first or last word
+  const ws = words(ui.cur), to = n => Math.max(0, Math.min(ws.length - 1, n));
   if (!ws.length) return;
-  const start = ui.caret ?? (dir > 0 ? 0 : ws.length - 1);
+  const from = ui.caret ?? (step > 0 ? 0 : ws.length - 1), jump = !Number.isFinite(step);
   if (extend) {
-    if (ui.anchor == null) ui.anchor = ui.focus = start;
-    else ui.focus = clamp(ui.focus + dir);
+    const first = ui.anchor == null; // the first press selects the caret's word (and Home/End on to the sentence's end)
+    if (first) ui.anchor = ui.focus = from;
+    if (jump || !first) ui.focus = to(jump ? step : ui.focus + step);
     ui.caret = ui.focus;
     ui.sel = [ws[Math.min(ui.anchor, ui.focus)][0], ws[Math.max(ui.anchor, ui.focus)][1]];
   } else {
-    ui.caret = ui.caret == null ? start : clamp(ui.caret + dir);
+    ui.caret = jump ? to(step) : ui.caret == null ? from : to(ui.caret + step);
     ui.anchor = ui.sel = null;
   }
   render();
 }
 function textOffset(node, offset) { // a DOM point as a UTF-16 offset into the article text
-  const r = document.createRange();
-  r.setStart(DOC, 0);
+  const el = node.nodeType === Node.TEXT_NODE ? node.parentNode : node, para = el.closest('.para');
+  if (!para) { // between paragraphs, only blanks: the start of the next paragraph (or chunk) will do
+    let next = node.nodeType === Node.ELEMENT_NODE ? node.childNodes[offset] : node.nextSibling, up = el;
+    for (;;) {
+      while (next && next.nodeType !== Node.ELEMENT_NODE) next = next.nextSibling;
+      if (next || up === DOC) break;
+      [next, up] = [up.nextSibling, up.parentNode];
+    }
+    return next ? next.at : TEXT.length;
+  }
+  const r = document.createRange(); // counted from the paragraph, not from the top of a long article
+  r.setStart(para, 0);
   r.setEnd(node, offset);
-  return r.toString().length;
+  return para.at + r.toString().length;
+}
+function wordsAround([a, b]) { // the selection as first and last word of the sentence in focus, so Shift+arrows extend it
+  const ws = words(ui.cur), first = ws.findIndex(w => w[1] > a), last = ws.findLastIndex(w => w[0] < b);
+  const inside = sentAt(b - 1) === ui.cur && sentAt(a) === ui.cur && first >= 0 && last >= first;
+  [ui.anchor, ui.focus, ui.caret] = inside ? [first, last, last] : [null, null, null];
 }
 DOC.addEventListener('mousedown', e => { if (e.button === 0) ui.drag = true; });
 document.addEventListener('mouseup', e => {
@@ -448,14 +545,17 @@ document.addEventListener('mouseup', e => {
     ui.sel = snap(toCp(a), toCp(b));
     ui.anchor = null;
     if (!ui.sel) hint('Nothing to mark there: select words.');
-    else if (sentAt(ui.sel[0]) !== ui.cur) setCur(sentAt(ui.sel[0]), false);
+    else {
+      if (sentAt(ui.sel[0]) !== ui.cur) setCur(sentAt(ui.sel[0]), false);
+      wordsAround(ui.sel);
+    }
     render();
     return DOC.focus({ preventScroll: true });
   }
   const on = e.target.closest('.tag, .seg[data-k]');
   const hit = on && on.dataset.k.split(' ').map(liveSpan).filter(Boolean).sort((x, y) => x.end - x.start - y.end + y.start)[0];
   if (hit) { setCur(sentAt(hit.start), false); return openPanel({ span: hit.k }, on.id); }
-  if (range && DOC.contains(e.target)) { // a click: that sentence, the word caret there
+  if (range && DOC.contains(e.target)) { // a click: that sentence, the word caret on the word clicked (or the next)
     const p = toCp(textOffset(range.startContainer, range.startOffset)), w = words(sentAt(p)).findIndex(x => x[1] >= p);
     ui.sel = ui.anchor = null;
     setCur(sentAt(p), false);
@@ -466,40 +566,60 @@ document.addEventListener('mouseup', e => {
 
 // --- Keys
 const typing = el => el.isContentEditable || el.tagName === 'TEXTAREA' || (el.tagName === 'INPUT' && !/^(radio|checkbox|button)$/.test(el.type));
+const MAC = /^(Mac|iP)/.test(navigator.platform);
+function keyName(e) { // "j", "Shift+J", "Ctrl+Shift+ArrowLeft", "Space"…; null: a key left to the browser
+  const k = e.key, arrow = k === 'ArrowLeft' || k === 'ArrowRight';
+  const word = arrow && (MAC ? e.altKey && !e.ctrlKey : e.ctrlKey && !e.altKey); // the platform's word-by-word modifier
+  if (e.metaKey || ((e.ctrlKey || e.altKey) && !word)) return null; // Ctrl+C, Ctrl+F, Alt+← (back)…
+  if (k === ' ') return 'Space';
+  if ([...k].length === 1) return /\p{L}/u.test(k) ? (e.shiftKey ? `Shift+${k.toUpperCase()}` : k.toLowerCase()) : k; // Caps Lock alone changes nothing
+  return `${word ? 'Ctrl+' : ''}${e.shiftKey ? 'Shift+' : ''}${k}`;
+}
 document.addEventListener('keydown', e => {
-  if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || e.isComposing || GUIDE.open) return;
+  if (e.defaultPrevented || e.isComposing || GUIDE.open) return;
+  const key = keyName(e);
+  if (key == null) return;
   if (typing(e.target)) {
-    if (e.key === 'Escape') { e.preventDefault(); DOC.focus(); }
+    if (key === 'Escape') { e.preventDefault(); DOC.focus(); }
     return;
   }
-  const key = e.key.length === 1 && e.key !== 'Z' ? e.key.toLowerCase() : e.key;
-  if (handleKey(key, e, e.target) !== false) e.preventDefault();
+  if (handleKey(key, e.target) !== false) e.preventDefault();
 });
-function handleKey(key, e, t) {
-  if (t.type === 'radio' && key.startsWith('Arrow')) return false; // the radios' own keys
-  if (key === '?') return GUIDE.showModal();
-  if (key === 'z' || key === 'Z') return undo(key === 'z');
-  const nav = { j: 1, ArrowDown: 1, k: -1, ArrowUp: -1 }[key];
-  if (ui.panel) {
-    if (key === 'Escape') return closePanel();
-    if (key === 'Delete' && ui.panel.span) return userDeleteSpan(ui.panel.span);
-    if (panelKey(key)) return;
-    if (!nav) return false;
+function enter(t, space) { // a span tag's panel; else (Enter) the span just marked, or the sentence's first
+  if (t.classList.contains('tag')) return openPanel({ span: t.dataset.k }, t.id);
+  if (space || t.closest('button, a, input, summary')) return false;
+  const here = spansOf(ui.cur), s = here.find(x => x.k === R(ui.last)) || here[0];
+  return s ? openPanel({ span: s.k }) : hint('No span here.');
+}
+// Every key the page answers to besides the codebook's, as keyName names them. The guidelines'
+// list of keys (_guidelines.html) names the same ones; a browser test holds the two together.
+const KEYS = {
+  '?': () => GUIDE.showModal(),
+  z: () => undo(true), 'Shift+Z': () => undo(false),
+  j: () => setCur(ui.cur + 1), ArrowDown: () => setCur(ui.cur + 1),
+  k: () => setCur(ui.cur - 1), ArrowUp: () => setCur(ui.cur - 1),
+  'Shift+J': () => toUndone(1), 'Shift+K': () => toUndone(-1),
+  ArrowRight: () => kbMove(1), ArrowLeft: () => kbMove(-1), 'Shift+ArrowRight': () => kbMove(1, true), 'Shift+ArrowLeft': () => kbMove(-1, true),
+  'Ctrl+ArrowRight': () => kbMove(1), 'Ctrl+ArrowLeft': () => kbMove(-1), // as in text editors (the caret here is a word caret anyway)
+  'Ctrl+Shift+ArrowRight': () => kbMove(1, true), 'Ctrl+Shift+ArrowLeft': () => kbMove(-1, true),
+  Home: () => kbMove(-Infinity), End: () => kbMove(Infinity), 'Shift+Home': () => kbMove(-Infinity, true), 'Shift+End': () => kbMove(Infinity, true),
+  u: () => toggleUnsure(), n: () => COMMENT.focus(),
+  Enter: t => enter(t, false), Space: t => enter(t, true),
+  Escape: () => { if (ui.panel) return closePanel(); ui.sel = ui.anchor = ui.caret = null; hint(''); render(); },
+  Delete: () => (ui.panel?.span ? userDeleteSpan(ui.panel.span) : false),
+};
+const ANYWHERE = new Set(['?', 'z', 'Shift+Z']), MOVES = new Set(['j', 'k', 'ArrowDown', 'ArrowUp', 'Shift+J', 'Shift+K']);
+function handleKey(key, t) {
+  if (t.type === 'radio' && key.includes('Arrow')) return false; // the radios' own keys
+  const hotkey = key.replace(/^Shift\+(?=\p{L}$)/u, '').toLowerCase(); // a codebook key, with or without Shift
+  if (ui.panel && !ANYWHERE.has(key)) { // a span's panel: its keys first
+    if (key === 'Escape' || key === 'Delete') return KEYS[key]();
+    if (panelKey(hotkey)) return;
+    if (!MOVES.has(key)) return false;
     closePanel(false);
   }
-  if (nav) return setCur(ui.cur + nav);
-  if (key === 'ArrowRight' || key === 'ArrowLeft') return kbMove(key === 'ArrowRight' ? 1 : -1, e.shiftKey);
-  if (key === 'u') return toggleUnsure();
-  if (key === 'n') return COMMENT.focus();
-  if (key === 'Escape') { ui.sel = ui.anchor = ui.caret = null; hint(''); return render(); }
-  if (key === 'Enter' || key === ' ') {
-    if (t.classList.contains('tag')) return openPanel({ span: t.dataset.k }, t.id);
-    if (key === ' ' || t.closest('button, a, input, summary')) return false;
-    const st = SENTS[ui.cur], here = liveSpans().filter(s => inSent(s, st));
-    const s = here.find(x => x.k === R(ui.last)) || here[0];
-    return s ? openPanel({ span: s.k }) : hint('No span here.');
-  }
-  const b = HK.sentence?.[key];
+  if (KEYS[key]) return KEYS[key](t);
+  const b = HK.sentence?.[hotkey];
   if (!b) return false;
   return b.label ? markSelection(b.layer, b.label) : choose(b.layer, b.value);
 }
@@ -518,28 +638,76 @@ for (const el of GUIDE.querySelectorAll('[data-color]')) if (HEX.test(el.dataset
 // --- Rendering
 const READ_ONLY_HINT = $('#read-only').dataset.hint;
 function hint(t) { HINT.textContent = readOnly ? READ_ONLY_HINT : t; } // no edit is announced as made
-function buildDoc() { // sentences as elements, the blanks between them as text
-  let at = 0;
-  DOC.replaceChildren(...SENTS.flatMap((s, i) => {
+// The article in blocks ("chunks") of about CHUNK sentences, whole paragraphs each. The browser
+// lays out and paints only the chunks near the window (content-visibility), and a chunk's
+// sentences get their spans, tags and marks ("decorated") when it first comes near, or when the
+// browser is idle; until then they are plain text, the same text.
+const CHUNK = 64, chunks = [], chunkOf = new Uint32Array(SENTS.length), sentEls = []; // chunks: { el, first, last, decorated }
+function buildDoc() { // paragraphs as blocks of sentence elements; the blanks between them stay in the DOM as text
+  const all = document.createDocumentFragment();
+  let chunk = null, para = null, at = 0;
+  const block = (tag, cls, i) => { const el = h(tag, { class: cls }); el.at = U[SENTS[i].start]; return el; }; // .at: where its text starts (UTF-16), for mouse offsets
+  SENTS.forEach((s, i) => {
     const gap = sub(at, s.start);
+    if (!para || gap.includes('\n')) {
+      if (!chunk || i - chunk.first >= CHUNK) {
+        all.append(gap);
+        chunk = { el: block('div', 'chunk', i), first: i, lines: 0 };
+        chunk.el.chunk = chunk;
+        chunks.push(chunk);
+        all.append(chunk.el);
+      } else chunk.el.append(gap);
+      chunk.el.append(para = block('p', 'para', i));
+      chunk.lines += 0.5; // the gap between paragraphs
+    } else para.append(gap);
+    para.append(sentEls[i] = h('span', { class: 'sent', id: `s${s.position}`, 'data-i': i }, sub(s.start, s.end)));
+    chunk.last = i;
+    chunkOf[i] = chunks.length - 1;
+    chunk.lines += (s.end - s.start + gap.length) / 80;
     at = s.end;
-    return [gap, h('span', { class: 'sent', id: `s${s.position}`, 'data-i': i })].filter(Boolean);
-  }), sub(at, CP.length));
+  });
+  all.append(sub(at, NCP));
+  for (const c of chunks) c.el.style.setProperty('contain-intrinsic-size', `auto ${Math.ceil(c.lines * 2.15) + 1}em`); // a guess, until drawn once
+  DOC.replaceChildren(all);
 }
-function renderDoc() {
-  const live = liveSpans().sort((a, b) => a.start - b.start || b.end - a.end), ends = [], lane = new Map();
-  for (const s of live) { // overlapping spans get stacked underlines
+function decorate(c) { c.decorated = true; for (let i = c.first; i <= c.last; i++) renderSentence(i); }
+DOC.addEventListener('contentvisibilityautostatechange', e => { // a chunk coming near the window
+  const c = e.target.chunk;
+  if (c && !e.skipped && !c.decorated && !ui.drag) decorate(c);
+}, true);
+const whenIdle = window.requestIdleCallback || (f => setTimeout(() => { const t = performance.now() + 10; f({ timeRemaining: () => t - performance.now() }); }, 1));
+let undecorated = 0; // chunks before it are decorated
+function decorateWhenIdle(deadline) { // the rest of the article, a few chunks at a time
+  for (; undecorated < chunks.length && deadline.timeRemaining() > 3 && !ui.drag; undecorated++) if (!chunks[undecorated].decorated) decorate(chunks[undecorated]);
+  if (undecorated < chunks.length) whenIdle(decorateWhenIdle);
+  else ROOT.dataset.decorated = 'true';
+}
+let shown = {}; // the focus, selection and caret the article shows
+function renderDoc() { // only the sentences that look different: those of the old and new focus, selection and caret, and those `dirty` names
+  const sentsOf = r => (r ? spanSents({ start: r[0], end: r[1] }) : []);
+  if (shown.cur !== ui.cur) dirty.add(shown.cur).add(ui.cur);
+  if (String(shown.sel) !== String(ui.sel)) for (const i of [...sentsOf(shown.sel), ...sentsOf(ui.sel)]) dirty.add(i);
+  if (shown.caret !== ui.caret) dirty.add(ui.cur);
+  shown = { cur: ui.cur, sel: ui.sel, caret: ui.caret };
+  const shownNow = i => i === ui.cur || (ui.sel && inSent({ start: ui.sel[0], end: ui.sel[1] }, SENTS[i]));
+  for (const i of dirty) {
+    const c = chunks[chunkOf[i]];
+    if (!sentEls[i] || !c) continue;
+    if (c.decorated) renderSentence(i);
+    else if (shownNow(i)) decorate(c); // else drawn when decorated
+  }
+  dirty.clear();
+}
+function renderSentence(i) { // segments cut at every span boundary
+  const el = sentEls[i], st = SENTS[i], sel = ui.sel, cur = i === ui.cur, clip = p => Math.min(st.end, Math.max(st.start, p));
+  const over = spansOf(i).sort((a, b) => a.start - b.start || b.end - a.end), ends = [], lane = new Map();
+  for (const s of over) { // overlapping spans get stacked underlines
     let l = ends.findIndex(end => end <= s.start);
     if (l < 0) l = ends.length;
     ends[l] = s.end;
     lane.set(s, l);
   }
-  [...DOC.children].forEach((el, i) => renderSentence(el, i, live, lane));
-}
-function renderSentence(el, i, live, lane) { // segments cut at every span boundary
-  const st = SENTS[i], sel = ui.sel, cur = i === ui.cur, clip = p => Math.min(st.end, Math.max(st.start, p));
-  const over = live.filter(s => inSent(s, st)), pts = new Set([st.start, st.end]);
-  const cw = cur && ui.caret != null && !sel && words(i)[ui.caret];
+  const pts = new Set([st.start, st.end]), cw = cur && ui.caret != null && !sel && words(i)[ui.caret];
   for (const [a, b] of [...over.map(s => [s.start, s.end]), sel || [0, 0], cw || [0, 0]]) if (a < st.end && b > st.start) pts.add(clip(a)).add(clip(b));
   const ps = [...pts].sort((a, b) => a - b), plan = [];
   for (let j = 0; j < ps.length - 1; j++) {
@@ -579,18 +747,27 @@ function buildSide() {
     h('span', { class: 'group-title' }, x.title, x.required && ' (required)'), ...kids);
   $('#label-buttons').append(...CB.span_layers.map(layer => group(layer, layer.labels.map(l => {
       const b = btn({ class: 'lab', title: tip(l, l.hotkey), 'aria-keyshortcuts': l.hotkey,
-        onclick: () => markSelection(layer.name, l.name) }, h('span', { class: 'chip' }), l.name, l.hotkey && h('kbd', {}, l.hotkey));
+        onclick: e => { markSelection(layer.name, l.name); backToText(e); } }, h('span', { class: 'chip' }), l.name, l.hotkey && h('kbd', {}, l.hotkey));
       paint(b, HEX.test(l.color) ? l.color : '#888888');
       return b;
     }))));
   $('#choices').append(...CHOICES.map(c => group(c, c.values.map(v => btn({ class: 'choice', 'data-layer': c.name, 'data-value': v.name, title: tip(v, v.hotkey),
-      'aria-pressed': 'false', 'aria-keyshortcuts': v.hotkey, onclick: () => choose(c.name, v.name) }, v.hotkey && h('kbd', {}, v.hotkey), pretty(v.name))))));
+      'aria-pressed': 'false', 'aria-keyshortcuts': v.hotkey, onclick: e => { choose(c.name, v.name); backToText(e); } }, v.hotkey && h('kbd', {}, v.hotkey), v.name)))));
   UNSURE.addEventListener('change', () => UNSURE.checked !== row(SENTS[ui.cur].id, FIRST).unsure && toggleUnsure());
   COMMENT.addEventListener('blur', saveComment);
   COMMENT.addEventListener('keydown', e => {
     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); DOC.focus({ preventScroll: true }); }
   });
   if (!FIRST) $('.flags').hidden = true;
+  SIDE_TOGGLE.addEventListener('click', e => { showSide(SIDE.classList.contains('collapsed')); backToText(e); });
+}
+// After a mouse click on a label, value or panel button, the keys act on the text again (Enter
+// opens the span just marked); a button pressed from the keyboard keeps the focus.
+const backToText = e => e.detail && DOC.focus({ preventScroll: true });
+function showSide(open) { // below 1000 px the side panel is docked at the bottom, and can be folded away
+  SIDE.classList.toggle('collapsed', !open);
+  SIDE_TOGGLE.setAttribute('aria-expanded', open);
+  SIDE_TOGGLE.textContent = open ? 'Hide panel' : 'Show panel';
 }
 function missing(a) {
   return (relOf(a.relation)?.roles || []).filter(r => r.required && !a.parts.some(p => p.role === r.name && liveSpan(p.k))).map(r => r.name);
@@ -604,7 +781,8 @@ function item(id, cls, onclick, ...kids) { return h('li', {}, btn({ class: `item
 const none = text => [h('li', { class: 'muted' }, text)];
 function renderSide() {
   const i = ui.cur, st = SENTS[i];
-  $('#sent-head').textContent = `Sentence ${i + 1} of ${SENTS.length}${isDone(i) ? ' · done' : ''}`;
+  const head = `Sentence ${i + 1} of ${SENTS.length}${isDone(i) ? ' · done' : ''}`;
+  if (SENT_HEAD.textContent !== head) SENT_HEAD.textContent = head;
   $('#sel-info').textContent = ui.sel ? `Selected: ${quote(sub(...ui.sel), 120)} — press a label key or button.`
     : 'No text selected: drag over words, or Shift+→ / Shift+← word by word.';
   for (const b of document.querySelectorAll('.choice')) b.setAttribute('aria-pressed', [].concat(row(st.id, b.dataset.layer).value).includes(b.dataset.value));
@@ -613,29 +791,29 @@ function renderSide() {
     UNSURE.checked = r.unsure;
     if (document.activeElement !== COMMENT) { COMMENT.value = r.comment; COMMENT.dataset.i = i; }
   }
-  const here = liveSpans().filter(s => inSent(s, st)).sort((a, b) => a.start - b.start), keys = here.map(s => s.k);
+  const here = spansOf(i).sort((a, b) => a.start - b.start);
   $('#sent-spans').replaceChildren(...here.map(s => {
     const li = item(`sl-${s.k}`, '', id => openPanel({ span: s.k }, id), h('span', { class: 'chip' }), `${s.label} `, h('span', { class: 'quote' }, quote(s.text)));
     paint(li.firstChild, colorOf(s));
     return li;
   }), ...here.length ? [] : none('None yet.'));
-  const as = liveAttrs().filter(a => a.parts.some(p => keys.includes(R(p.k))));
+  const as = [...new Set(here.flatMap(s => attrsOf(s.k)))].sort((x, y) => x.order - y.order);
   $('#sent-attrs').replaceChildren(...as.map(a => item(`al-${a.k}`, missing(a).length ? 'incomplete' : '', id => openPanel({ attr: a.k }, id), attrSummary(a))),
     ...as.length ? [] : none('None: marking a cue starts one.'));
-  const done = SENTS.filter((_, j) => isDone(j)).length;
-  $('#progress').value = done;
-  $('#progress-text').textContent = `${done} / ${SENTS.length} sentences done`;
+  $('#progress').value = doneCount;
+  $('#progress-text').textContent = `${doneCount} / ${SENTS.length} sentences done`;
 }
 
 // --- The panel of a span (with its attribution) or of an attribution
 function panelAttr() {
   const a = ui.panel?.attr && getA(ui.panel.attr), s = ui.panel?.span && liveSpan(ui.panel.span);
   if (a) return a.gone ? null : a;
-  return s ? liveAttrs().filter(x => x.parts.some(p => R(p.k) === s.k)).sort((x, y) => y.order - x.order)[0] : null;
+  return s ? attrsOf(s.k).reduce((x, y) => (x && x.order > y.order ? x : y), null) : null; // the latest
 }
 function openPanel(what, from) {
   ui.panel = { ...what, from: from || document.activeElement?.id };
   if (what.span) ui.last = R(what.span);
+  showSide(true);
   render();
   PANEL.focus();
 }
@@ -648,12 +826,12 @@ function closePanel(refocus = true) {
 }
 function radios(prefix, attribute, current, pick, always) {
   return h('fieldset', { class: 'radios', title: attribute.description },
-    h('legend', {}, pretty(attribute.name), attribute.required && ' (required)'),
+    h('legend', {}, attribute.name, attribute.required && ' (required)'),
     [...always ? [] : [{ name: '' }], ...attribute.values].map(v => {
       const id = `${prefix}-${attribute.name}-${v.name || 'none'}`;
       return h('label', { class: 'radio', for: id, title: v.name && tip(v, v.hotkey) },
         h('input', { type: 'radio', id, name: `${prefix}-${attribute.name}`, value: v.name, checked: (current ?? '') === v.name, onchange: () => pick(v.name || null) }),
-        ` ${v.name ? pretty(v.name) : 'not set'}`, v.hotkey && h('kbd', {}, v.hotkey));
+        ` ${v.name || 'not set'}`, v.hotkey && h('kbd', {}, v.hotkey));
     }));
 }
 function spanSection(s) {
@@ -669,6 +847,11 @@ function spanSection(s) {
     h('p', { class: 'actions' }, btn({ class: 'danger', 'aria-keyshortcuts': 'Delete', onclick: () => userDeleteSpan(s.k) }, 'Delete span ', h('kbd', {}, 'Del'))),
   ];
 }
+function nearSpans(at) { // the live spans starting within two sentences of sentence `at`
+  const found = new Set();
+  for (let i = at - 2; i <= at + 2; i++) for (const x of spansOf(i)) if (Math.abs(sentAt(x.start) - at) <= 2) found.add(x);
+  return [...found];
+}
 function attrSection(a, s) {
   const rel = relOf(a.relation), miss = missing(a), inIt = a.parts.map(p => R(p.k));
   const anchor = liveSpan(a.parts.find(p => p.role === rel.anchor)?.k) || liveSpan(a.parts[0]?.k), near = anchor ? sentAt(anchor.start) : ui.cur;
@@ -678,7 +861,7 @@ function attrSection(a, s) {
     miss.length ? h('p', { class: 'warn' }, `Incomplete: add ${miss.join(', ')}.`) : h('p', { class: 'ok' }, 'Complete.'),
     h('dl', { class: 'parts' }, rel.roles.map(r => {
       const parts = a.parts.filter(p => p.role === r.name && liveSpan(p.k));
-      const cands = r.multiple || !parts.length ? liveSpans().filter(x => x.layer === rel.layer && x.label === r.label && !inIt.includes(x.k) && Math.abs(sentAt(x.start) - near) <= 2) : [];
+      const cands = r.multiple || !parts.length ? nearSpans(near).filter(x => x.layer === rel.layer && x.label === r.label && !inIt.includes(x.k)) : [];
       return [h('dt', {}, r.name, r.required && ' (required)'), h('dd', {},
         parts.map(p => { const x = getS(p.k); return h('span', { class: 'part' }, button('link', null, () => openPanel({ span: x.k }), quote(x.text, 50)),
           button('small', `Remove ${r.name} ${x.text}`, () => userAttr(a.k, { parts: a.parts.filter(q => q !== p) }), 'remove')); }),
@@ -751,13 +934,20 @@ showDone();
 buildDoc();
 buildSide();
 restore();
-const atHash = () => { const m = /^#s(\d+)$/.exec(location.hash); return m ? SENTS.findIndex(s => s.position === +m[1]) : -1; };
-ui.cur = atHash() >= 0 ? atHash() : Math.max(0, SENTS.findIndex((_, i) => !isDone(i)));
-hashTo(ui.cur);
+for (const r of rows.values()) rowChanged(r.sid);
+const atPosition = p => SENTS.findIndex(s => s.position === p);
+const atHash = () => { const m = /^#s(\d+)$/.exec(location.hash); return m ? atPosition(+m[1]) : -1; };
+const reloaded = performance.getEntriesByType('navigation')[0]?.type === 'reload';
+let kept = -1;
+try { kept = reloaded ? atPosition(Number(sessionStorage.getItem(FOCUS_KEY) ?? -1)) : -1; } catch { /* storage off */ }
+ui.cur = [kept, atHash(), doneFlags.indexOf(0), 0].find(i => i >= 0);
+hashTo();
 watched = SENTS[ui.cur]?.id ?? null;
+for (const c of chunks.slice(Math.max(0, chunkOf[ui.cur] - 1), chunkOf[ui.cur] + 2)) decorate(c); // around the focus, before the first frame
 render();
 DOC.focus({ preventScroll: true });
-DOC.children[ui.cur].scrollIntoView({ block: 'center' });
+sentEls[ui.cur].scrollIntoView({ block: 'center' });
+whenIdle(decorateWhenIdle);
 addEventListener('hashchange', () => atHash() >= 0 && setCur(atHash()));
 ROOT.dataset.ready = 'true';
 pump();
@@ -765,7 +955,7 @@ pump();
 // What the adjudication page (static/adjudicate.js) works with: its changes go through the
 // same operations, undo history and save queue as the annotator's.
 export const page = {
-  D, SENTS, CHOICES, DOC, h, btn, sub, quote, pretty, paint, colorOf, hint, render, afterRender,
-  cur: () => ui.cur, row, liveSpans, inSent, sameSpan, grouped, markSpan, userSetRow, call, typing,
-  queued: () => queue.length, readOnly: () => readOnly,
+  D, SENTS, CHOICES, DOC, h, btn, sub, quote, paint, colorOf, hint, render, afterRender,
+  cur: () => ui.cur, row, spansOf, hasSpan, inSent, sameSpan, grouped, markSpan, userSetRow, call, typing,
+  queued: () => queue.length, readOnly: () => readOnly, keys: Object.keys(KEYS),
 };
