@@ -1,55 +1,16 @@
 """annotator: tag attribution, loaded language and claim types in news articles."""
 
-# No `from __future__ import annotations` here: it would bind the package attribute
-# `annotations` and shadow the annotator.annotations module in `from . import annotations`.
-import os
-from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
+# The app factory loads Flask and SQLAlchemy; it is imported on first use, so that
+# `annotator --help` and the pure packages (ingest/, agreement/, exporters/) start without
+# them. The database handle is annotator.db.db. No `from __future__ import annotations` here:
+# it would bind the package attribute `annotations` and shadow the annotator.annotations module.
 
-from flask import Flask
-from werkzeug.middleware.proxy_fix import ProxyFix
-
-from . import config as _config
-from .db import configure_engine, db
-from .logs import init_logging
-from .paths import STATIC_DIR, TEMPLATES_DIR
-
-__all__ = ["create_app", "db"]
+__all__ = ["create_app"]
 
 
-def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """The application factory. ``config`` overrides settings read from the environment."""
-    overrides = dict(config or {})
-    instance = overrides.pop("INSTANCE_PATH", None) or os.environ.get("ANNOTATOR_INSTANCE")
-    app = Flask(
-        __name__,
-        instance_path=str(Path(instance).resolve()) if instance else None,
-        template_folder=str(TEMPLATES_DIR),
-        static_folder=str(STATIC_DIR),
-    )
-    instance_path = Path(app.instance_path)
-    instance_path.mkdir(parents=True, exist_ok=True)
-    if "SQLALCHEMY_DATABASE_URI" in overrides:
-        overrides["SQLALCHEMY_DATABASE_URI"] = _config.normalise_database_url(
-            overrides["SQLALCHEMY_DATABASE_URI"]
-        )
-    app.config.update(_config.settings(instance_path) | overrides)
-    if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = _config.secret_key(instance_path)
+def __getattr__(name: str):
+    if name == "create_app":
+        from .app import create_app
 
-    init_logging(app)
-    if app.config["BEHIND_HTTPS_PROXY"]:
-        # Behind one reverse proxy that terminates HTTPS: trust its X-Forwarded-For/-Proto/
-        # -Host (one hop), so the client's address (login throttling, logs) and the scheme
-        # (the Secure session cookie, redirects) are the real ones.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
-
-    db.init_app(app)
-    with app.app_context():
-        configure_engine(db.engine, synchronous=app.config["SQLITE_SYNCHRONOUS"])
-
-    from .web import init_web
-
-    init_web(app)
-    return app
+        return create_app
+    raise AttributeError(f"module 'annotator' has no attribute {name!r}")

@@ -1,76 +1,153 @@
-"""The ``annotator`` command: database setup, imports, accounts, serving."""
+"""The ``annotator`` command: database setup, imports, accounts, serving.
+
+It must start fast: only click is imported here. Each command imports the app, the services
+and the heavy libraries (numpy, alembic, the web layer) it uses when it runs, so
+`annotator --help` and `annotator users list` pay for none of what they do not use.
+"""
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
+from collections.abc import Callable, Sequence
 
 import click
-from flask import current_app
-from flask.cli import FlaskGroup, with_appcontext
-from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
-from tqdm import tqdm
 
-from . import adjudication, agreement, assignments, backup, create_app, exporters, exports, migrate, progress, projects, users
-from .codebook import CodebookError, codebook_from_dict, load_codebook
-from .annotations import project_codebook
-from .db import db
-from .documents import import_articles
 from .errors import ServiceError
-from .ingest import Article, IngestError, read_paths
-from .ingest.annotations import FORMATS as ANNOTATION_FORMATS
-from .ingest.annotations import load_mapping, read_annotation_file
-from .interop_import import ImportRejected, import_annotations
-from .models import ROLES, Document, User
-from .paths import resource_dir
 
 DEMO_ACCOUNTS = (("supervisor", "supervisor"), ("annotator1", "annotator"), ("annotator2", "annotator"))
+# The project the commands work on when none is named, and that `annotator import` fills.
+DEFAULT_PROJECT = "default"
 
 
-@click.group(cls=FlaskGroup, create_app=create_app, add_default_commands=False)
+class LazyChoice(click.Choice):
+    """A choice whose values come from a module imported only when the command runs or shows
+    its own help, not when `annotator --help` lists the commands."""
+
+    def __init__(self, load: Callable[[], Sequence[str]]):
+        super().__init__(())
+        self._load = load
+
+    @property
+    def choices(self) -> Sequence[str]:
+        return tuple(self._load())
+
+    @choices.setter
+    def choices(self, _value) -> None:
+        pass
+
+
+def _roles() -> Sequence[str]:
+    from .models import ROLES
+
+    return ROLES
+
+
+def _export_formats() -> Sequence[str]:
+    from .exporters import FORMATS
+
+    return list(FORMATS)
+
+
+def _annotation_formats() -> Sequence[str]:
+    from .ingest.annotations import FORMATS
+
+    return FORMATS
+
+
+def with_app(command=None, *, web: Callable[[dict], bool] = lambda _options: False):
+    """Run the command inside an app context: the app of `FlaskCliRunner` in tests, else one
+    made from the environment (ANNOTATOR_*), with the web layer only if ``web(options)`` says
+    the command will serve pages."""
+
+    def decorate(function):
+        @functools.wraps(function)
+        def run(*args, **kwargs):
+            from flask.cli import ScriptInfo
+
+            info = click.get_current_context().find_object(ScriptInfo)
+            if info is not None:
+                app = info.load_app()
+            else:
+                from .app import create_app
+
+                app = create_app(web=web(kwargs))
+            with app.app_context():
+                return function(*args, **kwargs)
+
+        return run
+
+    return decorate(command) if command is not None else decorate
+
+
+@click.group()
 def main() -> None:
     """Annotate attribution, loaded language and claim types in news articles.
 
     Settings come from the environment: ANNOTATOR_DATABASE_URL, ANNOTATOR_SECRET_KEY,
-    ANNOTATOR_INSTANCE, ANNOTATOR_MAX_IMPORT_BYTES (see README.md).
+    ANNOTATOR_INSTANCE, ANNOTATOR_MAX_IMPORT_BYTES, ANNOTATOR_MAX_SENTENCES (see README.md).
     """
 
 
 def _database_label() -> str:
+    from flask import current_app
+    from sqlalchemy.engine import make_url
+
     return make_url(current_app.config["SQLALCHEMY_DATABASE_URI"]).render_as_string(
         hide_password=True
     )
 
 
-def _require_schema() -> None:
-    current = migrate.current_revision(db.engine)
-    if current != migrate.head_revision():
+def _session():
+    """The database session, once the schema is known to be current (else a clear error)."""
+    from . import migrate
+    from .db import db
+
+    current, head = migrate.current_revision(db.engine), migrate.head_revision()
+    if current != head:
         raise click.ClickException(
             f"the database {_database_label()} is at revision {current or 'none'}, "
-            f"not {migrate.head_revision()}: run `annotator init` first"
+            f"not {head}: run `annotator init` first"
         )
+    return db.session
 
 
 def _fail(error: ServiceError) -> None:
     raise click.ClickException(error.message)
 
 
+def _names(values: Sequence[str]) -> list[str]:
+    """User names given comma-separated, or repeating the option, or both."""
+    return [name.strip() for value in values for name in value.split(",") if name.strip()]
+
+
 @main.command("init")
-@with_appcontext
+@with_app
 def init_command() -> None:
     """Create or upgrade the database schema (Alembic upgrade head)."""
+    from . import migrate
+    from .db import db
+
     migrate.upgrade(db.engine)
     click.echo(f"Database {_database_label()} is at revision {migrate.current_revision(db.engine)}.")
 
 
-def _import(paths: list[str], project_name: str, max_bytes: int) -> None:
-    results = read_paths(paths, max_bytes=max_bytes)
+def _import(paths: list[str], project_name: str, max_bytes: int, max_sentences: int, encoding: str | None = None) -> None:
+    from tqdm import tqdm
+
+    from . import projects
+    from .db import db
+    from .documents import import_articles
+    from .ingest import Article, EncodingNeeded, IngestError, read_paths
+
+    results = read_paths(paths, max_bytes=max_bytes, max_sentences=max_sentences, encoding=encoding)
     errors = [result for result in results if isinstance(result, IngestError)]
     articles = [result for result in results if isinstance(result, Article)]
     if errors:
         for error in errors:
-            click.echo(f"error: {error}", err=True)
+            shown = error.message("with --encoding NAME") if isinstance(error, EncodingNeeded) else error
+            click.echo(f"error: {shown}", err=True)
         raise click.ClickException(
             f"{len(errors)} input(s) could not be read; nothing was imported"
         )
@@ -84,21 +161,46 @@ def _import(paths: list[str], project_name: str, max_bytes: int) -> None:
     )
 
 
+def _encoding_option(_context, _parameter, value: str | None) -> str | None:
+    """--encoding: a text encoding Python knows, or a usage error."""
+    if value is None:
+        return None
+    from .ingest import check_encoding
+
+    try:
+        check_encoding(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+    return value
+
+
 @main.command("import")
 @click.argument("paths", nargs=-1, required=True)
-@click.option("--project", "project_name", default=projects.DEFAULT_PROJECT, show_default=True)
+@click.option("--project", "project_name", default=DEFAULT_PROJECT, show_default=True)
 @click.option("--max-bytes", type=int, help="Largest file accepted (default 5 MB, or ANNOTATOR_MAX_IMPORT_BYTES).")
-@with_appcontext
-def import_command(paths: tuple[str, ...], project_name: str, max_bytes: int | None) -> None:
+@click.option("--max-sentences", type=click.IntRange(min=1),
+              help="Most sentences per document (default ANNOTATOR_MAX_SENTENCES, see README.md).")
+@click.option("--encoding", callback=_encoding_option,
+              help="The files' encoding when they are not UTF-8, e.g. windows-1256 (Arabic), windows-1252 "
+                   "(Western European), iso-8859-8 (Hebrew), shift_jis (Japanese), utf-16-le.")
+@with_app
+def import_command(
+    paths: tuple[str, ...], project_name: str, max_bytes: int | None, max_sentences: int | None, encoding: str | None,
+) -> None:
     """Import articles from .txt, .html and .jsonl files or folders of them.
 
     Every input is read and checked first; if any is invalid, nothing is imported.
+    Without --encoding a file must be UTF-8, start with a byte-order mark (UTF-16, UTF-32)
+    or, for HTML, declare its charset; with it, every file is read in that encoding.
     """
-    _require_schema()
-    _import(list(paths), project_name, max_bytes or current_app.config["MAX_IMPORT_BYTES"])
+    from flask import current_app
+
+    _session()
+    _import(list(paths), project_name, max_bytes or current_app.config["MAX_IMPORT_BYTES"],
+            max_sentences or current_app.config["MAX_SENTENCES"], encoding)
 
 
-def _reject(problems: list[IngestError]) -> None:
+def _reject(problems: list) -> None:
     for problem in problems:
         click.echo(str(problem), err=True)
     raise click.ClickException(f"{len(problems)} problem(s); nothing was imported")
@@ -107,11 +209,11 @@ def _reject(problems: list[IngestError]) -> None:
 @main.command("import-annotations")
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.option("--project", "project_name", required=True, help="An existing project (`annotator project create`).")
-@click.option("--format", "input_format", type=click.Choice(ANNOTATION_FORMATS), required=True)
+@click.option("--format", "input_format", type=LazyChoice(_annotation_formats), required=True)
 @click.option("--mapping", "mapping_path", type=click.Path(dir_okay=False), help="Label mapping (TOML or JSON) for doccano and Label Studio files.")
 @click.option("--annotator", "annotator_name", help="Who made annotations the file does not attribute to anyone.")
 @click.option("--replace", is_flag=True, help="Delete an annotator's existing annotations of a document first.")
-@with_appcontext
+@with_app
 def import_annotations_command(
     path: str, project_name: str, input_format: str, mapping_path: str | None, annotator_name: str | None, replace: bool,
 ) -> None:
@@ -121,9 +223,15 @@ def import_annotations_command(
     every problem is printed as FILE:LINE: message and, if there is any, nothing is written.
     See docs/interop.md.
     """
-    _require_schema()
+    from . import projects
+    from .annotations import project_codebook
+    from .ingest import IngestError
+    from .ingest.annotations import load_mapping, read_annotation_file
+    from .interop_import import ImportRejected, import_annotations
+
+    session = _session()
     try:
-        project = projects.get_project(db.session, project_name)
+        project = projects.get_project(session, project_name)
     except ServiceError as error:
         _fail(error)
     mapping = load_mapping(mapping_path) if mapping_path else None
@@ -133,7 +241,7 @@ def import_annotations_command(
     records = [item for item in read if not isinstance(item, IngestError)]
     try:
         summary = import_annotations(
-            db.session, None, project.id, records, source=path, replace=replace,
+            session, None, project.id, records, source=path, replace=replace,
             read_problems=[item for item in read if isinstance(item, IngestError)],
         )
     except ImportRejected as error:
@@ -157,28 +265,33 @@ def project_group() -> None:
 @project_group.command("create")
 @click.argument("name")
 @click.option("--codebook", "codebook_path", type=click.Path(dir_okay=False), help="A TOML or JSON codebook; the default codebook if omitted.")
-@with_appcontext
+@with_app
 def project_create(name: str, codebook_path: str | None) -> None:
     """Create a project with a codebook, validated on load."""
-    _require_schema()
+    from . import projects
+    from .codebook import CodebookError, load_codebook
+
+    session = _session()
     try:
         codebook = load_codebook(codebook_path) if codebook_path else None
     except CodebookError as error:
         raise click.ClickException(f"the codebook is invalid:\n{error}") from error
     try:
-        project = projects.create_project(db.session, name, codebook)
+        project = projects.create_project(session, name, codebook)
     except ServiceError as error:
         _fail(error)
-    db.session.commit()
+    session.commit()
     click.echo(f"Created project {project.name!r} with codebook {project.codebook['name']!r} version {project.codebook_version}.")
 
 
 @project_group.command("list")
-@with_appcontext
+@with_app
 def project_list() -> None:
     """List projects with their numbers."""
-    _require_schema()
-    rows = projects.project_counts(db.session)
+    from . import projects
+
+    session = _session()
+    rows = projects.project_counts(session)
     if not rows:
         click.echo("No projects yet: `annotator project create NAME` or `annotator import PATH --project NAME`.")
         return
@@ -188,14 +301,17 @@ def project_list() -> None:
 
 
 @project_group.command("show")
-@click.argument("name", default=projects.DEFAULT_PROJECT)
+@click.argument("name", default=DEFAULT_PROJECT)
 @click.option("--json", "as_json", is_flag=True, help="Print the codebook as JSON.")
-@with_appcontext
+@with_app
 def project_show(name: str, as_json: bool) -> None:
     """Show a project's codebook: layers, labels, values and hotkeys."""
-    _require_schema()
+    from . import projects
+    from .codebook import codebook_from_dict
+
+    session = _session()
     try:
-        project = projects.get_project(db.session, name)
+        project = projects.get_project(session, name)
     except ServiceError as error:
         _fail(error)
     codebook = codebook_from_dict(project.codebook)
@@ -228,29 +344,35 @@ def users_group() -> None:
 
 @users_group.command("add")
 @click.argument("username")
-@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--role", type=LazyChoice(_roles), required=True)
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
-@with_appcontext
+@with_app
 def users_add(username: str, role: str, password_stdin: bool) -> None:
     """Create an account; without --password-stdin a strong password is generated and printed once."""
-    _require_schema()
+    from . import users
+
+    session = _session()
     password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
     try:
-        user, generated = users.create_user(db.session, username, role, password)
+        user, generated = users.create_user(session, username, role, password)
     except ServiceError as error:
         _fail(error)
-    db.session.commit()
+    session.commit()
     click.echo(f"Created {user.role} {user.username!r}.")
     if generated:
         click.echo(f"Password (shown once): {generated}")
 
 
 @users_group.command("list")
-@with_appcontext
+@with_app
 def users_list() -> None:
     """List accounts."""
-    _require_schema()
-    rows = db.session.scalars(select(User).order_by(User.username)).all()
+    from sqlalchemy import select
+
+    from .models import User
+
+    session = _session()
+    rows = session.scalars(select(User).order_by(User.username)).all()
     if not rows:
         click.echo("No users yet: create one with `annotator users add NAME --role ROLE`.")
         return
@@ -263,16 +385,18 @@ def users_list() -> None:
 @users_group.command("set-password")
 @click.argument("username")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
-@with_appcontext
+@with_app
 def users_set_password(username: str, password_stdin: bool) -> None:
     """Set a password (generated and printed once unless --password-stdin)."""
-    _require_schema()
+    from . import users
+
+    session = _session()
     password = sys.stdin.readline().rstrip("\r\n") if password_stdin else users.generate_password()
     try:
-        users.set_password(db.session, users.get_user(db.session, username), password)
+        users.set_password(session, users.get_user(session, username), password)
     except ServiceError as error:
         _fail(error)
-    db.session.commit()
+    session.commit()
     click.echo(f"Password of {username!r} changed.")
     if not password_stdin:
         click.echo(f"Password (shown once): {password}")
@@ -280,19 +404,27 @@ def users_set_password(username: str, password_stdin: bool) -> None:
 
 @users_group.command("deactivate")
 @click.argument("username")
-@with_appcontext
+@with_app
 def users_deactivate(username: str) -> None:
     """Stop an account from logging in; its annotations stay."""
-    _require_schema()
+    from . import users
+
+    session = _session()
     try:
-        users.deactivate(db.session, users.get_user(db.session, username))
+        users.deactivate(session, users.get_user(session, username))
     except ServiceError as error:
         _fail(error)
-    db.session.commit()
+    session.commit()
     click.echo(f"{username!r} can no longer log in.")
 
 
 def _assign(project_name: str, usernames: list[str], document_ids: list[int]) -> int:
+    from sqlalchemy import select
+
+    from . import assignments, projects, users
+    from .db import db
+    from .models import Document
+
     project = projects.get_project(db.session, project_name)
     query = select(Document).where(Document.project_id == project.id).order_by(Document.id)
     if document_ids:
@@ -308,7 +440,7 @@ def _assign(project_name: str, usernames: list[str], document_ids: list[int]) ->
     return created
 
 
-def _print_loads(loads: list[assignments.Load]) -> None:
+def _print_loads(loads: list) -> None:
     width = max([len("annotator"), *(len(load.user.username) for load in loads)])
     click.echo(f"{'annotator':<{width}} {'documents':>9} {'sentences':>9} {'new':>5}")
     for load in loads:
@@ -316,6 +448,9 @@ def _print_loads(loads: list[assignments.Load]) -> None:
 
 
 def _auto_assign(project_name: str, per_document: int, seed: int, calibration: int, names: list[str]) -> None:
+    from . import assignments, projects, users
+    from .db import db
+
     project = projects.get_project(db.session, project_name)
     chosen = [users.get_user(db.session, name) for name in names] or None
     result = assignments.auto_assign(
@@ -332,53 +467,58 @@ def _auto_assign(project_name: str, per_document: int, seed: int, calibration: i
 
 
 @main.command("assign")
-@click.option("--project", "project_name", default=projects.DEFAULT_PROJECT, show_default=True)
-@click.option("--user", "usernames", multiple=True, help="By hand: repeat for several annotators.")
+@click.option("--project", "project_name", default=DEFAULT_PROJECT, show_default=True)
+@click.option("--user", "user_options", multiple=True, help="By hand: annotators, comma-separated or repeated.")
 @click.option("--document", "document_ids", multiple=True, type=int, help="By hand: document id; all of the project's if omitted.")
 @click.option("--per-document", type=int, help="Automatic: give each document to K annotators, balancing sentences.")
 @click.option("--seed", type=int, help="Automatic: same seed and inputs, same assignment (default 0).")
 @click.option("--calibration", type=int, default=0, show_default=True, help="Automatic: N documents every annotator gets.")
-@click.option("--annotator", "annotator_names", multiple=True, help="Automatic: only these (default: every active annotator).")
-@with_appcontext
+@click.option("--annotator", "annotator_options", multiple=True, help="Automatic: only these, comma-separated or repeated (default: every active annotator).")
+@with_app
 def assign_command(
-    project_name: str, usernames: tuple[str, ...], document_ids: tuple[int, ...], per_document: int | None,
-    seed: int | None, calibration: int, annotator_names: tuple[str, ...],
+    project_name: str, user_options: tuple[str, ...], document_ids: tuple[int, ...], per_document: int | None,
+    seed: int | None, calibration: int, annotator_options: tuple[str, ...],
 ) -> None:
     """Assign documents of a project to annotators, by hand or automatically.
 
-    By hand: --user NAME... [--document ID...]; already assigned documents are left as they are.
-    Automatically: --per-document K [--seed S] [--calibration N] [--annotator NAME...]; run it
+    By hand: --user NAME[,NAME...] [--document ID...]; already assigned documents are left as
+    they are. Automatically: --per-document K [--seed S] [--calibration N] [--annotator NAME...]; run it
     again when annotators join: documents below K are topped up, newcomers get the calibration
     documents, and nothing already assigned moves (docs/supervision.md).
     """
-    _require_schema()
+    from . import assignments, projects, users
+
+    session = _session()
+    usernames, annotator_names = _names(user_options), _names(annotator_options)
     automatic = per_document is not None
     if automatic and (usernames or document_ids):
         raise click.UsageError("choose one mode: --user/--document (by hand) or --per-document (automatic), not both")
     if not automatic and (annotator_names or calibration or seed is not None):
         raise click.UsageError("--seed, --calibration and --annotator go with --per-document (automatic mode)")
     if not automatic and not usernames:
-        raise click.UsageError("say whom to assign: --user NAME... (by hand) or --per-document K (automatic)")
+        raise click.UsageError("say whom to assign: --user NAME[,NAME...] (by hand) or --per-document K (automatic)")
     try:
         if automatic:
-            _auto_assign(project_name, per_document, seed or 0, calibration, list(annotator_names))
+            _auto_assign(project_name, per_document, seed or 0, calibration, annotator_names)
             return
-        created = _assign(project_name, list(usernames), list(document_ids))
-        project = projects.get_project(db.session, project_name)
-        _print_loads(assignments.loads_of(db.session, project, [users.get_user(db.session, n) for n in usernames]))
+        created = _assign(project_name, usernames, list(document_ids))
+        project = projects.get_project(session, project_name)
+        _print_loads(assignments.loads_of(session, project, [users.get_user(session, n) for n in usernames]))
     except ServiceError as error:
         _fail(error)
     click.echo(f"{created} new assignment(s).")
 
 
 @main.command("progress")
-@click.option("--project", "project_name", default=projects.DEFAULT_PROJECT, show_default=True)
-@with_appcontext
+@click.option("--project", "project_name", default=DEFAULT_PROJECT, show_default=True)
+@with_app
 def progress_command(project_name: str) -> None:
     """Show how far each annotator of a project is, and the overall completion."""
-    _require_schema()
+    from . import progress, projects
+
+    session = _session()
     try:
-        report = progress.project_progress(db.session, projects.get_project(db.session, project_name).id, actor=None)
+        report = progress.project_progress(session, projects.get_project(session, project_name).id, actor=None)
     except ServiceError as error:
         _fail(error)
     if not report.annotators:
@@ -404,6 +544,7 @@ def _percent(part: int, whole: int) -> str:
 
 
 def _serve(host: str, port: int, threads: int) -> None:
+    from flask import current_app
     from waitress import serve
 
     click.echo(f"Serving on http://{host}:{port}/ (Ctrl+C to stop)")
@@ -418,20 +559,23 @@ def _serve_options(command):
 
 @main.command("serve")
 @_serve_options
-@with_appcontext
+@with_app(web=lambda _options: True)
 def serve_command(host: str, port: int, threads: int) -> None:
     """Serve the app with the production WSGI server (waitress)."""
-    _require_schema()
+    _session()
     _serve(host, port, threads)
 
 
 @main.command("backup")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="The backup file to write.")
 @click.option("--force", is_flag=True, help="Replace the file if it exists.")
-@with_appcontext
+@with_app
 def backup_command(out: str, force: bool) -> None:
     """A consistent copy of the whole database, taken while the app serves (SQLite: its
     online backup API; PostgreSQL: pg_dump)."""
+    from . import backup
+    from .db import db
+
     try:
         result = backup.backup(db.engine, out, overwrite=force)
     except ServiceError as error:
@@ -442,9 +586,12 @@ def backup_command(out: str, force: bool) -> None:
 @main.command("restore")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--force", is_flag=True, help="Replace a database that already holds data.")
-@with_appcontext
+@with_app
 def restore_command(file: str, force: bool) -> None:
     """Replace the database with a backup made by `annotator backup`; stop the app first."""
+    from . import backup, migrate
+    from .db import db
+
     try:
         backup.restore(db.engine, file, force=force)
     except ServiceError as error:
@@ -455,15 +602,24 @@ def restore_command(file: str, force: bool) -> None:
 @main.command("quickstart")
 @_serve_options
 @click.option("--no-serve", is_flag=True, help="Set everything up, then exit.")
-@with_appcontext
+@with_app(web=lambda options: not options["no_serve"])
 def quickstart_command(host: str, port: int, threads: int, no_serve: bool) -> None:
     """Init the database, import seeds/, create demo accounts, and serve.
 
     Safe to run again: existing data and accounts are kept, nothing is duplicated.
     """
+    from flask import current_app
+    from sqlalchemy import func, select
+
+    from . import migrate, users
+    from .db import db
+    from .models import Document, User
+    from .paths import resource_dir
+
     migrate.upgrade(db.engine)
     click.echo(f"Database: {_database_label()}")
-    _import([str(resource_dir("seeds"))], projects.DEFAULT_PROJECT, current_app.config["MAX_IMPORT_BYTES"])
+    _import([str(resource_dir("seeds"))], DEFAULT_PROJECT, current_app.config["MAX_IMPORT_BYTES"],
+            current_app.config["MAX_SENTENCES"])
     for username, role in DEMO_ACCOUNTS:
         if db.session.scalar(select(User.id).where(User.username == username)) is not None:
             click.echo(f"Account {username!r} ({role}) exists; reset with `annotator users set-password {username}`.")
@@ -472,7 +628,7 @@ def quickstart_command(host: str, port: int, threads: int, no_serve: bool) -> No
         db.session.commit()
         click.echo(f"Account {username!r} ({role}) password (shown once): {password}")
     annotators = [username for username, role in DEMO_ACCOUNTS if role == "annotator"]
-    created = _assign(projects.DEFAULT_PROJECT, annotators, [])
+    created = _assign(DEFAULT_PROJECT, annotators, [])
     documents = db.session.scalar(select(func.count(Document.id)))
     click.echo(f"{documents} document(s) in the database; {created} new assignment(s) for {', '.join(annotators)}.")
     if not no_serve:
@@ -489,26 +645,34 @@ def _id_list(value: str | None) -> list[int] | None:
 
 
 @main.command("report")
-@click.option("--project", "project_name", default=projects.DEFAULT_PROJECT, show_default=True)
+@click.option("--project", "project_name", default=DEFAULT_PROJECT, show_default=True)
 @click.option("--format", "output_format", type=click.Choice(["json", "html", "csv"]), default="json", show_default=True)
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, writable=True), help="Write here instead of stdout.")
 @click.option("--documents", "documents_option", help="Only these document ids, comma-separated.")
-@click.option("--annotators", "annotators_option", help="Only these annotators (user names), comma-separated.")
+@click.option("--annotators", "annotator_options", multiple=True, help="Only these annotators (user names), comma-separated or repeated.")
 @click.option("--since", "since_option", help="Only annotations updated on or after this date (YYYY-MM-DD).")
-@click.option("--replicates", type=click.IntRange(min=0), default=agreement.DEFAULT_REPLICATES, show_default=True, help="Bootstrap replicates.")
-@click.option("--seed", type=int, default=agreement.DEFAULT_SEED, show_default=True, help="Bootstrap seed.")
-@with_appcontext
+@click.option("--replicates", type=click.IntRange(min=0), help="Bootstrap replicates (default: the report's, docs/agreement.md).")
+@click.option("--seed", type=int, help="Bootstrap seed (default: the report's).")
+@click.option("--usernames", is_flag=True, help="Name annotators by user name instead of by pseudonym.")
+@with_app
 def report_command(
     project_name: str, output_format: str, out_path: str | None, documents_option: str | None,
-    annotators_option: str | None, since_option: str | None, replicates: int, seed: int,
+    annotator_options: tuple[str, ...], since_option: str | None, replicates: int | None, seed: int | None,
+    usernames: bool,
 ) -> None:
-    """Inter-annotator agreement report of a project as JSON, HTML or CSV (docs/report-format.md)."""
+    """Inter-annotator agreement report of a project as JSON, HTML or CSV (docs/report-format.md).
+
+    Annotators are named by pseudonym, as in the exports, unless --usernames.
+    """
     import datetime as dt
     import time
 
+    from flask import current_app
+
+    from . import projects, users
     from . import report as reporting
 
-    _require_schema()
+    session = _session()
     since = None
     if since_option:
         try:
@@ -518,24 +682,24 @@ def report_command(
     documents = _id_list(documents_option)
     annotator_ids = None
     try:
-        project = projects.get_project(db.session, project_name)
-        if annotators_option:
-            names = [name.strip() for name in annotators_option.split(",") if name.strip()]
-            annotator_ids = [users.get_user(db.session, name).id for name in names]
+        project = projects.get_project(session, project_name)
+        if annotator_options:
+            annotator_ids = [users.get_user(session, name).id for name in _names(annotator_options)]
         started = time.perf_counter()
         click.echo(f"Computing the agreement report of project {project_name!r}...", err=True)
+        bootstrap = {name: value for name, value in (("replicates", replicates), ("seed", seed)) if value is not None}
         body = reporting.build_report(
-            db.session, None, project.id, documents=documents, annotators=annotator_ids,
-            since=since, replicates=replicates, seed=seed,
+            session, None, project.id, documents=documents, annotators=annotator_ids, since=since, **bootstrap,
         )
+        names = reporting.annotator_names(body, secret_key=current_app.config["SECRET_KEY"], usernames=usernames)
     except ServiceError as error:
         _fail(error)
     if output_format == "json":
-        text = json.dumps(body, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+        text = reporting.report_json(body, names)
     elif output_format == "csv":
-        text = "".join(reporting.report_csv(body))
+        text = "".join(reporting.report_csv(body, names))
     else:
-        text = reporting.report_html(body)
+        text = reporting.report_html(body, names)
     if out_path:
         with open(out_path, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
@@ -546,15 +710,15 @@ def report_command(
 
 
 @main.command("export")
-@click.option("--project", "project_name", default=projects.DEFAULT_PROJECT, show_default=True)
-@click.option("--format", "format_name", type=click.Choice(list(exporters.FORMATS)), required=True)
+@click.option("--project", "project_name", default=DEFAULT_PROJECT, show_default=True)
+@click.option("--format", "format_name", type=LazyChoice(_export_formats), required=True)
 @click.option("--layer", help="csv: only this span layer; sentences-csv: only this sentence layer.")
 @click.option("--annotators", "annotator_options", multiple=True, help="Only these (user names): comma-separated or repeated.")
 @click.option("--usernames", is_flag=True, help="Name annotators by user name instead of by pseudonym.")
 @click.option("--gold", is_flag=True, help="Export the gold standard (adjudicated documents) instead, as annotator gold.")
 @click.option("--bom", is_flag=True, help="CSV: start with a UTF-8 byte order mark (for Excel).")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, writable=True), help="Write here instead of stdout.")
-@with_appcontext
+@with_app
 def export_command(
     project_name: str, format_name: str, layer: str | None, annotator_options: tuple[str, ...], usernames: bool,
     gold: bool, bom: bool, out_path: str | None,
@@ -563,12 +727,17 @@ def export_command(
 
     Annotators are pseudonymous ids unless --usernames; work under withdrawn assignments is left out.
     """
-    _require_schema()
-    names = [name.strip() for value in annotator_options for name in value.split(",") if name.strip()]
+    from flask import current_app
+    from tqdm import tqdm
+
+    from . import exporters, exports, projects
+
+    session = _session()
+    names = _names(annotator_options)
     try:
-        project = projects.get_project(db.session, project_name)
+        project = projects.get_project(session, project_name)
         records = exports.document_records(
-            db.session, None, project.id, secret_key=current_app.config["SECRET_KEY"],
+            session, None, project.id, secret_key=current_app.config["SECRET_KEY"],
             annotators=names or None, usernames=usernames, gold=gold,
         )
         bar = tqdm(records, total=records.documents, unit="doc", desc="Exporting", disable=None if out_path else True)
@@ -590,19 +759,25 @@ def gold_group() -> None:
 
 
 @gold_group.command("auto")
-@click.option("--project", "project_name", default=projects.DEFAULT_PROJECT, show_default=True)
+@click.option("--project", "project_name", default=DEFAULT_PROJECT, show_default=True)
 @click.option("--min-agree", type=click.IntRange(min=1), help="Annotators who must agree (default: the project's setting).")
 @click.option("--matching", type=click.Choice(["exact", "overlap"]), help="Span matching (default: the project's setting).")
-@with_appcontext
+@with_app
 def gold_auto_command(project_name: str, min_agree: int | None, matching: str | None) -> None:
     """Pre-fill gold on every document not adjudicated yet where at least --min-agree
     annotators agree (docs/adjudication.md); ties and everything else stay open for a person."""
-    _require_schema()
+    from sqlalchemy import func, select
+    from tqdm import tqdm
+
+    from . import adjudication, projects
+    from .models import Document
+
+    session = _session()
     try:
-        project = projects.get_project(db.session, project_name)
-        total = db.session.scalar(select(func.count(Document.id)).where(Document.project_id == project.id))
+        project = projects.get_project(session, project_name)
+        total = session.scalar(select(func.count(Document.id)).where(Document.project_id == project.id))
         with tqdm(total=total, unit="doc", desc="Pre-filling gold", disable=None) as bar:
-            counts = adjudication.auto(db.session, None, project.id, min_agree=min_agree, matching=matching,
+            counts = adjudication.auto(session, None, project.id, min_agree=min_agree, matching=matching,
                                        progress=bar.update)
     except ServiceError as error:
         _fail(error)
@@ -616,14 +791,16 @@ def gold_auto_command(project_name: str, min_agree: int | None, matching: str | 
 
 
 @gold_group.command("status")
-@click.option("--project", "project_name", default=projects.DEFAULT_PROJECT, show_default=True)
+@click.option("--project", "project_name", default=DEFAULT_PROJECT, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
-@with_appcontext
+@with_app
 def gold_status_command(project_name: str, as_json: bool) -> None:
     """How many documents are not started, in progress and adjudicated, and each one's gold."""
-    _require_schema()
+    from . import adjudication, projects
+
+    session = _session()
     try:
-        result = adjudication.status(db.session, None, projects.get_project(db.session, project_name).id)
+        result = adjudication.status(session, None, projects.get_project(session, project_name).id)
     except ServiceError as error:
         _fail(error)
     if as_json:

@@ -135,7 +135,8 @@ def generate(url: str, n_documents: int, n_sentences: int, spans_per_sentence: i
 def time_overview_page(url: str, project_id: int, rounds: int = 5) -> list[float]:
     """GET /projects/<id>/agreement as a logged-in supervisor through the real app (Flask's test
     client: routing, login, the cache lookup, the template), once the report is cached."""
-    from annotator import create_app, db, users
+    from annotator import create_app, users
+    from annotator.db import db
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": tempfile.mkdtemp(prefix="report-bench-app-"),
                       "SECRET_KEY": "report-bench", "WTF_CSRF_ENABLED": False})

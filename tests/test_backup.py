@@ -9,7 +9,8 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from annotator import create_app, db
+from annotator import create_app
+from annotator.db import db
 from annotator.cli import main
 from annotator.models import Base, Event, Span
 

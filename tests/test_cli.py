@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from annotator.models import Document, User
 
 from .conftest import SEED_TXT, SEEDS
+from .test_ingest import ENCODED, ENCODED_IDS, encoded_txt, html_page, over_limit
 
 
 def test_import_reports_and_skips(cli, session):
@@ -53,6 +54,70 @@ def test_missing_path_and_size_limit(cli, session, tmp_path):
     result = cli("import", "--max-bytes", "100", str(SEED_TXT))
     assert result.exit_code != 0 and "limit" in result.output
     assert session.scalar(select(func.count(Document.id))) == 0
+
+
+def _documents(session) -> list[tuple[str, str]]:
+    session.rollback()
+    return session.execute(select(Document.title, Document.text).order_by(Document.id)).all()
+
+
+@pytest.mark.parametrize("name, encoding, title, body, reason", ENCODED, ids=ENCODED_IDS)
+def test_import_of_text_that_is_not_utf8_needs_encoding(cli, session, tmp_path, name, encoding, title, body, reason):
+    path = tmp_path / name
+    path.write_bytes(encoded_txt(encoding, title, body))
+    refused = cli("import", str(SEED_TXT), str(path))
+    assert refused.exit_code == 1
+    advice = reason.replace("give the file's encoding", "give the file's encoding with --encoding NAME")
+    assert f"error: {path}: {advice}\n" in refused.output
+    assert _documents(session) == []
+
+    imported = cli("import", str(path), "--encoding", encoding)
+    assert imported.exit_code == 0, imported.output
+    assert _documents(session) == [(title, body)]
+
+
+def test_import_of_html_declaring_its_charset(cli, session, tmp_path):
+    title, body = ENCODED[0][2:4]
+    path = tmp_path / "arabic.html"
+    path.write_bytes(html_page(f'<meta charset="windows-1256"><title>{title}</title>', f"<p>{body}</p>").encode("windows-1256"))
+    result = cli("import", str(path))
+    assert result.exit_code == 0, result.output
+    assert _documents(session) == [(title, body)]
+
+
+def test_import_with_an_unknown_encoding_is_a_usage_error(cli, session):
+    result = cli("import", str(SEED_TXT), "--encoding", "klingon")
+    assert result.exit_code == 2
+    assert "Invalid value for '--encoding': unknown encoding 'klingon'" in result.output
+    assert _documents(session) == []
+
+
+def test_import_of_a_folder_mixing_utf8_and_the_given_encoding(cli, session, tmp_path):
+    (tmp_path / "utf8.txt").write_text("Title\n\nNaïve.", encoding="utf-8")
+    (tmp_path / "arabic.txt").write_bytes("عاجل\n\nقال.".encode("windows-1256"))
+    result = cli("import", str(tmp_path), "--encoding", "windows-1256")
+    assert result.exit_code == 0, result.output
+    assert sorted(_documents(session)) == [("Title", "Naïve."), ("عاجل", "قال.")]
+
+
+def test_import_sentence_limit(app, cli, session, tmp_path):
+    long_txt, feed = tmp_path / "long.txt", tmp_path / "feed.jsonl"
+    long_txt.write_text("Title\n\nOne. Two. Three. Four.")
+    feed.write_text('{"title": "A", "text": "One. Two."}\n{"title": "B", "text": "One. Two. Three."}\n')
+    result = cli("import", str(SEED_TXT), str(long_txt), str(feed), "--max-sentences", "3")
+    assert result.exit_code == 1
+    assert f"error: {long_txt}: {over_limit(4, 3)}\n" in result.output
+    assert f"error: {feed}" not in result.output
+    assert _documents(session) == []
+
+    app.config["MAX_SENTENCES"] = 2  # ANNOTATOR_MAX_SENTENCES
+    result = cli("import", str(feed))
+    assert result.exit_code == 1
+    assert f"error: {feed}:2: {over_limit(3, 2)}\n" in result.output
+    assert _documents(session) == []
+    assert cli("import", str(feed), "--max-sentences", "3").exit_code == 0
+    assert [title for title, _ in _documents(session)] == ["A", "B"]
+    assert cli("import", str(feed), "--max-sentences", "0").exit_code == 2
 
 
 def test_users_commands(cli, session):
@@ -167,3 +232,35 @@ def test_assign_command(cli, session):
     assert cli("assign", "--user", "ghost").exit_code != 0
     missing = cli("assign", "--user", "maria", "--document", "999")
     assert missing.exit_code != 0 and "999" in missing.output
+    assert cli("users", "add", "omar", "--role", "annotator").exit_code == 0
+    assert cli("users", "add", "lina", "--role", "annotator").exit_code == 0
+    several = cli("assign", "--user", "omar,lina", "--user", "maria")  # as README.md writes it
+    assert several.exit_code == 0 and "4 new assignment(s)" in several.output, several.output
+
+
+def _modules_loaded(env: dict, *args: str) -> set[str]:
+    """The top-level packages, and the annotator modules, that a fresh interpreter has
+    imported after running the command."""
+    code = (
+        "import sys\n"
+        "from annotator.cli import main\n"
+        "try:\n"
+        f"    main({list(args)!r})\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(*sorted({name.split('.')[0] for name in sys.modules} | "
+        "{name for name in sys.modules if name.startswith('annotator.')}), file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    return set(done.stderr.splitlines()[-1].split())
+
+
+def test_the_command_line_starts_without_what_it_does_not_use(instance_env):
+    """`annotator --help` loads only click; a database command no numpy, alembic, HTML parser or
+    web page (the seconds are in docs/benchmarks.md, from bench/cli_bench.py)."""
+    heavy = {"flask", "sqlalchemy", "numpy", "alembic", "bs4", "sentencex", "annotator.models", "annotator.web"}
+    assert _modules_loaded(instance_env, "--help") & heavy == set()
+    assert _run(instance_env, "init").returncode == 0
+    listed = _modules_loaded(instance_env, "users", "list")
+    assert "annotator.models" in listed  # it did query the database
+    assert listed & heavy == {"flask", "sqlalchemy", "annotator.models"}

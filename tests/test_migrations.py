@@ -1,13 +1,15 @@
-"""Migrations upgrade from empty and downgrade to base on SQLite and PostgreSQL."""
+"""Migrations upgrade from empty and downgrade to base on SQLite and PostgreSQL; a migration
+that rebuilds a table or changes a constraint keeps the rows and everything else."""
 
 from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from annotator import migrate
 from annotator.db import configure_engine
-from annotator.models import Base
+from annotator.models import Attribution, Base, Document, Project, Sentence, Span, User
 
 
 def _engine(url: str) -> sa.Engine:
@@ -54,6 +56,94 @@ def test_events_are_append_only(empty_database_url):
     engine.dispose()
 
 
+def _schema(engine: sa.Engine, table: str) -> dict:
+    """What rebuilding a table must keep: columns, keys, constraints, indexes (each kind by
+    name: a rebuild need not keep their order)."""
+    inspector = sa.inspect(engine)
+    by_name = lambda items: sorted(items, key=lambda item: item["name"])  # noqa: E731
+    return {
+        "columns": {column["name"]: (str(column["type"]), column["nullable"]) for column in inspector.get_columns(table)},
+        "primary key": inspector.get_pk_constraint(table),
+        "foreign keys": by_name(inspector.get_foreign_keys(table)),
+        "unique": by_name(inspector.get_unique_constraints(table)),
+        "indexes": by_name(inspector.get_indexes(table)),
+        "checks": by_name(inspector.get_check_constraints(table)),
+    }
+
+
+def _spans_and_attribution(engine: sa.Engine) -> tuple[list[int], int]:
+    """Three spans and an attribution of one annotator: (span ids, attribution id)."""
+    with Session(engine) as session:
+        user = User(username="ann", password_hash="x", role="annotator")
+        document = Document(project=Project(name="p", codebook={}), title="t", text="ARY News said so.",
+                            content_hash="h", sentences=[Sentence(position=0, start=0, end=17)])
+        session.add_all([user, document])
+        session.flush()
+        spans = [Span(user_id=user.id, document_id=document.id, sentence_id=document.sentences[0].id,
+                      layer="evidence", label="CLAIM", start=start, end=end, text=document.text[start:end])
+                 for start, end in ((0, 8), (9, 13), (14, 16))]
+        attribution = Attribution(user_id=user.id, document_id=document.id, relation="support")
+        session.add_all([*spans, attribution])
+        session.commit()
+        return [span.id for span in spans], attribution.id
+
+
+def _add_part(engine: sa.Engine, attribution_id: int, span_id: int, role: str) -> None:
+    with engine.begin() as connection:
+        connection.execute(sa.text("INSERT INTO attribution_parts (attribution_id, span_id, role) VALUES (:a, :s, :r)"),
+                           {"a": attribution_id, "s": span_id, "r": role})
+
+
+def _parts(engine: sa.Engine) -> list[tuple]:
+    with engine.connect() as connection:
+        return connection.execute(sa.text("SELECT id, attribution_id, span_id, role FROM attribution_parts "
+                                          "ORDER BY id")).all()
+
+
+def test_0006_lets_the_codebook_name_attribution_roles(empty_database_url):
+    """0006 drops the CHECK that allowed only the default codebook's roles and keeps a
+    non-empty one; the rows and everything else about attribution_parts survive (a rebuild
+    of the table on SQLite), as do the events' append-only triggers. Downgrading puts the
+    old CHECK back, and refuses while a stored role breaks it."""
+    engine = _engine(empty_database_url)
+    migrate.upgrade(engine, "0005")
+    (first, second, third), attribution = _spans_and_attribution(engine)
+    _add_part(engine, attribution, first, "cue")
+    with pytest.raises(sa.exc.IntegrityError):
+        _add_part(engine, attribution, second, "evidence")  # the bug: a custom codebook's role
+    with engine.begin() as connection:
+        connection.execute(sa.text("INSERT INTO events (action, entity_type) VALUES ('x', 'y')"))
+    before, parts = _schema(engine, "attribution_parts"), _parts(engine)
+
+    migrate.upgrade(engine, "0006")
+    after = _schema(engine, "attribution_parts")
+    assert [check["name"] for check in after["checks"]] == ["ck_attribution_parts_role"]
+    assert after["columns"].pop("role") == ("VARCHAR(64)", False)
+    assert before["columns"].pop("role") == ("VARCHAR(20)", False)
+    unchanged = ("columns", "primary key", "foreign keys", "unique", "indexes")
+    assert {key: after[key] for key in unchanged} == {key: before[key] for key in unchanged}
+    assert _parts(engine) == parts
+    _add_part(engine, attribution, second, "evidence")
+    with pytest.raises(sa.exc.IntegrityError):
+        _add_part(engine, attribution, third, "")
+    with pytest.raises(sa.exc.IntegrityError):  # the parts' foreign keys still hold
+        _add_part(engine, attribution, third + 100, "claim")
+    with pytest.raises(sa.exc.DatabaseError, match="append-only"):
+        with engine.begin() as connection:
+            connection.execute(sa.text("UPDATE events SET action = 'changed'"))
+
+    with pytest.raises(sa.exc.IntegrityError):
+        migrate.downgrade(engine, "0005")
+    assert migrate.current_revision(engine) == "0006" and len(_parts(engine)) == 2
+    with engine.begin() as connection:
+        connection.execute(sa.text("DELETE FROM attribution_parts WHERE role = 'evidence'"))
+    migrate.downgrade(engine, "0005")
+    before["columns"]["role"] = ("VARCHAR(20)", False)
+    assert _schema(engine, "attribution_parts") == before
+    assert _parts(engine) == parts
+    engine.dispose()
+
+
 def test_sqlite_settings(tmp_path):
     engine = _engine(f"sqlite:///{tmp_path / 'db.sqlite3'}")
     with engine.connect() as connection:
@@ -61,3 +151,13 @@ def test_sqlite_settings(tmp_path):
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
     engine.dispose()
+
+
+def test_head_revision_is_alembics():
+    """migrate.head_revision reads the revision ids without Alembic (a faster start): it must
+    name the head Alembic would."""
+    from alembic.script import ScriptDirectory
+
+    from annotator.paths import MIGRATIONS_DIR
+
+    assert migrate.head_revision() == ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()

@@ -28,7 +28,8 @@ from pathlib import Path
 import requests
 import sqlalchemy as sa
 
-from annotator import assignments, create_app, db, migrate, projects, users
+from annotator import assignments, create_app, migrate, projects, users
+from annotator.db import db
 from annotator.documents import import_articles
 from annotator.ingest import read_paths
 from annotator.models import Document, Sentence, SentenceLabel, Span
