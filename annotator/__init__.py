@@ -2,8 +2,7 @@
 
 # The app factory loads Flask and SQLAlchemy; it is imported on first use, so that
 # `annotator --help` and the pure packages (ingest/, agreement/, exporters/) start without
-# them. The database handle is annotator.db.db. No `from __future__ import annotations` here:
-# it would bind the package attribute `annotations` and shadow the annotator.annotations module.
+# them.
 
 __all__ = ["create_app"]
 

@@ -1,20 +1,31 @@
-"""The ``annotator`` command: database setup, imports, accounts, serving.
+"""The ``annotator`` command: database setup, imports, accounts, reports, exports, serving.
 
-It must start fast: only click is imported here. Each command imports the app, the services
-and the heavy libraries (numpy, alembic, the web layer) it uses when it runs, so
-`annotator --help` and `annotator users list` pay for none of what they do not use.
+It must start fast: only click is imported here. Each command imports the services and the
+heavy libraries (numpy, alembic) it uses when it runs, and only the commands that serve pages
+build the Flask app: `annotator --help` and `annotator users list` pay for none of it.
+
+Every command acts as ``SYSTEM`` (annotator.services.permissions): whoever runs it owns the
+database. It only calls services, which check, write and commit; a ServiceError becomes the
+command's error message.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from .errors import ServiceError
+from .services.permissions import SYSTEM
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from .db import Database
 
 DEMO_ACCOUNTS = (("supervisor", "supervisor"), ("annotator1", "annotator"), ("annotator2", "annotator"))
 # The project the commands work on when none is named, and that `annotator import` fills.
@@ -56,29 +67,84 @@ def _annotation_formats() -> Sequence[str]:
     return FORMATS
 
 
-def with_app(command=None, *, web: Callable[[dict], bool] = lambda _options: False):
-    """Run the command inside an app context: the app of `FlaskCliRunner` in tests, else one
-    made from the environment (ANNOTATOR_*), with the web layer only if ``web(options)`` says
-    the command will serve pages."""
+@dataclass
+class Instance:
+    """What a command works with: the settings (ANNOTATOR_*, see annotator.config) and the
+    database they name, with a session."""
+
+    settings: dict
+    database: Database
+    session: Session
+
+    @property
+    def label(self) -> str:
+        """The database, for messages (without its password)."""
+        return self.database.engine.url.render_as_string(hide_password=True)
+
+
+def with_instance(*, schema: bool = True):
+    """Run the command with the Instance as its first argument; ``schema``: refuse to run
+    unless the database's schema is current. The settings are the environment's, overridden
+    by the mapping a caller passes as click's ``obj`` (the tests pass their app's)."""
 
     def decorate(function):
         @functools.wraps(function)
         def run(*args, **kwargs):
-            from flask.cli import ScriptInfo
+            from . import config
 
-            info = click.get_current_context().find_object(ScriptInfo)
-            if info is not None:
-                app = info.load_app()
-            else:
-                from .app import create_app
+            settings = config.load(click.get_current_context().find_object(dict))
+            database = config.database(settings)
+            instance = Instance(settings, database, database.session())
+            try:
+                if schema:
+                    _require_schema(instance)
+                return function(instance, *args, **kwargs)
+            except ServiceError as error:
+                from .services.imports import ImportRejected
 
-                app = create_app(web=web(kwargs))
-            with app.app_context():
-                return function(*args, **kwargs)
+                if isinstance(error, ImportRejected):
+                    _reject(error.problems)
+                raise click.ClickException(error.message) from None
+            finally:
+                instance.session.close()
+                database.dispose()
 
         return run
 
-    return decorate(command) if command is not None else decorate
+    return decorate
+
+
+def _require_schema(instance: Instance) -> None:
+    from . import migrate
+
+    current, head = migrate.current_revision(instance.database.engine), migrate.head_revision()
+    if current != head:
+        raise click.ClickException(
+            f"the database {instance.label} is at revision {current or 'none'}, not {head}: run `annotator init` first"
+        )
+
+
+def _reject(problems: list) -> None:
+    for problem in problems:
+        click.echo(str(problem), err=True)
+    raise click.ClickException(f"{len(problems)} problem(s); nothing was imported")
+
+
+def _names(values: Sequence[str]) -> list[str]:
+    """User names given comma-separated, or repeating the option, or both."""
+    return [name.strip() for value in values for name in value.split(",") if name.strip()]
+
+
+def _user_ids(session: Session, names: Sequence[str]) -> list[int]:
+    from .services import users
+
+    return [users.user_named(session, SYSTEM, name).id for name in names]
+
+
+def _project_id(session: Session, name: str) -> int:
+    from .services import projects
+
+    return projects.project_named(session, SYSTEM, name).id
 
 
 @click.group()
@@ -90,71 +156,40 @@ def main() -> None:
     """
 
 
-def _database_label() -> str:
-    from flask import current_app
-    from sqlalchemy.engine import make_url
-
-    return make_url(current_app.config["SQLALCHEMY_DATABASE_URI"]).render_as_string(
-        hide_password=True
-    )
-
-
-def _session():
-    """The database session, once the schema is known to be current (else a clear error)."""
-    from . import migrate
-    from .db import db
-
-    current, head = migrate.current_revision(db.engine), migrate.head_revision()
-    if current != head:
-        raise click.ClickException(
-            f"the database {_database_label()} is at revision {current or 'none'}, "
-            f"not {head}: run `annotator init` first"
-        )
-    return db.session
-
-
-def _fail(error: ServiceError) -> None:
-    raise click.ClickException(error.message)
-
-
-def _names(values: Sequence[str]) -> list[str]:
-    """User names given comma-separated, or repeating the option, or both."""
-    return [name.strip() for value in values for name in value.split(",") if name.strip()]
-
-
 @main.command("init")
-@with_app
-def init_command() -> None:
+@with_instance(schema=False)
+def init_command(instance: Instance) -> None:
     """Create or upgrade the database schema (Alembic upgrade head)."""
     from . import migrate
-    from .db import db
 
-    migrate.upgrade(db.engine)
-    click.echo(f"Database {_database_label()} is at revision {migrate.current_revision(db.engine)}.")
+    migrate.upgrade(instance.database.engine)
+    click.echo(f"Database {instance.label} is at revision {migrate.current_revision(instance.database.engine)}.")
 
 
-def _import(paths: list[str], project_name: str, max_bytes: int, max_sentences: int, encoding: str | None = None) -> None:
+# -- articles and annotations in ------------------------------------------------------------------
+
+
+def _import(instance: Instance, paths: list[str], project_name: str, *, max_bytes: int | None = None,
+            max_sentences: int | None = None, encoding: str | None = None) -> None:
     from tqdm import tqdm
 
-    from . import projects
-    from .db import db
-    from .documents import import_articles
     from .ingest import Article, EncodingNeeded, IngestError, read_paths
+    from .services import imports, projects
 
-    results = read_paths(paths, max_bytes=max_bytes, max_sentences=max_sentences, encoding=encoding)
+    settings = instance.settings
+    results = read_paths(paths, max_bytes=max_bytes or settings["MAX_IMPORT_BYTES"],
+                         max_sentences=max_sentences or settings["MAX_SENTENCES"], encoding=encoding)
     errors = [result for result in results if isinstance(result, IngestError)]
     articles = [result for result in results if isinstance(result, Article)]
     if errors:
         for error in errors:
             shown = error.message("with --encoding NAME") if isinstance(error, EncodingNeeded) else error
             click.echo(f"error: {shown}", err=True)
-        raise click.ClickException(
-            f"{len(errors)} input(s) could not be read; nothing was imported"
-        )
-    project = projects.get_or_create_project(db.session, project_name)
-    db.session.commit()
+        raise click.ClickException(f"{len(errors)} input(s) could not be read; nothing was imported")
+    project = projects.get_or_create_project(instance.session, SYSTEM, project_name)
     with tqdm(total=len(articles), unit="doc", desc="Importing", disable=None) as bar:
-        summary = import_articles(db.session, project, articles, on_progress=lambda _: bar.update())
+        summary = imports.import_articles(instance.session, SYSTEM, project.id, articles,
+                                          on_progress=lambda _: bar.update())
     click.echo(
         f"Project {project_name!r}: imported {len(summary.imported)} document(s) "
         f"({summary.sentences} sentences), skipped {len(summary.skipped)} already present."
@@ -183,27 +218,18 @@ def _encoding_option(_context, _parameter, value: str | None) -> str | None:
 @click.option("--encoding", callback=_encoding_option,
               help="The files' encoding when they are not UTF-8, e.g. windows-1256 (Arabic), windows-1252 "
                    "(Western European), iso-8859-8 (Hebrew), shift_jis (Japanese), utf-16-le.")
-@with_app
+@with_instance()
 def import_command(
-    paths: tuple[str, ...], project_name: str, max_bytes: int | None, max_sentences: int | None, encoding: str | None,
+    instance: Instance, paths: tuple[str, ...], project_name: str, max_bytes: int | None, max_sentences: int | None,
+    encoding: str | None,
 ) -> None:
     """Import articles from .txt, .html and .jsonl files or folders of them.
 
     Every input is read and checked first; if any is invalid, nothing is imported.
-    Without --encoding a file must be UTF-8, start with a byte-order mark (UTF-16, UTF-32)
-    or, for HTML, declare its charset; with it, every file is read in that encoding.
+    A file is read as its byte-order mark says, else as UTF-8, else in the --encoding given,
+    else (HTML) in the charset it declares (README.md, "Encodings").
     """
-    from flask import current_app
-
-    _session()
-    _import(list(paths), project_name, max_bytes or current_app.config["MAX_IMPORT_BYTES"],
-            max_sentences or current_app.config["MAX_SENTENCES"], encoding)
-
-
-def _reject(problems: list) -> None:
-    for problem in problems:
-        click.echo(str(problem), err=True)
-    raise click.ClickException(f"{len(problems)} problem(s); nothing was imported")
+    _import(instance, list(paths), project_name, max_bytes=max_bytes, max_sentences=max_sentences, encoding=encoding)
 
 
 @main.command("import-annotations")
@@ -213,9 +239,10 @@ def _reject(problems: list) -> None:
 @click.option("--mapping", "mapping_path", type=click.Path(dir_okay=False), help="Label mapping (TOML or JSON) for doccano and Label Studio files.")
 @click.option("--annotator", "annotator_name", help="Who made annotations the file does not attribute to anyone.")
 @click.option("--replace", is_flag=True, help="Delete an annotator's existing annotations of a document first.")
-@with_app
+@with_instance()
 def import_annotations_command(
-    path: str, project_name: str, input_format: str, mapping_path: str | None, annotator_name: str | None, replace: bool,
+    instance: Instance, path: str, project_name: str, input_format: str, mapping_path: str | None,
+    annotator_name: str | None, replace: bool,
 ) -> None:
     """Import annotations from this project's JSONL, doccano JSONL or Label Studio JSON.
 
@@ -223,38 +250,31 @@ def import_annotations_command(
     every problem is printed as FILE:LINE: message and, if there is any, nothing is written.
     See docs/interop.md.
     """
-    from . import projects
-    from .annotations import project_codebook
     from .ingest import IngestError
     from .ingest.annotations import load_mapping, read_annotation_file
-    from .interop_import import ImportRejected, import_annotations
+    from .services import imports, projects
 
-    session = _session()
-    try:
-        project = projects.get_project(session, project_name)
-    except ServiceError as error:
-        _fail(error)
+    project = projects.project_named(instance.session, SYSTEM, project_name)
     mapping = load_mapping(mapping_path) if mapping_path else None
     if isinstance(mapping, list):
         _reject(mapping)
-    read = read_annotation_file(path, input_format, mapping, codebook=project_codebook(project), annotator=annotator_name)
-    records = [item for item in read if not isinstance(item, IngestError)]
-    try:
-        summary = import_annotations(
-            session, None, project.id, records, source=path, replace=replace,
-            read_problems=[item for item in read if isinstance(item, IngestError)],
-        )
-    except ImportRejected as error:
-        _reject(error.problems)
-    except ServiceError as error:
-        _fail(error)
-    created = f", created {len(summary.annotators_created)} inactive account(s): {', '.join(summary.annotators_created)}" if summary.annotators_created else ""
+    read = read_annotation_file(path, input_format, mapping, codebook=projects.project_codebook(project),
+                                annotator=annotator_name)
+    summary = imports.import_annotations(
+        instance.session, SYSTEM, project.id, [item for item in read if not isinstance(item, IngestError)],
+        source=path, replace=replace, read_problems=[item for item in read if isinstance(item, IngestError)],
+    )
+    created = (f", created {len(summary.annotators_created)} inactive account(s): {', '.join(summary.annotators_created)}"
+               if summary.annotators_created else "")
     click.echo(
         f"Project {project_name!r}: imported {summary.spans} span(s), {summary.attributions} attribution(s) and "
         f"{summary.sentence_labels} sentence label(s) of {summary.entries} document-annotator pair(s) "
         f"({summary.documents_created} new document(s), {summary.documents_matched} matched; "
         f"{summary.replaced} replaced){created}."
     )
+
+
+# -- projects -------------------------------------------------------------------------------------
 
 
 @main.group("project")
@@ -265,33 +285,27 @@ def project_group() -> None:
 @project_group.command("create")
 @click.argument("name")
 @click.option("--codebook", "codebook_path", type=click.Path(dir_okay=False), help="A TOML or JSON codebook; the default codebook if omitted.")
-@with_app
-def project_create(name: str, codebook_path: str | None) -> None:
+@with_instance()
+def project_create(instance: Instance, name: str, codebook_path: str | None) -> None:
     """Create a project with a codebook, validated on load."""
-    from . import projects
     from .codebook import CodebookError, load_codebook
+    from .services import projects
 
-    session = _session()
     try:
         codebook = load_codebook(codebook_path) if codebook_path else None
     except CodebookError as error:
         raise click.ClickException(f"the codebook is invalid:\n{error}") from error
-    try:
-        project = projects.create_project(session, name, codebook)
-    except ServiceError as error:
-        _fail(error)
-    session.commit()
+    project = projects.create_project(instance.session, SYSTEM, name, codebook)
     click.echo(f"Created project {project.name!r} with codebook {project.codebook['name']!r} version {project.codebook_version}.")
 
 
 @project_group.command("list")
-@with_app
-def project_list() -> None:
+@with_instance()
+def project_list(instance: Instance) -> None:
     """List projects with their numbers."""
-    from . import projects
+    from .services import projects
 
-    session = _session()
-    rows = projects.project_counts(session)
+    rows = projects.list_projects(instance.session, SYSTEM)
     if not rows:
         click.echo("No projects yet: `annotator project create NAME` or `annotator import PATH --project NAME`.")
         return
@@ -303,21 +317,18 @@ def project_list() -> None:
 @project_group.command("show")
 @click.argument("name", default=DEFAULT_PROJECT)
 @click.option("--json", "as_json", is_flag=True, help="Print the codebook as JSON.")
-@with_app
-def project_show(name: str, as_json: bool) -> None:
+@with_instance()
+def project_show(instance: Instance, name: str, as_json: bool) -> None:
     """Show a project's codebook: layers, labels, values and hotkeys."""
-    from . import projects
-    from .codebook import codebook_from_dict
+    import json
 
-    session = _session()
-    try:
-        project = projects.get_project(session, name)
-    except ServiceError as error:
-        _fail(error)
-    codebook = codebook_from_dict(project.codebook)
+    from .services import projects
+
+    project = projects.project_named(instance.session, SYSTEM, name)
     if as_json:
         click.echo(json.dumps(project.codebook, indent=2, ensure_ascii=False))
         return
+    codebook = projects.project_codebook(project)
     click.echo(f"Project {project.name!r}: codebook {codebook.name!r} version {codebook.version}")
     for layer in codebook.span_layers:
         click.echo(f"\nspan layer {layer.name} ({layer.title}){' · may cross sentences' if layer.cross_sentence else ''}")
@@ -337,42 +348,40 @@ def project_show(name: str, as_json: bool) -> None:
             click.echo(f"  attribute {attribute.name}: {', '.join(attribute.value_names)}")
 
 
+# -- accounts -------------------------------------------------------------------------------------
+
+
 @main.group("users")
 def users_group() -> None:
     """Manage accounts."""
+
+
+def _password_from_stdin(given: bool) -> str | None:
+    return sys.stdin.readline().rstrip("\r\n") if given else None
 
 
 @users_group.command("add")
 @click.argument("username")
 @click.option("--role", type=LazyChoice(_roles), required=True)
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
-@with_app
-def users_add(username: str, role: str, password_stdin: bool) -> None:
+@with_instance()
+def users_add(instance: Instance, username: str, role: str, password_stdin: bool) -> None:
     """Create an account; without --password-stdin a strong password is generated and printed once."""
-    from . import users
+    from .services import users
 
-    session = _session()
-    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
-    try:
-        user, generated = users.create_user(session, username, role, password)
-    except ServiceError as error:
-        _fail(error)
-    session.commit()
+    user, generated = users.add_user(instance.session, SYSTEM, username, role, _password_from_stdin(password_stdin))
     click.echo(f"Created {user.role} {user.username!r}.")
     if generated:
         click.echo(f"Password (shown once): {generated}")
 
 
 @users_group.command("list")
-@with_app
-def users_list() -> None:
+@with_instance()
+def users_list(instance: Instance) -> None:
     """List accounts."""
-    from sqlalchemy import select
+    from .services import users
 
-    from .models import User
-
-    session = _session()
-    rows = session.scalars(select(User).order_by(User.username)).all()
+    rows = users.list_users(instance.session, SYSTEM)
     if not rows:
         click.echo("No users yet: create one with `annotator users add NAME --role ROLE`.")
         return
@@ -385,59 +394,30 @@ def users_list() -> None:
 @users_group.command("set-password")
 @click.argument("username")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
-@with_app
-def users_set_password(username: str, password_stdin: bool) -> None:
+@with_instance()
+def users_set_password(instance: Instance, username: str, password_stdin: bool) -> None:
     """Set a password (generated and printed once unless --password-stdin)."""
-    from . import users
+    from .services import users
 
-    session = _session()
-    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else users.generate_password()
-    try:
-        users.set_password(session, users.get_user(session, username), password)
-    except ServiceError as error:
-        _fail(error)
-    session.commit()
+    user_id = _user_ids(instance.session, [username])[0]
+    _, generated = users.set_password(instance.session, SYSTEM, user_id, _password_from_stdin(password_stdin))
     click.echo(f"Password of {username!r} changed.")
-    if not password_stdin:
-        click.echo(f"Password (shown once): {password}")
+    if generated:
+        click.echo(f"Password (shown once): {generated}")
 
 
 @users_group.command("deactivate")
 @click.argument("username")
-@with_app
-def users_deactivate(username: str) -> None:
+@with_instance()
+def users_deactivate(instance: Instance, username: str) -> None:
     """Stop an account from logging in; its annotations stay."""
-    from . import users
+    from .services import users
 
-    session = _session()
-    try:
-        users.deactivate(session, users.get_user(session, username))
-    except ServiceError as error:
-        _fail(error)
-    session.commit()
+    users.deactivate(instance.session, SYSTEM, _user_ids(instance.session, [username])[0])
     click.echo(f"{username!r} can no longer log in.")
 
 
-def _assign(project_name: str, usernames: list[str], document_ids: list[int]) -> int:
-    from sqlalchemy import select
-
-    from . import assignments, projects, users
-    from .db import db
-    from .models import Document
-
-    project = projects.get_project(db.session, project_name)
-    query = select(Document).where(Document.project_id == project.id).order_by(Document.id)
-    if document_ids:
-        query = query.where(Document.id.in_(document_ids))
-    documents = db.session.scalars(query).all()
-    missing = set(document_ids) - {document.id for document in documents}
-    if missing:
-        raise ServiceError(f"no document {', '.join(map(str, sorted(missing)))} in project {project_name!r}")
-    created = 0
-    for username in usernames:
-        created += len(assignments.assign(db.session, users.get_user(db.session, username), documents))
-    db.session.commit()
-    return created
+# -- assignments and progress ---------------------------------------------------------------------
 
 
 def _print_loads(loads: list) -> None:
@@ -445,25 +425,6 @@ def _print_loads(loads: list) -> None:
     click.echo(f"{'annotator':<{width}} {'documents':>9} {'sentences':>9} {'new':>5}")
     for load in loads:
         click.echo(f"{load.user.username:<{width}} {load.documents:>9} {load.sentences:>9} {load.new_documents:>5}")
-
-
-def _auto_assign(project_name: str, per_document: int, seed: int, calibration: int, names: list[str]) -> None:
-    from . import assignments, projects, users
-    from .db import db
-
-    project = projects.get_project(db.session, project_name)
-    chosen = [users.get_user(db.session, name) for name in names] or None
-    result = assignments.auto_assign(
-        db.session, project, per_document, seed=seed, calibration=calibration, annotators=chosen
-    )
-    db.session.commit()
-    _print_loads(result.loads)
-    click.echo(f"{len(result.created)} new assignment(s), {per_document} annotator(s) per document, seed {seed}.")
-    if result.calibration:
-        click.echo(f"Calibration documents (every annotator): {', '.join(str(d.id) for d in result.calibration)}")
-    if result.short:
-        click.echo(f"Still below {per_document} annotators (too few left who were not withdrawn from them): "
-                   f"{', '.join(str(d.id) for d in result.short)}")
 
 
 @main.command("assign")
@@ -474,10 +435,10 @@ def _auto_assign(project_name: str, per_document: int, seed: int, calibration: i
 @click.option("--seed", type=int, help="Automatic: same seed and inputs, same assignment (default 0).")
 @click.option("--calibration", type=int, default=0, show_default=True, help="Automatic: N documents every annotator gets.")
 @click.option("--annotator", "annotator_options", multiple=True, help="Automatic: only these, comma-separated or repeated (default: every active annotator).")
-@with_app
+@with_instance()
 def assign_command(
-    project_name: str, user_options: tuple[str, ...], document_ids: tuple[int, ...], per_document: int | None,
-    seed: int | None, calibration: int, annotator_options: tuple[str, ...],
+    instance: Instance, project_name: str, user_options: tuple[str, ...], document_ids: tuple[int, ...],
+    per_document: int | None, seed: int | None, calibration: int, annotator_options: tuple[str, ...],
 ) -> None:
     """Assign documents of a project to annotators, by hand or automatically.
 
@@ -486,9 +447,8 @@ def assign_command(
     again when annotators join: documents below K are topped up, newcomers get the calibration
     documents, and nothing already assigned moves (docs/supervision.md).
     """
-    from . import assignments, projects, users
+    from .services import assignments
 
-    session = _session()
     usernames, annotator_names = _names(user_options), _names(annotator_options)
     automatic = per_document is not None
     if automatic and (usernames or document_ids):
@@ -497,30 +457,34 @@ def assign_command(
         raise click.UsageError("--seed, --calibration and --annotator go with --per-document (automatic mode)")
     if not automatic and not usernames:
         raise click.UsageError("say whom to assign: --user NAME[,NAME...] (by hand) or --per-document K (automatic)")
-    try:
-        if automatic:
-            _auto_assign(project_name, per_document, seed or 0, calibration, annotator_names)
-            return
-        created = _assign(project_name, usernames, list(document_ids))
-        project = projects.get_project(session, project_name)
-        _print_loads(assignments.loads_of(session, project, [users.get_user(session, n) for n in usernames]))
-    except ServiceError as error:
-        _fail(error)
-    click.echo(f"{created} new assignment(s).")
+    session, project_id = instance.session, _project_id(instance.session, project_name)
+    if automatic:
+        result = assignments.auto_assign(
+            session, SYSTEM, project_id, per_document, seed=seed or 0, calibration=calibration,
+            annotator_ids=_user_ids(session, annotator_names) or None,
+        )
+        _print_loads(result.loads)
+        click.echo(f"{len(result.created)} new assignment(s), {per_document} annotator(s) per document, seed {seed or 0}.")
+        if result.calibration:
+            click.echo(f"Calibration documents (every annotator): {', '.join(str(d.id) for d in result.calibration)}")
+        if result.short:
+            click.echo(f"Still below {per_document} annotators (too few left who were not withdrawn from them): "
+                       f"{', '.join(str(d.id) for d in result.short)}")
+        return
+    user_ids = _user_ids(session, usernames)
+    created = assignments.assign(session, SYSTEM, project_id, user_ids, list(document_ids) or None)
+    _print_loads(assignments.loads_of(session, SYSTEM, project_id, user_ids))
+    click.echo(f"{len(created)} new assignment(s).")
 
 
 @main.command("progress")
 @click.option("--project", "project_name", default=DEFAULT_PROJECT, show_default=True)
-@with_app
-def progress_command(project_name: str) -> None:
+@with_instance()
+def progress_command(instance: Instance, project_name: str) -> None:
     """Show how far each annotator of a project is, and the overall completion."""
-    from . import progress, projects
+    from .services import progress
 
-    session = _session()
-    try:
-        report = progress.project_progress(session, projects.get_project(session, project_name).id, actor=None)
-    except ServiceError as error:
-        _fail(error)
+    report = progress.project_progress(instance.session, SYSTEM, _project_id(instance.session, project_name))
     if not report.annotators:
         click.echo(f"Nothing is assigned in project {project_name!r} yet: `annotator assign --project {project_name} ...`.")
         return
@@ -543,12 +507,17 @@ def _percent(part: int, whole: int) -> str:
     return f"{100 * part / whole:.0f}%" if whole else "0%"
 
 
-def _serve(host: str, port: int, threads: int) -> None:
-    from flask import current_app
+# -- serving, backups, the quick start ------------------------------------------------------------
+
+
+def _serve(instance: Instance, host: str, port: int, threads: int) -> None:
     from waitress import serve
 
+    from .app import create_app
+
+    app = create_app(instance.settings)
     click.echo(f"Serving on http://{host}:{port}/ (Ctrl+C to stop)")
-    serve(current_app._get_current_object(), host=host, port=port, threads=threads, ident="annotator")
+    serve(app, host=host, port=port, threads=threads, ident="annotator")
 
 
 def _serve_options(command):
@@ -559,80 +528,71 @@ def _serve_options(command):
 
 @main.command("serve")
 @_serve_options
-@with_app(web=lambda _options: True)
-def serve_command(host: str, port: int, threads: int) -> None:
+@with_instance()
+def serve_command(instance: Instance, host: str, port: int, threads: int) -> None:
     """Serve the app with the production WSGI server (waitress)."""
-    _session()
-    _serve(host, port, threads)
+    _serve(instance, host, port, threads)
 
 
 @main.command("backup")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="The backup file to write.")
 @click.option("--force", is_flag=True, help="Replace the file if it exists.")
-@with_app
-def backup_command(out: str, force: bool) -> None:
+@with_instance(schema=False)
+def backup_command(instance: Instance, out: str, force: bool) -> None:
     """A consistent copy of the whole database, taken while the app serves (SQLite: its
     online backup API; PostgreSQL: pg_dump)."""
     from . import backup
-    from .db import db
 
-    try:
-        result = backup.backup(db.engine, out, overwrite=force)
-    except ServiceError as error:
-        _fail(error)
-    click.echo(f"backed up {_database_label()} to {result.path} ({result.size:,} bytes, {result.method})")
+    result = backup.backup(instance.database.engine, out, overwrite=force)
+    click.echo(f"backed up {instance.label} to {result.path} ({result.size:,} bytes, {result.method})")
 
 
 @main.command("restore")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--force", is_flag=True, help="Replace a database that already holds data.")
-@with_app
-def restore_command(file: str, force: bool) -> None:
+@with_instance(schema=False)
+def restore_command(instance: Instance, file: str, force: bool) -> None:
     """Replace the database with a backup made by `annotator backup`; stop the app first."""
     from . import backup, migrate
-    from .db import db
 
-    try:
-        backup.restore(db.engine, file, force=force)
-    except ServiceError as error:
-        _fail(error)
-    click.echo(f"restored {file} into {_database_label()} (schema at {migrate.head_revision()})")
+    backup.restore(instance.database.engine, file, force=force)
+    click.echo(f"restored {file} into {instance.label} (schema at {migrate.head_revision()})")
 
 
 @main.command("quickstart")
 @_serve_options
 @click.option("--no-serve", is_flag=True, help="Set everything up, then exit.")
-@with_app(web=lambda options: not options["no_serve"])
-def quickstart_command(host: str, port: int, threads: int, no_serve: bool) -> None:
+@with_instance(schema=False)
+def quickstart_command(instance: Instance, host: str, port: int, threads: int, no_serve: bool) -> None:
     """Init the database, import seeds/, create demo accounts, and serve.
 
     Safe to run again: existing data and accounts are kept, nothing is duplicated.
     """
-    from flask import current_app
-    from sqlalchemy import func, select
-
-    from . import migrate, users
-    from .db import db
-    from .models import Document, User
+    from . import migrate
+    from .errors import NotFound
     from .paths import resource_dir
+    from .services import assignments, projects, users
 
-    migrate.upgrade(db.engine)
-    click.echo(f"Database: {_database_label()}")
-    _import([str(resource_dir("seeds"))], DEFAULT_PROJECT, current_app.config["MAX_IMPORT_BYTES"],
-            current_app.config["MAX_SENTENCES"])
+    session = instance.session
+    migrate.upgrade(instance.database.engine)
+    click.echo(f"Database: {instance.label}")
+    _import(instance, [str(resource_dir("seeds"))], DEFAULT_PROJECT)
     for username, role in DEMO_ACCOUNTS:
-        if db.session.scalar(select(User.id).where(User.username == username)) is not None:
+        try:
+            users.user_named(session, SYSTEM, username)
             click.echo(f"Account {username!r} ({role}) exists; reset with `annotator users set-password {username}`.")
-            continue
-        user, password = users.create_user(db.session, username, role)
-        db.session.commit()
-        click.echo(f"Account {username!r} ({role}) password (shown once): {password}")
+        except NotFound:
+            _, password = users.add_user(session, SYSTEM, username, role)
+            click.echo(f"Account {username!r} ({role}) password (shown once): {password}")
     annotators = [username for username, role in DEMO_ACCOUNTS if role == "annotator"]
-    created = _assign(DEFAULT_PROJECT, annotators, [])
-    documents = db.session.scalar(select(func.count(Document.id)))
-    click.echo(f"{documents} document(s) in the database; {created} new assignment(s) for {', '.join(annotators)}.")
+    created = assignments.assign(session, SYSTEM, _project_id(session, DEFAULT_PROJECT), _user_ids(session, annotators))
+    documents = sum(row.documents for row in projects.list_projects(session, SYSTEM))
+    click.echo(f"{documents} document(s) in the database; {len(created)} new assignment(s) for {', '.join(annotators)}.")
     if not no_serve:
-        _serve(host, port, threads)
+        _serve(instance, host, port, threads)
+
+
+# -- measuring and exporting ----------------------------------------------------------------------
 
 
 def _id_list(value: str | None) -> list[int] | None:
@@ -654,9 +614,9 @@ def _id_list(value: str | None) -> list[int] | None:
 @click.option("--replicates", type=click.IntRange(min=0), help="Bootstrap replicates (default: the report's, docs/agreement.md).")
 @click.option("--seed", type=int, help="Bootstrap seed (default: the report's).")
 @click.option("--usernames", is_flag=True, help="Name annotators by user name instead of by pseudonym.")
-@with_app
+@with_instance()
 def report_command(
-    project_name: str, output_format: str, out_path: str | None, documents_option: str | None,
+    instance: Instance, project_name: str, output_format: str, out_path: str | None, documents_option: str | None,
     annotator_options: tuple[str, ...], since_option: str | None, replicates: int | None, seed: int | None,
     usernames: bool,
 ) -> None:
@@ -667,12 +627,8 @@ def report_command(
     import datetime as dt
     import time
 
-    from flask import current_app
-
-    from . import projects, users
     from . import report as reporting
 
-    session = _session()
     since = None
     if since_option:
         try:
@@ -680,20 +636,15 @@ def report_command(
         except ValueError:
             raise click.BadParameter(f"{since_option!r} is not a date YYYY-MM-DD", param_hint="--since") from None
     documents = _id_list(documents_option)
-    annotator_ids = None
-    try:
-        project = projects.get_project(session, project_name)
-        if annotator_options:
-            annotator_ids = [users.get_user(session, name).id for name in _names(annotator_options)]
-        started = time.perf_counter()
-        click.echo(f"Computing the agreement report of project {project_name!r}...", err=True)
-        bootstrap = {name: value for name, value in (("replicates", replicates), ("seed", seed)) if value is not None}
-        body = reporting.build_report(
-            session, None, project.id, documents=documents, annotators=annotator_ids, since=since, **bootstrap,
-        )
-        names = reporting.annotator_names(body, secret_key=current_app.config["SECRET_KEY"], usernames=usernames)
-    except ServiceError as error:
-        _fail(error)
+    session = instance.session
+    project_id = _project_id(session, project_name)
+    annotator_ids = _user_ids(session, _names(annotator_options)) if annotator_options else None
+    started = time.perf_counter()
+    click.echo(f"Computing the agreement report of project {project_name!r}...", err=True)
+    bootstrap: dict[str, Any] = {name: value for name, value in (("replicates", replicates), ("seed", seed)) if value is not None}
+    body = reporting.build_report(session, SYSTEM, project_id, documents=documents, annotators=annotator_ids,
+                                  since=since, **bootstrap)
+    names = reporting.annotator_names(body, secret_key=instance.settings["SECRET_KEY"], usernames=usernames)
     if output_format == "json":
         text = reporting.report_json(body, names)
     elif output_format == "csv":
@@ -718,39 +669,37 @@ def report_command(
 @click.option("--gold", is_flag=True, help="Export the gold standard (adjudicated documents) instead, as annotator gold.")
 @click.option("--bom", is_flag=True, help="CSV: start with a UTF-8 byte order mark (for Excel).")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, writable=True), help="Write here instead of stdout.")
-@with_app
+@with_instance()
 def export_command(
-    project_name: str, format_name: str, layer: str | None, annotator_options: tuple[str, ...], usernames: bool,
-    gold: bool, bom: bool, out_path: str | None,
+    instance: Instance, project_name: str, format_name: str, layer: str | None, annotator_options: tuple[str, ...],
+    usernames: bool, gold: bool, bom: bool, out_path: str | None,
 ) -> None:
     """Export a project's annotations, streamed (formats: docs/export-format.md, docs/interop.md).
 
     Annotators are pseudonymous ids unless --usernames; work under withdrawn assignments is left out.
     """
-    from flask import current_app
     from tqdm import tqdm
 
-    from . import exporters, exports, projects
+    from . import exporters
+    from .services import exports
 
-    session = _session()
     names = _names(annotator_options)
-    try:
-        project = projects.get_project(session, project_name)
-        records = exports.document_records(
-            session, None, project.id, secret_key=current_app.config["SECRET_KEY"],
-            annotators=names or None, usernames=usernames, gold=gold,
-        )
-        bar = tqdm(records, total=records.documents, unit="doc", desc="Exporting", disable=None if out_path else True)
-        chunks = exporters.stream(format_name, bar, records.codebook, layer=layer, bom=bom)
-        if out_path:
-            with open(out_path, "wb") as handle:
-                handle.writelines(chunks)
-            bar.close()
-            click.echo(f"Wrote {out_path} ({records.documents} document(s), format {format_name}).", err=True)
-        else:
-            sys.stdout.buffer.writelines(chunks)
-    except ServiceError as error:
-        _fail(error)
+    records = exports.document_records(
+        instance.session, SYSTEM, _project_id(instance.session, project_name), secret_key=instance.settings["SECRET_KEY"],
+        annotators=names or None, usernames=usernames, gold=gold,
+    )
+    bar = tqdm(records, total=records.documents, unit="doc", desc="Exporting", disable=None if out_path else True)
+    chunks = exporters.stream(format_name, bar, records.codebook, layer=layer, bom=bom)
+    if out_path:
+        with open(out_path, "wb") as handle:
+            handle.writelines(chunks)
+        bar.close()
+        click.echo(f"Wrote {out_path} ({records.documents} document(s), format {format_name}).", err=True)
+    else:
+        sys.stdout.buffer.writelines(chunks)
+
+
+# -- the gold standard ----------------------------------------------------------------------------
 
 
 @main.group("gold")
@@ -762,25 +711,20 @@ def gold_group() -> None:
 @click.option("--project", "project_name", default=DEFAULT_PROJECT, show_default=True)
 @click.option("--min-agree", type=click.IntRange(min=1), help="Annotators who must agree (default: the project's setting).")
 @click.option("--matching", type=click.Choice(["exact", "overlap"]), help="Span matching (default: the project's setting).")
-@with_app
-def gold_auto_command(project_name: str, min_agree: int | None, matching: str | None) -> None:
+@with_instance()
+def gold_auto_command(instance: Instance, project_name: str, min_agree: int | None, matching: str | None) -> None:
     """Pre-fill gold on every document not adjudicated yet where at least --min-agree
     annotators agree (docs/adjudication.md); ties and everything else stay open for a person."""
-    from sqlalchemy import func, select
     from tqdm import tqdm
 
-    from . import adjudication, projects
-    from .models import Document
+    from .services import adjudication, projects
 
-    session = _session()
-    try:
-        project = projects.get_project(session, project_name)
-        total = session.scalar(select(func.count(Document.id)).where(Document.project_id == project.id))
-        with tqdm(total=total, unit="doc", desc="Pre-filling gold", disable=None) as bar:
-            counts = adjudication.auto(session, None, project.id, min_agree=min_agree, matching=matching,
-                                       progress=bar.update)
-    except ServiceError as error:
-        _fail(error)
+    session = instance.session
+    project = projects.project_named(session, SYSTEM, project_name)
+    total = next(row.documents for row in projects.list_projects(session, SYSTEM) if row.id == project.id)
+    with tqdm(total=total, unit="doc", desc="Pre-filling gold", disable=None) as bar:
+        counts = adjudication.auto(session, SYSTEM, project.id, min_agree=min_agree, matching=matching,
+                                   progress=bar.update)
     rule = counts["settings"]
     click.echo(
         f"Project {project_name!r} (min agree {rule['min_agree']}, {rule['matching']} matching): "
@@ -793,16 +737,14 @@ def gold_auto_command(project_name: str, min_agree: int | None, matching: str | 
 @gold_group.command("status")
 @click.option("--project", "project_name", default=DEFAULT_PROJECT, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
-@with_app
-def gold_status_command(project_name: str, as_json: bool) -> None:
+@with_instance()
+def gold_status_command(instance: Instance, project_name: str, as_json: bool) -> None:
     """How many documents are not started, in progress and adjudicated, and each one's gold."""
-    from . import adjudication, projects
+    import json
 
-    session = _session()
-    try:
-        result = adjudication.status(session, None, projects.get_project(session, project_name).id)
-    except ServiceError as error:
-        _fail(error)
+    from .services import adjudication
+
+    result = adjudication.status(instance.session, SYSTEM, _project_id(instance.session, project_name))
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return

@@ -1,10 +1,16 @@
-"""Settings, read from the environment (ANNOTATOR_*) unless create_app() is given them."""
+"""Settings, read from the environment (ANNOTATOR_*) unless create_app() is given them; the
+command line reads them here too, without Flask."""
 
 from __future__ import annotations
 
 import os
 import secrets
+import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
+
+from .db import Database
 
 SECRET_KEY_FILE = "secret_key"
 SQLITE_FILE = "annotator.sqlite3"
@@ -13,6 +19,37 @@ SQLITE_FILE = "annotator.sqlite3"
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 # The annotation page of a longer document is too slow to use (a 28,000-sentence book was).
 DEFAULT_MAX_SENTENCES = 2000
+
+
+def default_instance_path() -> Path:
+    """Where the SQLite file and the generated key live unless ANNOTATOR_INSTANCE says: as
+    Flask would put the instance folder, ``instance/`` beside the package in a checkout or an
+    editable install, ``<prefix>/var/annotator-instance`` in an installed one."""
+    package = Path(__file__).resolve().parent
+    if {"site-packages", "dist-packages"} & set(package.parts):
+        return Path(sys.prefix, "var", "annotator-instance")
+    return package.parent / "instance"
+
+
+def load(overrides: Mapping[str, Any] | None = None) -> dict:
+    """Every setting: the environment's (ANNOTATOR_*) overridden by ``overrides`` (create_app's
+    mapping), with INSTANCE_PATH (made if missing) and SECRET_KEY filled in."""
+    overrides = dict(overrides or {})
+    instance = Path(overrides.pop("INSTANCE_PATH", None) or os.environ.get("ANNOTATOR_INSTANCE")
+                    or default_instance_path()).resolve()
+    instance.mkdir(parents=True, exist_ok=True)
+    if "SQLALCHEMY_DATABASE_URI" in overrides:
+        overrides["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(overrides["SQLALCHEMY_DATABASE_URI"])
+    values = settings(instance) | overrides | {"INSTANCE_PATH": str(instance)}
+    if not values.get("SECRET_KEY"):
+        values["SECRET_KEY"] = secret_key(instance)
+    return values
+
+
+def database(values: Mapping[str, Any]) -> Database:
+    """The database the settings name."""
+    return Database(values["SQLALCHEMY_DATABASE_URI"], synchronous=values["SQLITE_SYNCHRONOUS"],
+                    engine_options=values["SQLALCHEMY_ENGINE_OPTIONS"])
 
 
 def database_url(instance_path: Path) -> str:

@@ -1,22 +1,33 @@
-"""The database handle, and the engine settings that make SQLite safe for several writers."""
+"""The database: the engine settings that make SQLite safe for several writers, and the one
+way the service layer reads and writes.
+
+Every service function takes ``(session, actor, ...)`` and is wrapped in :func:`writes`,
+:func:`reads` or :func:`batch`. ``writes(roles)`` checks the actor's role, begins a write
+transaction (BEGIN IMMEDIATE on SQLite), commits when the function returns and rolls back on
+any error, turning the races the database caught into Conflict. A service function called
+inside another acts for it: it joins its transaction (both land together or not at all) and
+is not checked again. Nothing else commits: the web pages and the command line only call
+services.
+
+No Flask here: the command line works with a :class:`Database` of its own; the app binds one
+to each request (annotator.app.db).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import threading
-from collections.abc import Callable
-from typing import ParamSpec, TypeVar
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import Engine, event
-from sqlalchemy.orm import Session, scoped_session
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
-from .models import Base
-
-# Our own declarative Base (typed, with a naming convention) owns the tables; Flask-SQLAlchemy
-# only manages the engine and the request-scoped session. A request is short, so objects it
-# committed need not be reloaded to be read again (expire_on_commit=False saves a query each).
-db = SQLAlchemy(metadata=Base.metadata, session_options={"expire_on_commit": False})
+from .errors import Conflict
+from .services.permissions import Actor, require_role
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -24,7 +35,7 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 def configure_engine(engine: Engine, *, synchronous: str = "NORMAL") -> Engine:
     """WAL, foreign keys, a busy timeout and write transactions that wait; SQLite only.
 
-    Reads begin DEFERRED and never block anyone. A write transaction (see begin_write)
+    Reads begin DEFERRED and never block anyone. A write transaction (see :func:`writes`)
     begins IMMEDIATE: it takes the write lock before its first read, so a transaction that
     reads and then writes cannot fail with "database is locked" because another worker
     committed in between. Writers of one process queue on a lock of their own first: a
@@ -74,39 +85,125 @@ def configure_engine(engine: Engine, *, synchronous: str = "NORMAL") -> Engine:
 
 
 _HOLDS_WRITER = "annotator.holds_writer"
-_WRITE_TRANSACTION = "annotator.write_transaction"
+# session.info: whether a write service's transaction is open, and how deep in services we are
+_WRITING = "annotator.writing"
+_DEPTH = "annotator.service_depth"
 
 
-def begin_write(session: Session | scoped_session) -> None:
+class Database:
+    """One database: its engine, configured as above, and the sessions of the service layer.
+
+    Objects stay readable after a commit (``expire_on_commit=False``): a request or a command
+    is short, and reloading what it just wrote would cost a query each.
+    """
+
+    def __init__(self, url: str, *, synchronous: str = "NORMAL", engine_options: Mapping[str, Any] | None = None):
+        self.engine = configure_engine(create_engine(url, **dict(engine_options or {})), synchronous=synchronous)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def session(self) -> Session:
+        return self.sessions()
+
+    def reachable(self) -> bool:
+        """Whether the database answers a ``SELECT 1`` (on a connection of its own)."""
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except SQLAlchemyError:
+            return False
+        return True
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _begin_write(session: Session) -> None:
     """Make the session's transaction a write transaction, before any read in it.
 
     A read-only transaction already open (loading the current user, say) is ended first, so
-    the write starts from a fresh snapshot with the lock held. Idempotent within one write
-    transaction, so service functions can call each other.
+    the write starts from a fresh snapshot with the lock held.
     """
-    if isinstance(session, scoped_session):
-        session = session()
-    transaction = session.get_transaction()
-    if transaction is not None:
-        if session.info.get(_WRITE_TRANSACTION) is transaction:
-            return
+    if session.in_transaction():
         if session.new or session.dirty or session.deleted:
-            raise RuntimeError("begin_write() must come before the first change in a transaction")
+            raise RuntimeError("a write service must begin its transaction before any change")
         session.commit()
     session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
-    session.info[_WRITE_TRANSACTION] = session.get_transaction()
 
 
 P = ParamSpec("P")
 R = TypeVar("R")
+Service = Callable[Concatenate[Session, Actor, P], R]
 
 
-def writes(function: Callable[P, R]) -> Callable[P, R]:
-    """Run a service function (whose first argument is the session) in a write transaction."""
+def writes(roles: tuple[str, ...] | None) -> Callable[[Service], Service]:
+    """Make a service function ``(session, actor, ...)`` one write transaction that only
+    ``roles`` may run (see the module doc); None: anyone, signed in or not (logging in)."""
 
-    @functools.wraps(function)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        begin_write(args[0])
-        return function(*args, **kwargs)
+    def decorate(function: Service) -> Service:
+        @functools.wraps(function)
+        def run(session: Session, actor: Actor, *args: P.args, **kwargs: P.kwargs) -> R:
+            with _entered(session, actor, roles):
+                if session.info.get(_WRITING):  # called by another write service: its transaction
+                    return function(session, actor, *args, **kwargs)
+                _begin_write(session)
+                session.info[_WRITING] = True
+                try:
+                    result = function(session, actor, *args, **kwargs)
+                    session.commit()
+                    return result
+                except StaleDataError as error:
+                    session.rollback()
+                    raise Conflict("this item was changed elsewhere at the same moment; reload to see it",
+                                   field="version") from error
+                except IntegrityError as error:
+                    session.rollback()
+                    raise Conflict("this item was saved elsewhere at the same moment; reload to see it") from error
+                except BaseException:
+                    session.rollback()
+                    raise
+                finally:
+                    session.info[_WRITING] = False
 
-    return wrapper
+        return run
+
+    return decorate
+
+
+def reads(roles: tuple[str, ...]) -> Callable[[Service], Service]:
+    """A service function ``(session, actor, ...)`` that only reads, and that only ``roles``
+    may run."""
+    return _checked(roles)
+
+
+def batch(roles: tuple[str, ...]) -> Callable[[Service], Service]:
+    """A service function ``(session, actor, ...)`` that only ``roles`` may run and that writes
+    in many transactions (an import, pre-filling a project's gold): each write service it
+    calls commits on its own, so a long run keeps what it did and never holds the lock long."""
+    return _checked(roles)
+
+
+def _checked(roles: tuple[str, ...]) -> Callable[[Service], Service]:
+    def decorate(function: Service) -> Service:
+        @functools.wraps(function)
+        def run(session: Session, actor: Actor, *args: P.args, **kwargs: P.kwargs) -> R:
+            with _entered(session, actor, roles):
+                return function(session, actor, *args, **kwargs)
+
+        return run
+
+    return decorate
+
+
+@contextlib.contextmanager
+def _entered(session: Session, actor: Actor, roles: tuple[str, ...] | None) -> Iterator[None]:
+    """The role is checked where a call enters the service layer. A service that another one
+    calls acts for it (the gold standard's writes go through the annotators' services with
+    the gold account, an account nobody can sign in to), so it is not checked again."""
+    depth = session.info.get(_DEPTH, 0)
+    if depth == 0 and roles is not None:
+        require_role(actor, roles)
+    session.info[_DEPTH] = depth + 1
+    try:
+        yield
+    finally:
+        session.info[_DEPTH] = depth

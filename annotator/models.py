@@ -42,7 +42,7 @@ ADJUDICATION_STATUSES = ("in_progress", "adjudicated")
 GOLD_ENTITIES = ("span", "sentence_label", "attribution")
 GOLD_METHODS = ("auto", "accepted", "edited", "added")
 MATCHINGS = ("exact", "overlap")
-# Proposal settings of a project that never set its own (annotator.adjudication).
+# Proposal settings of a project that never set its own (annotator.services.adjudication).
 ADJUDICATION_DEFAULTS = {"min_agree": 2, "matching": "exact"}
 # The largest id a row can have: INTEGER, the type of every id column, on PostgreSQL (SQLite's
 # goes to 2**63 - 1). A query given a larger number fails instead of finding nothing, so ids
@@ -316,7 +316,7 @@ class Report(Base):
 
 
 class Adjudication(Timestamped, Base):
-    """A document's place in the adjudication queue (annotator.adjudication): absent = not
+    """A document's place in the adjudication queue (annotator.services.adjudication): absent = not
     started. The gold itself is ordinary annotation rows of the system account ``gold``."""
 
     __tablename__ = "adjudications"
@@ -353,7 +353,7 @@ class GoldProvenance(Base):
 
 class LoginAttempt(Base):
     """A login attempt, kept for a day: failed ones throttle further attempts on the same
-    account and from the same address (annotator.users.log_in). Not audited: no data changes."""
+    account and from the same address (annotator.services.users.log_in). Not audited: no data changes."""
 
     __tablename__ = "login_attempts"
     __table_args__ = (

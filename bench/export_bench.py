@@ -6,7 +6,7 @@ about 1,000,000 spans and one with about 10,000. Then, each in a child process o
 (so that each peak memory, ru_maxrss, is that measurement's alone):
 
 * raw: a plain Core select of the span rows (the columns the export reads), iterated;
-* csv: ``annotator.exports.document_records`` -> ``exporters.stream("csv")`` -> /dev/null;
+* csv: ``annotator.services.exports.document_records`` -> ``exporters.stream("csv")`` -> /dev/null;
 * jsonl: the same with the per-annotator JSONL format;
 
 each the best of ``--repeat`` runs (wall-clock time; the CPU time of that run beside it).
@@ -50,9 +50,11 @@ def measure(kind: str, path: str, repeat: int) -> dict:
     is shared; the best run is the one least disturbed), and the process's peak memory."""
     from sqlalchemy.orm import Session
 
-    from annotator import exporters, exports
+    from annotator import exporters
     from annotator.db import configure_engine
     from annotator.models import Project, Span
+    from annotator.services import exports
+    from annotator.services.permissions import SYSTEM
 
     engine = configure_engine(sa.create_engine(f"sqlite:///{path}"))
     best = None
@@ -68,7 +70,7 @@ def measure(kind: str, path: str, repeat: int) -> dict:
                 for _ in session.connection().execute(query):
                     rows += 1
             else:
-                records = exports.document_records(session, None, project_id, secret_key="bench")
+                records = exports.document_records(session, SYSTEM, project_id, secret_key="bench")
                 with open(os.devnull, "wb") as sink:
                     for chunk in exporters.stream(kind, records, records.codebook):
                         sink.write(chunk)

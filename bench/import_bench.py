@@ -18,13 +18,12 @@ import time
 from pathlib import Path
 
 import sentencex
-import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
-from annotator import migrate, projects
-from annotator.db import configure_engine
-from annotator.documents import import_articles
+from annotator import migrate
+from annotator.db import Database
 from annotator.ingest import read_paths
+from annotator.services import imports, projects
+from annotator.services.permissions import SYSTEM
 
 SUBJECTS = ["The minister", "Dr. Khan", "A spokesperson for the U.S. embassy", "Local officials",
             "The opposition leader", "Witnesses", "The committee", "Mr. Ahmed", "Police in the city"]
@@ -63,17 +62,17 @@ def main() -> None:
         )
         segmenter_seconds = time.perf_counter() - started
 
-        engine = configure_engine(sa.create_engine(args.database_url or f"sqlite:///{folder}/bench.sqlite3"))
+        database = Database(args.database_url or f"sqlite:///{folder}/bench.sqlite3")
+        engine = database.engine
         migrate.upgrade(engine)
         started = time.perf_counter()
         parsed = read_paths([source], max_bytes=1 << 30)
         parse_seconds = time.perf_counter() - started
-        with Session(engine) as session:
-            project = projects.get_or_create_project(session, "bench")
-            session.commit()
-            summary = import_articles(session, project, parsed)
+        with database.session() as session:
+            project = projects.get_or_create_project(session, SYSTEM, "bench")
+            summary = imports.import_articles(session, SYSTEM, project.id, parsed)
         import_seconds = time.perf_counter() - started
-        engine.dispose()
+        database.dispose()
 
     sentences = summary.sentences
     print(f"machine: {platform.node()} · {platform.machine()} · Python {platform.python_version()} · {engine.dialect.name}")

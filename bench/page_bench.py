@@ -127,11 +127,11 @@ def set_up(instance: Path, sizes: list[int]) -> tuple[dict, dict[int, int]]:
     import sqlalchemy as sa
     from sqlalchemy.orm import Session
 
-    from annotator import projects
     from annotator.db import configure_engine
-    from annotator.documents import import_articles
     from annotator.ingest import read_paths
     from annotator.models import Document, User
+    from annotator.services import imports, projects
+    from annotator.services.permissions import SYSTEM
 
     rng = random.Random(20261201)
     folder = instance / "articles"
@@ -140,9 +140,8 @@ def set_up(instance: Path, sizes: list[int]) -> tuple[dict, dict[int, int]]:
         (folder / f"bench_{size:05d}.txt").write_text(article(rng, size, f"Bench article of {size} sentences"), encoding="utf-8")
     engine = configure_engine(sa.create_engine(f"sqlite:///{instance / 'annotator.sqlite3'}"))
     with Session(engine) as session:
-        project = projects.get_or_create_project(session, "default")
-        session.commit()
-        import_articles(session, project, read_paths([folder], max_bytes=1 << 30, max_sentences=1_000_000))
+        project = projects.get_or_create_project(session, SYSTEM, "default")
+        imports.import_articles(session, SYSTEM, project.id, read_paths([folder], max_bytes=1 << 30, max_sentences=1_000_000))
     for name in USERS:
         run("users", "add", name, "--role", "annotator", "--password-stdin", input=PASSWORD + "\n")
     run("assign", "--project", "default", *[f"--user={name}" for name in USERS])

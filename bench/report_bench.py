@@ -33,8 +33,10 @@ from sqlalchemy.orm import Session
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from annotator import migrate, projects  # noqa: E402
+from annotator import migrate  # noqa: E402
 from annotator.db import configure_engine  # noqa: E402
+from annotator.services import projects  # noqa: E402
+from annotator.services.permissions import SYSTEM  # noqa: E402
 
 CLAIMS = ("event", "quantity", "causal", "prediction", "rule", "personal_experience", "opinion", "not_claim")
 WORDS = ("the", "minister", "said", "that", "prices", "rose", "sharply", "in", "january", "officials",
@@ -53,9 +55,7 @@ def generate(url: str, n_documents: int, n_sentences: int, spans_per_sentence: i
     engine = configure_engine(sa.create_engine(url))
     migrate.upgrade(engine)
     with Session(engine) as session:
-        project = projects.get_or_create_project(session, "bench")
-        session.commit()
-        project_id = project.id
+        project_id = projects.get_or_create_project(session, SYSTEM, "bench").id
     meta = sa.MetaData()
     meta.reflect(engine)
     t = meta.tables
@@ -135,16 +135,16 @@ def generate(url: str, n_documents: int, n_sentences: int, spans_per_sentence: i
 def time_overview_page(url: str, project_id: int, rounds: int = 5) -> list[float]:
     """GET /projects/<id>/agreement as a logged-in supervisor through the real app (Flask's test
     client: routing, login, the cache lookup, the template), once the report is cached."""
-    from annotator import create_app, users
-    from annotator.db import db
+    from annotator import create_app
+    from annotator.app import db
+    from annotator.services import users
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": tempfile.mkdtemp(prefix="report-bench-app-"),
                       "SECRET_KEY": "report-bench", "WTF_CSRF_ENABLED": False})
     password = "bench-supervisor-password"
     with app.app_context():
         if db.session.scalar(sa.text("SELECT 1 FROM users WHERE username = 'bench-supervisor'")) is None:
-            users.create_user(db.session, "bench-supervisor", "supervisor", password)
-            db.session.commit()
+            users.add_user(db.session, SYSTEM, "bench-supervisor", "supervisor", password)
     client = app.test_client()
     client.post("/login", data={"username": "bench-supervisor", "password": password})
     page = f"/projects/{project_id}/agreement"
@@ -187,6 +187,10 @@ def main() -> None:
 
     from annotator import report
     from annotator.models import Project, Report
+    from annotator.report.choice_layers import choice_layer
+    from annotator.report.load import load
+    from annotator.report.relations import relation_layer
+    from annotator.report.span_layers import span_layer
 
     print(f"Python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs; database {path}")
     engine = configure_engine(sa.create_engine(url))
@@ -195,7 +199,7 @@ def main() -> None:
     with Session(engine) as session:
         project = session.scalar(sa.select(Project).where(Project.name == "bench"))
         started = time.perf_counter()
-        body = report.build_report(session, None, project.id, replicates=args.replicates)
+        body = report.build_report(session, SYSTEM, project.id, replicates=args.replicates)
         elapsed = time.perf_counter() - started
         text = json.dumps(body, allow_nan=False)
         peak = _rss_mib()
@@ -208,7 +212,7 @@ def main() -> None:
 
         # Stage timings: loading, and each layer kind.
         started = time.perf_counter()
-        data = report._load(session, project, None, None, None)
+        data = load(session, project, None, None, None)
         load_time = time.perf_counter() - started
         layer = next(x for x in data.codebook.choice_layers if x.name == "claim_type")
         codes, categories = report.choice_codes(data, layer)
@@ -221,9 +225,9 @@ def main() -> None:
         print(f"krippendorff.alpha, claim type alone (no interval): {reference_time:.3f} s; "
               f"alpha {reference:.6f} (report: {ours:.6f})")
         for kind, function, items in (
-            ("choice layers", report._choice_layer, data.codebook.choice_layers),
-            ("span layers", report._span_layer, data.codebook.span_layers),
-            ("relations", report._relation_layer, data.codebook.relations),
+            ("choice layers", choice_layer, data.codebook.choice_layers),
+            ("span layers", span_layer, data.codebook.span_layers),
+            ("relations", relation_layer, data.codebook.relations),
         ):
             started = time.perf_counter()
             for item in items:
@@ -234,12 +238,12 @@ def main() -> None:
         session.execute(sa.delete(Report))
         session.commit()
         started = time.perf_counter()
-        report.cached_report(session, None, project.id, replicates=args.replicates)
+        report.cached_report(session, SYSTEM, project.id, replicates=args.replicates)
         print(f"cached_report, first call (computes and stores): {time.perf_counter() - started:.2f} s")
         timings = []
         for _ in range(5):
             started = time.perf_counter()
-            cached = report.cached_report(session, None, project.id, replicates=args.replicates)
+            cached = report.cached_report(session, SYSTEM, project.id, replicates=args.replicates)
             session.commit()
             timings.append(time.perf_counter() - started)
         assert cached["layers"] == body["layers"]

@@ -198,7 +198,7 @@ def main() -> None:
         run("assign", *[f"--user={name}" for name in names])
 
         from annotator import create_app
-        from annotator.db import db
+        from annotator.app import db
 
         app = create_app({"INSTANCE_PATH": instance} | ({"SQLALCHEMY_DATABASE_URI": args.database_url} if args.database_url else {}))
         with app.app_context():

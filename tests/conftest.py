@@ -19,7 +19,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from annotator import create_app, migrate
-from annotator.db import configure_engine, db
+from annotator.app import db
+from annotator.db import configure_engine
 from annotator.models import Base
 
 POSTGRES_URL = os.environ.get(
@@ -126,6 +127,17 @@ def empty_database_url(request, tmp_path, postgres_server) -> str:
     return postgres_server.create_database()
 
 
+@pytest.fixture(autouse=True)
+def cheap_password_hashes(request, monkeypatch):
+    """Hashing a password the app's way (scrypt) takes about 100 ms: the tests' accounts are
+    hashed cheaply (checking a password takes the method from its hash), except in tests
+    marked ``real_password_hashing``, which are about hashing."""
+    from annotator.services import users
+
+    if request.node.get_closest_marker("real_password_hashing") is None:
+        monkeypatch.setattr(users, "PASSWORD_HASH_METHOD", "pbkdf2:sha256:1")
+
+
 @pytest.fixture
 def app(database_url, tmp_path):
     """The app, with no context pushed: each request and command pushes its own, as in production."""
@@ -157,7 +169,11 @@ def session(engine) -> Iterator[Session]:
 
 @pytest.fixture
 def cli(app):
+    """The `annotator` command, in process, with the test app's settings (as its environment
+    would give them)."""
+    from click.testing import CliRunner
+
     from annotator.cli import main
 
-    runner = app.test_cli_runner()
-    return lambda *args, **kwargs: runner.invoke(main, list(args), **kwargs)
+    runner = CliRunner()
+    return lambda *args, **kwargs: runner.invoke(main, list(args), obj=app.config, **kwargs)

@@ -9,63 +9,16 @@ import re
 import pytest
 from sqlalchemy import select
 
-from annotator import assignments, projects, users
-from annotator.documents import import_articles
-from annotator.ingest import read_paths
-from annotator.models import Adjudication, Document, Event, GoldProvenance, Project, Sentence, SentenceLabel, Span, User
+from annotator.models import Adjudication, Event, GoldProvenance, Project, SentenceLabel, Span, User
 
-from .conftest import SEEDS
-from .test_annotations_api import PASSWORD, Client
-
-SEED_TITLE = "Hamas top leader%"
-SPLIT = "Khaled Meshaal, the leader of Hamas"  # ann: event, bob: quantity: a tie
-AGREED = "In an official statement"  # both: event
-SPAN = "devastating"  # ann marks it, bob does not
-
-
-def _sentence(session, document: Document, phrase: str) -> Sentence:
-    offset = document.text.index(phrase)
-    return session.scalar(
-        select(Sentence).where(Sentence.document_id == document.id, Sentence.start <= offset, Sentence.end > offset)
-    )
-
-
-def _span(document: Document, phrase: str, layer: str = "loaded_language", label: str = "LOADED_LANGUAGE", **extra) -> dict:
-    start = document.text.index(phrase)
-    return {"layer": layer, "label": label, "start": start, "end": start + len(phrase), "text": phrase, **extra}
-
-
-def _ok(response, status: int = 200):
-    assert response.status_code == status, (response.status_code, response.get_data(as_text=True))
-    return response.json
+from .helpers import ONE_SIDED_PHRASE, Client, add_users, adjudication_world, assign, gold_span_payload, ok
 
 
 @pytest.fixture
 def world(app, session):
     """Two documents both annotated by ann and bob: the seed article with a tie on one
     sentence's claim type and a span only ann marked, the other document in full agreement."""
-    project = projects.get_or_create_project(session, "default")
-    session.commit()
-    import_articles(session, project, read_paths([SEEDS]))
-    accounts = {}
-    for name, role in (("ann", "annotator"), ("bob", "annotator"), ("sup", "supervisor")):
-        accounts[name], _ = users.create_user(session, name, role, PASSWORD)
-    seed = session.scalar(select(Document).where(Document.title.like(SEED_TITLE)))
-    other = session.scalar(select(Document).where(Document.id != seed.id))
-    for name in ("ann", "bob"):
-        assignments.assign(session, accounts[name], [seed, other])
-    session.commit()
-    split, agreed = _sentence(session, seed, SPLIT), _sentence(session, seed, AGREED)
-    first_other = session.scalar(select(Sentence).where(Sentence.document_id == other.id).order_by(Sentence.position))
-    clients = {name: Client(app, name) for name in ("ann", "bob", "sup")}
-    for name, split_value in (("ann", "event"), ("bob", "quantity")):
-        client = clients[name]
-        _ok(client.call("PUT", f"/api/sentences/{split.id}/labels/claim_type", {"value": split_value}))
-        _ok(client.call("PUT", f"/api/sentences/{agreed.id}/labels/claim_type", {"value": "event"}))
-        _ok(client.call("PUT", f"/api/sentences/{first_other.id}/labels/claim_type", {"value": "opinion"}))
-    _ok(clients["ann"].call("POST", f"/api/documents/{seed.id}/spans", _span(seed, SPAN)), 201)
-    return {"app": app, "session": session, "project": project, "seed": seed, "other": other,
-            "split": split, "agreed": agreed, **accounts, **{f"{name}_client": c for name, c in clients.items()}}
+    return adjudication_world(app, session)
 
 
 def _fresh(world):
@@ -89,10 +42,10 @@ def test_queue_orders_by_disagreement_and_follows_the_status(world):
 
     label = f"/api/gold/sentences/{world['split'].id}/labels/claim_type"
     assert sup.call("PUT", label, {"value": "event"}).status_code == 409  # not started: nothing is written
-    assert _ok(sup.call("POST", f"/api/gold/documents/{seed.id}/start", {}))["status"] == "in_progress"
-    _ok(sup.call("PUT", label, {"value": "event"}))
+    assert ok(sup.call("POST", f"/api/gold/documents/{seed.id}/start", {}))["status"] == "in_progress"
+    ok(sup.call("PUT", label, {"value": "event"}))
     assert _queue_rows(sup.http.get(url).get_data(as_text=True))[0] == (seed.id, "in_progress")
-    _ok(sup.call("POST", f"/api/gold/documents/{seed.id}/done", {}))
+    ok(sup.call("POST", f"/api/gold/documents/{seed.id}/done", {}))
     html = sup.http.get(url).get_data(as_text=True)
     assert _queue_rows(html)[0] == (seed.id, "adjudicated")
     assert re.search(r'<progress id="adjudicated" max="2" value="1">', html)
@@ -126,12 +79,12 @@ def test_settings_form_changes_the_proposal_rule(world):
 
 def test_view_shows_every_annotator_and_the_proposal(world):
     sup, seed, split, agreed = world["sup_client"], world["seed"], world["split"], world["agreed"]
-    view = _ok(sup.call("GET", f"/api/gold/documents/{seed.id}/view"))
+    view = ok(sup.call("GET", f"/api/gold/documents/{seed.id}/view"))
     ann, bob = world["ann"], world["bob"]
     assert {(a["id"], a["name"]) for a in view["annotators"]} == {(ann.id, "ann"), (bob.id, "bob")}
     labels = view["labels"][str(split.id)]["claim_type"]
     assert labels == {str(ann.id): "event", str(bob.id): "quantity"}
-    assert [s["text"] for s in view["spans"][str(ann.id)]] == [SPAN]
+    assert [s["text"] for s in view["spans"][str(ann.id)]] == [ONE_SIDED_PHRASE]
     proposed = {(p["sentence_id"], p["layer"]): p for p in view["proposal"]["labels"]}
     assert proposed[(agreed.id, "claim_type")]["value"] == "event"
     assert sorted(proposed[(agreed.id, "claim_type")]["agreed"]) == sorted([ann.id, bob.id])
@@ -161,9 +114,8 @@ def test_page_saves_to_the_gold_api_and_renders_text_as_data(world):
 def test_names_and_text_go_into_the_page_as_data(world):
     session, seed, sup = world["session"], world["seed"], world["sup_client"]
     markup = "<img src=x onerror=alert(1)>"
-    user, _ = users.create_user(session, markup, "annotator", PASSWORD)
-    assignments.assign(session, user, [seed])
-    session.commit()
+    user = add_users(session, {markup: "annotator"})[markup]
+    assign(session, world["project"], [user], [seed])
     html = sup.http.get(f"/documents/{seed.id}/adjudicate").get_data(as_text=True)
     panel = json.loads(re.search(r'id="adjudication-data">(.*?)</script>', html, re.S).group(1))
     assert markup in [a["name"] for a in panel["annotators"]]  # the name itself, as data
@@ -174,12 +126,12 @@ def test_gold_writes_record_provenance_and_keep_history(world):
     sup, seed, split = world["sup_client"], world["seed"], world["split"]
     ann, bob, supervisor = world["ann"], world["bob"], world["sup"]
     url = f"/api/gold/sentences/{split.id}/labels/claim_type"
-    _ok(sup.call("POST", f"/api/gold/documents/{seed.id}/start", {}))
-    label = _ok(sup.call("PUT", url, {"value": "quantity"}))
-    relabelled = _ok(sup.call("PUT", url, {"value": "causal", "version": label["version"]}))
+    ok(sup.call("POST", f"/api/gold/documents/{seed.id}/start", {}))
+    label = ok(sup.call("PUT", url, {"value": "quantity"}))
+    relabelled = ok(sup.call("PUT", url, {"value": "causal", "version": label["version"]}))
     stale = sup.call("PUT", url, {"value": "event", "version": label["version"]})
     assert stale.status_code == 409 and stale.json["current"]["value"] == "causal"
-    span = _ok(sup.call("POST", f"/api/gold/documents/{seed.id}/spans", _span(seed, SPAN)), 201)
+    span = ok(sup.call("POST", f"/api/gold/documents/{seed.id}/spans", gold_span_payload(seed, ONE_SIDED_PHRASE)), 201)
 
     session = _fresh(world)
     gold = session.scalar(select(User).where(User.username == "gold"))
@@ -196,18 +148,18 @@ def test_gold_writes_record_provenance_and_keep_history(world):
     # Annotators' own rows are untouched.
     assert session.scalar(select(SentenceLabel.value).where(SentenceLabel.sentence_id == split.id, SentenceLabel.user_id == ann.id)) == "event"
 
-    updated = _ok(sup.call("PATCH", f"/api/gold/spans/{span['id']}", {"version": span["version"], "label": "NAME_CALLING_LABELING"}))
+    updated = ok(sup.call("PATCH", f"/api/gold/spans/{span['id']}", {"version": span["version"], "label": "NAME_CALLING_LABELING"}))
     assert updated["label"] == "NAME_CALLING_LABELING"
-    _ok(sup.call("DELETE", f"/api/gold/spans/{span['id']}", {"version": updated["version"]}))
+    ok(sup.call("DELETE", f"/api/gold/spans/{span['id']}", {"version": updated["version"]}))
     assert _fresh(world).get(Span, span["id"]) is None
-    state = _ok(sup.call("GET", f"/api/gold/documents/{seed.id}/annotations"))
+    state = ok(sup.call("GET", f"/api/gold/documents/{seed.id}/annotations"))
     assert state["spans"] == [] and [x["value"] for x in state["labels"]] == ["causal"]
 
 
 def test_proposal_prefills_agreements_and_leaves_ties_open(world):
     sup, seed, split, agreed = world["sup_client"], world["seed"], world["split"], world["agreed"]
-    _ok(sup.call("POST", f"/api/gold/documents/{seed.id}/proposal", {}))
-    state = _ok(sup.call("GET", f"/api/gold/documents/{seed.id}/annotations"))
+    ok(sup.call("POST", f"/api/gold/documents/{seed.id}/proposal", {}))
+    state = ok(sup.call("GET", f"/api/gold/documents/{seed.id}/annotations"))
     assert {(x["sentence_id"], x["value"]) for x in state["labels"]} == {(agreed.id, "event")}
     assert state["spans"] == []
     session = _fresh(world)
@@ -219,9 +171,9 @@ def test_proposal_prefills_agreements_and_leaves_ties_open(world):
 
 def test_finish_makes_gold_read_only(world):
     sup, seed, split = world["sup_client"], world["seed"], world["split"]
-    _ok(sup.call("POST", f"/api/gold/documents/{seed.id}/start", {}))
-    _ok(sup.call("PUT", f"/api/gold/sentences/{split.id}/labels/claim_type", {"value": "event"}))
-    _ok(sup.call("POST", f"/api/gold/documents/{seed.id}/done", {"note": "checked twice"}))
+    ok(sup.call("POST", f"/api/gold/documents/{seed.id}/start", {}))
+    ok(sup.call("PUT", f"/api/gold/sentences/{split.id}/labels/claim_type", {"value": "event"}))
+    ok(sup.call("POST", f"/api/gold/documents/{seed.id}/done", {"note": "checked twice"}))
     adjudication = _fresh(world).scalar(select(Adjudication).where(Adjudication.document_id == seed.id))
     assert adjudication.status == "adjudicated" and adjudication.adjudicator_id == world["sup"].id
     assert adjudication.note == "checked twice"
@@ -238,7 +190,7 @@ def test_finish_makes_gold_read_only(world):
     response = sup.http.post(reopen, data={"csrf_token": sup.token})
     assert response.status_code == 302 and response.headers["Location"].endswith(f"/documents/{seed.id}/adjudicate")
     assert _fresh(world).scalar(select(Adjudication.status).where(Adjudication.document_id == seed.id)) == "in_progress"
-    _ok(sup.call("PUT", f"/api/gold/sentences/{split.id}/labels/claim_type", {"value": "quantity", "version": 1}))
+    ok(sup.call("PUT", f"/api/gold/sentences/{split.id}/labels/claim_type", {"value": "quantity", "version": 1}))
 
 
 def test_annotators_and_visitors_are_kept_out(world):
@@ -249,7 +201,7 @@ def test_annotators_and_visitors_are_kept_out(world):
         ("GET", f"/api/gold/documents/{seed.id}/view", None),
         ("GET", f"/api/gold/documents/{seed.id}/annotations", None),
         ("PUT", f"/api/gold/sentences/{split.id}/labels/claim_type", {"value": "event"}),
-        ("POST", f"/api/gold/documents/{seed.id}/spans", _span(seed, SPAN)),
+        ("POST", f"/api/gold/documents/{seed.id}/spans", gold_span_payload(seed, ONE_SIDED_PHRASE)),
         ("POST", f"/api/gold/documents/{seed.id}/start", {}),
         ("POST", f"/api/gold/documents/{seed.id}/proposal", {}),
         ("POST", f"/api/gold/documents/{seed.id}/done", {}),
@@ -276,7 +228,7 @@ def test_annotators_and_visitors_are_kept_out(world):
 
 def test_names_hidden(world):
     sup, seed = world["sup_client"], world["seed"]
-    view = _ok(sup.call("GET", f"/api/gold/documents/{seed.id}/view?hide_names=1"))
+    view = ok(sup.call("GET", f"/api/gold/documents/{seed.id}/view?hide_names=1"))
     assert sorted(a["name"] for a in view["annotators"]) == ["Annotator 1", "Annotator 2"]
     html = sup.http.get(f"/documents/{seed.id}/adjudicate?hide_names=1").get_data(as_text=True)
     panel = re.search(r'id="adjudication-data">(.*?)</script>', html, re.S).group(1)

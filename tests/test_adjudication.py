@@ -1,4 +1,4 @@
-"""Adjudication (annotator.adjudication): proposals, gold with provenance and history,
+"""Adjudication (annotator.services.adjudication): proposals, gold with provenance and history,
 authorisation, the queue, auto and status, scores against gold, the gold export, and the gold
 account kept out of every list of annotators; on SQLite and PostgreSQL."""
 
@@ -11,23 +11,14 @@ import re
 import pytest
 from sqlalchemy import select
 
-from annotator import (
-    adjudication,
-    annotations,
-    assignments,
-    exporters,
-    exports,
-    progress,
-    projects,
-    report,
-    review,
-    users,
-)
+from annotator import exporters, report
 from annotator.errors import Conflict, Forbidden, NotFound, ServiceError
-from annotator.interop_import import ImportRejected, import_annotations
 from annotator.models import Adjudication, Document, Event, GoldProvenance, Sentence, SentenceLabel, Span, User
+from annotator.services import adjudication, annotations, assignments, exports, progress, projects, review, users
+from annotator.services.imports import ImportRejected, import_annotations
+from annotator.services.permissions import SYSTEM
 
-from .test_annotations_api import PASSWORD, Client
+from .helpers import PASSWORD, Client, add_users, assign, span_payload
 
 SENTENCES = ("Alice said prices rose.", "Bob told reporters nothing.", "Carol one two three.", "Dan one two three.")
 # claim_type per annotator and sentence (None: not labelled)
@@ -52,24 +43,14 @@ def _document(session, project, n: int) -> Document:
     return document
 
 
-def _span(document: Document, phrase: str, label: str, layer: str = "attribution", **extra) -> dict:
-    start = document.text.index(phrase)
-    return {"layer": layer, "label": label, "start": start, "end": start + len(phrase), "text": phrase, **extra}
-
-
 @pytest.fixture
 def world(app, session):
-    project = projects.get_or_create_project(session, "default")
-    session.commit()
+    project = projects.get_or_create_project(session, SYSTEM, "default")
     docs = [_document(session, project, n) for n in range(3)]
-    people = {}
-    for name, role in (("ann1", "annotator"), ("ann2", "annotator"), ("ann3", "annotator"), ("sup", "supervisor")):
-        people[name], _ = users.create_user(session, name, role, PASSWORD)
-    session.commit()
+    people = add_users(session, {"ann1": "annotator", "ann2": "annotator", "ann3": "annotator", "sup": "supervisor"})
     # Documents 0 and 1: three annotators; document 2: only ann1.
     for name in ("ann1", "ann2", "ann3"):
-        assignments.assign(session, people[name], docs[:2] if name != "ann1" else docs)
-    session.commit()
+        assign(session, project, [people[name]], docs[:2] if name != "ann1" else docs)
     sentences = {d.id: session.scalars(select(Sentence).where(Sentence.document_id == d.id).order_by(Sentence.position)).all()
                  for d in docs}
     for name, values in CLAIMS.items():
@@ -80,11 +61,11 @@ def world(app, session):
     annotations.set_sentence_label(session, people["ann1"], sentences[docs[2].id][0].id, "claim_type", {"value": "event"})
     for d in docs[:2]:
         # SOURCE: ann1 and ann2 mark "Alice", ann3 "Alice said"; CUE "said": everyone.
-        annotations.create_span(session, people["ann1"], d.id, _span(d, "Alice", "SOURCE"))
-        annotations.create_span(session, people["ann2"], d.id, _span(d, "Alice", "SOURCE"))
-        annotations.create_span(session, people["ann3"], d.id, _span(d, "Alice said", "SOURCE"))
+        annotations.create_span(session, people["ann1"], d.id, span_payload(d, "Alice", "attribution", "SOURCE"))
+        annotations.create_span(session, people["ann2"], d.id, span_payload(d, "Alice", "attribution", "SOURCE"))
+        annotations.create_span(session, people["ann3"], d.id, span_payload(d, "Alice said", "attribution", "SOURCE"))
         for name in ("ann1", "ann2", "ann3"):
-            annotations.create_span(session, people[name], d.id, _span(d, "said", "CUE"))
+            annotations.create_span(session, people[name], d.id, span_payload(d, "said", "attribution", "CUE"))
     return {"project": project, "docs": docs, "sentences": sentences, **people}
 
 
@@ -139,9 +120,13 @@ def test_proposal_majority_threshold_and_ties(world, session):
 
 def test_settings_are_checked_and_audited(world, session):
     project_id = world["project"].id
-    for bad in ({"min_agree": 0}, {"min_agree": "2"}, {"min_agree": True}, {"matching": "fuzzy"}):
+    for bad in ({"min_agree": 0}, {"min_agree": "0"}, {"min_agree": "two"}, {"min_agree": "2.5"}, {"min_agree": True},
+                {"min_agree": None}, {"matching": "fuzzy"}):
         with pytest.raises(ServiceError):
             adjudication.update_settings(session, world["sup"], project_id, bad)
+    # The form's digits are read here (the settings form sends a string); the same rule: no change.
+    assert adjudication.update_settings(session, world["sup"], project_id, {"min_agree": " 2 "}) == {
+        "min_agree": 2, "matching": "exact"}
     adjudication.update_settings(session, world["sup"], project_id, {"min_agree": 1, "matching": "overlap"})
     session.expire_all()
     assert adjudication.settings(session, world["sup"], project_id) == {"min_agree": 1, "matching": "overlap"}
@@ -185,7 +170,7 @@ def test_proposed_attributions_are_written_with_their_spans(world, session):
     doc = world["docs"][1]
     for name in ("ann1", "ann2"):
         mine = {s.label: s.id for s in session.scalars(select(Span).where(Span.user_id == world[name].id, Span.document_id == doc.id))}
-        annotations.create_span(session, world[name], doc.id, _span(doc, "prices rose", "CONTENT"))
+        annotations.create_span(session, world[name], doc.id, span_payload(doc, "prices rose", "attribution", "CONTENT"))
         content = session.scalar(select(Span.id).where(Span.user_id == world[name].id, Span.document_id == doc.id, Span.label == "CONTENT"))
         annotations.create_attribution(session, world[name], doc.id, {
             "attributes": {"quote_type": "indirect"},
@@ -227,9 +212,9 @@ def test_gold_writes_record_provenance_and_keep_history(world, session):
     assert history[1].after["method"] == "edited" and history[1].user_id == world["sup"].id
 
     # Spans: added (nobody marked it), accepted once it matches an annotator's, deleted.
-    span = adjudication.create_gold_span(session, world["sup"], doc.id, _span(doc, "Bob", "SOURCE"))
+    span = adjudication.create_gold_span(session, world["sup"], doc.id, span_payload(doc, "Bob", "attribution", "SOURCE"))
     assert _provenance(session, "span", span["id"]).method == "added"
-    span = adjudication.update_gold_span(session, world["sup"], span["id"], {**_span(doc, "Alice said", "SOURCE"), "version": span["version"]})
+    span = adjudication.update_gold_span(session, world["sup"], span["id"], {**span_payload(doc, "Alice said", "attribution", "SOURCE"), "version": span["version"]})
     row = _provenance(session, "span", span["id"])
     assert (row.method, row.agreed) == ("accepted", _ids(world, "ann3"))
     adjudication.delete_gold_span(session, world["sup"], span["id"], {"version": span["version"]})
@@ -273,7 +258,7 @@ def test_annotators_cannot_reach_any_of_it(world, session):
     calls = [
         lambda a: adjudication.queue(session, a, project_id),
         lambda a: adjudication.status(session, a, project_id),
-        lambda a: adjudication.scores(session, a, project_id),
+        lambda a: report.gold_scores(session, a, project_id),
         lambda a: adjudication.settings(session, a, project_id),
         lambda a: adjudication.update_settings(session, a, project_id, {"min_agree": 1}),
         lambda a: adjudication.auto(session, a, project_id),
@@ -281,7 +266,7 @@ def test_annotators_cannot_reach_any_of_it(world, session):
         lambda a: adjudication.start(session, a, doc.id),
         lambda a: adjudication.apply_proposal(session, a, doc.id),
         lambda a: adjudication.set_gold_label(session, a, s[1].id, "claim_type", {"value": "event"}),
-        lambda a: adjudication.create_gold_span(session, a, doc.id, _span(doc, "Bob", "SOURCE")),
+        lambda a: adjudication.create_gold_span(session, a, doc.id, span_payload(doc, "Bob", "attribution", "SOURCE")),
         lambda a: adjudication.update_gold_span(session, a, gold_span, {"label": "CUE", "version": 1}),
         lambda a: adjudication.delete_gold_span(session, a, gold_span, {"version": 1}),
         lambda a: adjudication.create_gold_attribution(session, a, doc.id, {"parts": []}),
@@ -310,17 +295,16 @@ def test_annotators_cannot_reach_any_of_it(world, session):
 def test_the_name_gold_is_reserved_and_the_account_never_signs_in(world, session):
     for name in ("gold", " Gold "):
         with pytest.raises(ServiceError, match="reserved"):
-            users.create_user(session, name, "annotator", PASSWORD)
+            users.add_user(session, SYSTEM, name, "annotator", PASSWORD)
         with pytest.raises(ServiceError, match="reserved"):
-            users.create_placeholder(session, name)
+            users.add_placeholder(session, SYSTEM, name)
         session.rollback()
     adjudication.start(session, world["sup"], world["docs"][0].id)
     gold = session.get(User, adjudication.gold_id(session))
-    admin, _ = users.create_user(session, "admin", "admin", PASSWORD)
-    session.commit()
-    for attempt in (lambda: users.reactivate(session, admin, gold.id), lambda: users.reset_password(session, admin, gold.id),
+    admin = add_users(session, {"admin": "admin"})["admin"]
+    for attempt in (lambda: users.reactivate(session, admin, gold.id), lambda: users.set_password(session, admin, gold.id),
                     lambda: users.set_role(session, admin, gold.id, "supervisor"),
-                    lambda: users.set_password(session, gold, PASSWORD)):
+                    lambda: users.set_password(session, SYSTEM, gold.id, PASSWORD)):
         with pytest.raises(ServiceError, match="cannot sign in"):
             attempt()
         session.rollback()
@@ -368,7 +352,7 @@ def test_auto_then_status(world, session, cli):
     counts = adjudication.auto(session, world["sup"], world["project"].id, min_agree=1)
     assert counts["documents"] == 3 and counts["labels"] == 1  # document 2's single label
     adjudication.finish(session, world["sup"], world["docs"][0].id)
-    assert adjudication.auto(session, None, world["project"].id)["skipped_adjudicated"] == 1
+    assert adjudication.auto(session, SYSTEM, world["project"].id)["skipped_adjudicated"] == 1
     result = cli("gold", "status", "--project", "default")
     assert result.exit_code == 0, result.output
     assert "Adjudicated 1/3 (33%), in progress 2, not started 0." in result.output
@@ -383,13 +367,13 @@ def test_auto_then_status(world, session, cli):
 def test_scores_against_known_gold(world, session):
     doc = world["docs"][0]
     s = world["sentences"][doc.id]
-    assert adjudication.scores(session, world["sup"], world["project"].id)["documents"] == 0  # nothing adjudicated
+    assert report.gold_scores(session, world["sup"], world["project"].id)["documents"] == 0  # nothing adjudicated
     adjudication.apply_proposal(session, world["sup"], doc.id)
     # Gold = ann1's claim types: event, event, quantity, opinion.
     adjudication.set_gold_label(session, world["sup"], s[1].id, "claim_type", {"value": "event"})
     adjudication.set_gold_label(session, world["sup"], s[3].id, "claim_type", {"value": "opinion"})
     adjudication.finish(session, world["sup"], doc.id)
-    scores = adjudication.scores(session, world["sup"], world["project"].id)
+    scores = report.gold_scores(session, world["sup"], world["project"].id)
     assert scores["documents"] == 1
     assert [a["username"] for a in scores["annotators"]] == ["ann1", "ann2", "ann3"]
     layers = {(layer["kind"], layer["layer"]): layer["annotators"] for layer in scores["layers"]}
@@ -475,8 +459,8 @@ def test_gold_export(world, session, cli, tmp_path):
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert [(line["document"]["id"], line["annotator"]) for line in lines] == [(doc0.id, "gold")]
     csv_text = b"".join(exporters.stream(
-        "csv", exports.document_records(session, None, world["project"].id, secret_key="k", gold=True),
-        annotations.project_codebook(world["project"]),
+        "csv", exports.document_records(session, SYSTEM, world["project"].id, secret_key="k", gold=True),
+        projects.project_codebook(world["project"]),
     )).decode()
     assert csv_text.count("\n") == 3 and ",gold," in csv_text  # header and the two gold spans
 
@@ -486,7 +470,7 @@ def test_gold_cannot_be_imported_as_an_annotator(world, session):
     by adjudication, with its provenance."""
     adjudication.apply_proposal(session, world["sup"], world["docs"][0].id)
     adjudication.finish(session, world["sup"], world["docs"][0].id)
-    records = [r for r in exports.document_records(session, None, world["project"].id, secret_key="k", gold=True)
+    records = [r for r in exports.document_records(session, SYSTEM, world["project"].id, secret_key="k", gold=True)
                if r["annotations"]]
     session.rollback()
     with pytest.raises(ImportRejected) as rejected:
@@ -520,18 +504,19 @@ def test_gold_account_is_absent_from_every_list_of_annotators(world, session):
 
     built = report.build_report(session, world["sup"], project_id, replicates=0)
     assert {a["username"] for a in built["annotators"]} == names and built["counts"]["annotators"] == 3
-    assert {u.user.username for u in progress.project_progress(session, project_id, actor=world["sup"]).annotators} == names
-    matrix = assignments.assignment_matrix(session, project_id, actor=world["sup"])
+    assert {u.user.username for u in progress.project_progress(session, world["sup"], project_id).annotators} == names
+    matrix = assignments.assignment_matrix(session, world["sup"], project_id)
     assert gold not in {u.id for u in matrix.users} and gold not in {u.id for u in matrix.candidates}
-    # Even reactivated by mistake, gold is never auto-assigned.
+    # Even reactivated by mistake, gold is never eligible (the matrix's candidates are the
+    # eligible annotators), nor auto-assigned.
     session.get(User, gold).active = True
     session.commit()
-    assert gold not in {u.id for u in assignments.eligible_annotators(session)}
-    auto = assignments.auto_assign(session, world["project"], 1, actor=world["sup"])
+    assert gold not in {u.id for u in assignments.assignment_matrix(session, world["sup"], project_id).candidates}
+    auto = assignments.auto_assign(session, world["sup"], project_id, 1)
     assert gold not in {load.user.id for load in auto.loads}
-    session.rollback()
+    assert auto.created == []  # auto_assign commits now: nothing it did may change what follows
     assert {a.name for a in review.document_review(session, world["sup"], doc0.id).annotators} == names
-    (counts,) = projects.project_counts(session)
+    (counts,) = projects.list_projects(session, world["sup"])
     assert counts.annotators == 3
     documents = {row.id: row.annotators for row in projects.project_documents(session, world["sup"], project_id)}
     assert documents[doc0.id] == 3  # three annotators; gold's assignment is not counted

@@ -15,41 +15,26 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from annotator import assignments, projects, users
-from annotator.documents import import_articles
 from annotator.ingest import read_paths
-from annotator.models import Document, Event, Project, Sentence, SentenceLabel, User
+from annotator.models import Assignment, Document, Event, Project, Sentence, SentenceLabel, User
+from annotator.services import users
+from annotator.services.permissions import SYSTEM
 
 from .conftest import SEED_TXT
-from .test_ingest import ENCODED, encoded_txt, html_page, over_limit
+from .helpers import (
+    ENCODED,
+    PASSWORD,
+    Client,
+    add_users,
+    assign,
+    encoded_txt,
+    html_page,
+    over_limit,
+    project_with,
+)
 
-PASSWORD = "a long test password"
 CODEBOOKS = Path(__file__).parent / "data" / "codebooks"
-TOKEN = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 SHOWN_PASSWORD = re.compile(r'<code class="password">([^<]+)</code>')
-
-
-class Client:
-    """A browser-like client: session cookie plus the CSRF token of the pages (anonymous too)."""
-
-    def __init__(self, app, username: str | None = None, password: str = PASSWORD):
-        self.http = app.test_client()
-        self.token = TOKEN.search(self.http.get("/login").get_data(as_text=True)).group(1)
-        if username:
-            response = self.login(username, password)
-            assert response.status_code == 302, response.get_data(as_text=True)
-
-    def login(self, username: str, password: str):
-        response = self.http.post("/login", data={"username": username, "password": password, "csrf_token": self.token})
-        if response.status_code == 302:  # a fresh session on login, so a fresh token
-            self.token = TOKEN.search(self.http.get("/account").get_data(as_text=True)).group(1)
-        return response
-
-    def get(self, url: str):
-        return self.http.get(url)
-
-    def post(self, url: str, data: dict | None = None, **kwargs):
-        return self.http.post(url, data={"csrf_token": self.token, **(data or {})}, **kwargs)
 
 
 def _can_login(app, username: str, password: str) -> bool:
@@ -85,16 +70,10 @@ def _assert_no_password_material(session, *passwords: str) -> None:
 @pytest.fixture
 def world(app, session):
     """An admin, a supervisor, two annotators; project "news" with the seed article assigned."""
-    accounts = {}
-    for name, role in (("root", "admin"), ("sup", "supervisor"), ("ann", "annotator"), ("victim", "annotator")):
-        accounts[name], _ = users.create_user(session, name, role, PASSWORD)
-    project = projects.create_project(session, "news")
-    session.commit()
-    import_articles(session, project, read_paths([SEED_TXT]))
+    accounts = add_users(session, {"root": "admin", "sup": "supervisor", "ann": "annotator", "victim": "annotator"})
+    project = project_with(session, read_paths([SEED_TXT]), "news")
     seed = session.scalar(select(Document))
-    assignments.assign(session, accounts["ann"], [seed])
-    assignments.assign(session, accounts["victim"], [seed])
-    session.commit()
+    assign(session, project, [accounts["ann"], accounts["victim"]], [seed])
     return {"app": app, "session": session, "project": project, "seed": seed, **accounts}
 
 
@@ -156,8 +135,7 @@ def test_nav_links_follow_the_role(world):
 
 
 def test_projects_list_shows_numbers_and_empty_state(app, session):
-    users.create_user(session, "root", "admin", PASSWORD)
-    session.commit()
+    users.add_user(session, SYSTEM, "root", "admin", PASSWORD)
     admin = Client(app, "root")
     assert "No projects yet" in admin.get("/projects").get_data(as_text=True)
 
@@ -173,7 +151,7 @@ def test_projects_list_counts(world):
     assert "news_attribution v1" in row.group(2)
     # A withdrawn assignment no longer counts.
     session.rollback()
-    assignment = session.scalar(select(assignments.Assignment).where(assignments.Assignment.user_id == world["victim"].id))
+    assignment = session.scalar(select(Assignment).where(Assignment.user_id == world["victim"].id))
     assignment.status = "withdrawn"
     session.commit()
     page = sup.get("/projects").get_data(as_text=True)
@@ -470,7 +448,7 @@ def test_reset_password(world):
     password = SHOWN_PASSWORD.search(response.get_data(as_text=True)).group(1)
     assert not _can_login(app, "victim", PASSWORD)
     assert _can_login(app, "victim", password)
-    event = _events(session, "reset_password")[-1]
+    event = _events(session, "set_password")[-1]  # the one users.set_password, generating the password
     assert event.entity_id == world["victim"].id and event.user_id == world["root"].id
     assert event.before is None and event.after is None
     _assert_no_password_material(session, password, PASSWORD)

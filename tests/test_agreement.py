@@ -28,6 +28,8 @@ from annotator.agreement import (
     cohen_kappa,
     coincidences,
     confusion_matrices,
+    disagreeing_units,
+    document_alphas,
     document_coincidences,
     document_confusions,
     fleiss_kappa,
@@ -293,6 +295,30 @@ def test_per_document_statistics_add_up(data, n_documents, draw):
             assert (np.isnan(batch[d]) and single.value is None) or abs(
                 batch[d] - single.value
             ) <= TOLERANCE
+
+
+def test_per_document_alpha_and_disagreeing_units_by_hand():
+    # Documents 0 (units 0, 1), 1 (units 2, 3), 2 (unit 4), 3 (no unit); two categories.
+    codes = np.array([
+        [0, 1, 0, 0, -1],
+        [0, 1, 1, -1, -1],
+        [-1, 1, 0, -1, 1],
+    ])
+    ids = np.array([0, 0, 1, 1, 2])
+    # Only unit 2 has two values or more that differ (0, 1, 0).
+    assert disagreeing_units(codes, 2).tolist() == [False, False, True, False, False]
+    first, second, third, fourth = document_alphas(codes, ids, 2, n_documents=4)
+    # Document 0: o = [[2, 0], [0, 3]] (unit 0: two 0s; unit 1: three 1s), no disagreement: 1.
+    assert (first.value, first.units, first.pairs, first.annotators) == (1.0, 2, 5, 3)
+    # Document 1: unit 2 alone is pairable, o = [[1, 1], [1, 0]], n = 3, n_0 = 2, n_1 = 1:
+    # alpha = 1 - (n - 1)·(o_01 + o_10) / (2·n_0·n_1) = 1 - 2·2/4 = 0. All three coded a unit.
+    assert (second.value, second.units, second.pairs, second.annotators) == (0.0, 1, 3, 3)
+    # Document 2: one value (annotator 2's); document 3: none.
+    assert (third.undefined, third.units, third.annotators) == (NOT_PAIRABLE, 0, 1)
+    assert (fourth.undefined, fourth.units, fourth.annotators) == (NOT_PAIRABLE, 0, 0)
+    # Each equals alpha over the document's units alone (which counts only pairable annotators).
+    for d, figure in enumerate((first, second)):
+        assert figure.value == krippendorff_alpha(codes[:, ids == d], 2, replicates=0).value
 
 
 def test_ordinal_metric_by_hand():

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from annotator.agreement import span_agreement, span_scores, token_alpha, token_labels
+from annotator.agreement.spans import document_exact_f1, span_arrays
 from annotator.agreement.results import NO_SPANS, NOT_PAIRABLE
 
 
@@ -28,6 +29,28 @@ def test_semeval_2020_task_11_partial_credit_example():
         3,
         2,
     )
+
+
+def test_document_exact_f1_by_hand():
+    first = [
+        [(0, 5, "x"), (10, 20, "y"), (10, 20, "y")],  # the duplicate counts once
+        [],
+        [(3, 9, "x")],
+        [(0, 4, "x")],
+    ]
+    second = [
+        [(0, 5, "x"), (10, 20, "x")],  # (10, 20) with another label does not match
+        [],
+        [(3, 9, "x")],
+        [],
+    ]
+    code = {"x": 0, "y": 1}
+    f1 = document_exact_f1(span_arrays(first, code), span_arrays(second, code), 4)
+    # 2·1/(2 + 2); nobody marked anything; the same span; only one side marked: 2·0/(1 + 0).
+    np.testing.assert_array_equal(f1, [0.5, np.nan, 1.0, 0.0])
+    assert (f1 < 1).tolist() == [True, False, False, True]  # the documents where the spans differ
+    # Each document's figure is exact F1 on that document alone.
+    assert f1[0] == span_scores(first[:1], second[:1]).exact_f1.value
 
 
 def test_partial_f1_is_symmetric_between_annotators():

@@ -7,69 +7,31 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from annotator import assignments, projects, users
 from annotator.codebook import load_codebook
-from annotator.documents import import_articles
-from annotator.ingest import read_bytes, read_paths
+from annotator.ingest import read_bytes
+from annotator.services import users
+from annotator.services.permissions import SYSTEM
 from annotator.models import Attribution, AttributionPart, Document, Event, Sentence, SentenceLabel, Span
 
-from .conftest import REPO, SEEDS
-
-PASSWORD = "a long test password"
-
-
-class Client:
-    """A logged-in browser-like client: session cookie plus the page's CSRF token."""
-
-    def __init__(self, app, username: str | None):
-        self.http = app.test_client()
-        self.token = None
-        if username:
-            page = self.http.get("/login").get_data(as_text=True)
-            token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-            response = self.http.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
-            assert response.status_code == 302, response.get_data(as_text=True)
-            home = self.http.get("/").get_data(as_text=True)
-            self.token = re.search(r'<meta name="csrf-token" content="([^"]+)"', home).group(1)
-
-    def call(self, method: str, url: str, json=None, *, csrf: bool = True):
-        headers = {"X-CSRFToken": self.token} if csrf and self.token else {}
-        return self.http.open(url, method=method, json=json, headers=headers)
+from .conftest import REPO
+from .helpers import PASSWORD, Client, add_users, assign, project_with, seed_document, seeded_project, sentence_of, span_payload
 
 
 @pytest.fixture
 def world(app, session):
     """The seed article assigned to two annotators; a supervisor; an unassigned second document."""
-    project = projects.get_or_create_project(session, "default")
-    session.commit()
-    import_articles(session, project, read_paths([SEEDS]))
-    accounts = {}
-    for name, role in (("ann", "annotator"), ("bob", "annotator"), ("sup", "supervisor")):
-        accounts[name], _ = users.create_user(session, name, role, PASSWORD)
-    seed = session.scalar(select(Document).where(Document.title.like("Hamas top leader%")))
+    project = seeded_project(session)
+    accounts = add_users(session, {"ann": "annotator", "bob": "annotator", "sup": "supervisor"})
+    seed = seed_document(session)
     other = session.scalar(select(Document).where(Document.id != seed.id))
-    assignments.assign(session, accounts["ann"], [seed])
-    assignments.assign(session, accounts["bob"], [seed])
-    session.commit()
+    assign(session, project, [accounts["ann"], accounts["bob"]], [seed])
     return {"app": app, "session": session, "seed": seed, "other": other, **accounts}
-
-
-def _span_payload(document: Document, phrase: str, layer: str, label: str, **extra) -> dict:
-    start = document.text.index(phrase)
-    return {"layer": layer, "label": label, "start": start, "end": start + len(phrase), "text": phrase, **extra}
-
-
-def _sentence_of(session, document: Document, phrase: str) -> Sentence:
-    offset = document.text.index(phrase)
-    return session.scalar(
-        select(Sentence).where(Sentence.document_id == document.id, Sentence.start <= offset, Sentence.end > offset)
-    )
 
 
 def test_span_lifecycle_and_audit(world):
     seed, ann = world["seed"], Client(world["app"], "ann")
     url = f"/api/documents/{seed.id}/spans"
-    created = ann.call("POST", url, _span_payload(seed, "ARY News", "attribution", "SOURCE"))
+    created = ann.call("POST", url, span_payload(seed, "ARY News", "attribution", "SOURCE"))
     assert created.status_code == 201, created.json
     span = created.json
     assert seed.text[span["start"] : span["end"]] == "ARY News" and span["version"] == 1
@@ -108,9 +70,9 @@ def test_span_lifecycle_and_audit(world):
 )
 def test_span_validation_rejects_and_writes_nothing(world, change, field):
     seed, ann = world["seed"], Client(world["app"], "ann")
-    payload = _span_payload(seed, "ARY News", "attribution", "SOURCE") | change
+    payload = span_payload(seed, "ARY News", "attribution", "SOURCE") | change
     if "sentence_id" in change:
-        payload["sentence_id"] = _sentence_of(world["session"], seed, "Khaled Meshaal served").id
+        payload["sentence_id"] = sentence_of(world["session"], seed, "Khaled Meshaal served").id
     response = ann.call("POST", f"/api/documents/{seed.id}/spans", payload)
     assert response.status_code == 400, response.json
     assert response.json["field"] == field and response.json["error"]
@@ -129,12 +91,12 @@ def test_span_whitespace_and_sentence_boundaries(world):
     assert ann.call("POST", url, blank).json["field"] == "text"
     # A loaded-language span may not cross into the next sentence; an attribution span may.
     phrase = "ARY News.\n\nIn an official statement"
-    crossing = _span_payload(seed, phrase, "loaded_language", "LOADED_LANGUAGE")
+    crossing = span_payload(seed, phrase, "loaded_language", "LOADED_LANGUAGE")
     response = ann.call("POST", url, crossing)
     assert response.status_code == 400 and response.json["field"] == "end"
-    allowed = ann.call("POST", url, _span_payload(seed, phrase, "attribution", "CONTENT"))
+    allowed = ann.call("POST", url, span_payload(seed, phrase, "attribution", "CONTENT"))
     assert allowed.status_code == 201
-    duplicate = ann.call("POST", url, _span_payload(seed, phrase, "attribution", "CONTENT"))
+    duplicate = ann.call("POST", url, span_payload(seed, phrase, "attribution", "CONTENT"))
     assert duplicate.status_code == 409
 
 
@@ -142,20 +104,20 @@ def test_voice_prefilled_inside_content(world):
     seed, ann = world["seed"], Client(world["app"], "ann")
     url = f"/api/documents/{seed.id}/spans"
     content = "the Israeli brutalities in Gaza"
-    assert ann.call("POST", url, _span_payload(seed, content, "attribution", "CONTENT")).status_code == 201
-    inside = ann.call("POST", url, _span_payload(seed, "brutalities", "loaded_language", "LOADED_LANGUAGE"))
+    assert ann.call("POST", url, span_payload(seed, content, "attribution", "CONTENT")).status_code == 201
+    inside = ann.call("POST", url, span_payload(seed, "brutalities", "loaded_language", "LOADED_LANGUAGE"))
     assert inside.json["attributes"]["voice"] == "attributed"
-    outside = ann.call("POST", url, _span_payload(seed, "devastating", "loaded_language", "LOADED_LANGUAGE"))
+    outside = ann.call("POST", url, span_payload(seed, "devastating", "loaded_language", "LOADED_LANGUAGE"))
     assert outside.json["attributes"]["voice"] == "author"
     chosen = ann.call(
-        "POST", url, _span_payload(seed, "Israeli brutalities", "loaded_language", "NAME_CALLING_LABELING", attributes={"voice": "author"})
+        "POST", url, span_payload(seed, "Israeli brutalities", "loaded_language", "NAME_CALLING_LABELING", attributes={"voice": "author"})
     )
     assert chosen.json["attributes"]["voice"] == "author"
 
 
 def test_sentence_labels_create_update_conflict(world):
     seed, ann = world["seed"], Client(world["app"], "ann")
-    sentence = _sentence_of(world["session"], seed, "ARY News")
+    sentence = sentence_of(world["session"], seed, "ARY News")
     url = f"/api/sentences/{sentence.id}/labels/claim_type"
     first = ann.call("PUT", url, {"value": "event"})
     assert first.status_code == 200 and first.json["version"] == 1
@@ -184,9 +146,9 @@ def test_sentence_labels_create_update_conflict(world):
 def test_attribution_unit(world):
     seed, ann = world["seed"], Client(world["app"], "ann")
     url = f"/api/documents/{seed.id}/spans"
-    cue = ann.call("POST", url, _span_payload(seed, "as reported by", "attribution", "CUE")).json
-    source = ann.call("POST", url, _span_payload(seed, "ARY News", "attribution", "SOURCE")).json
-    brutal = ann.call("POST", url, _span_payload(seed, "brutalities", "loaded_language", "LOADED_LANGUAGE")).json
+    cue = ann.call("POST", url, span_payload(seed, "as reported by", "attribution", "CUE")).json
+    source = ann.call("POST", url, span_payload(seed, "ARY News", "attribution", "SOURCE")).json
+    brutal = ann.call("POST", url, span_payload(seed, "brutalities", "loaded_language", "LOADED_LANGUAGE")).json
 
     started = ann.call(
         "POST", f"/api/documents/{seed.id}/attributions",
@@ -206,7 +168,7 @@ def test_attribution_unit(world):
     bad_value = ann.call("PATCH", f"/api/attributions/{attribution['id']}", {"version": 1, "attributes": {"source_kind": "alien"}})
     assert bad_value.status_code == 400 and bad_value.json["field"] == "attributes"
 
-    content = ann.call("POST", url, _span_payload(seed, "Khaled Meshaal, the leader of Hamas", "attribution", "CONTENT")).json
+    content = ann.call("POST", url, span_payload(seed, "Khaled Meshaal, the leader of Hamas", "attribution", "CONTENT")).json
     linked = ann.call(
         "PATCH", f"/api/attributions/{attribution['id']}",
         {"version": 1, "attributes": {"source_kind": "media_outlet", "identification": "named"},
@@ -244,17 +206,15 @@ def test_attribution_with_the_roles_of_a_custom_codebook(world):
     """A codebook decides its relation's roles (here support: claim, evidence), not a list
     the database was once given; a role the codebook lacks is a 400 naming the field."""
     session = world["session"]
-    project = projects.create_project(session, "debates", load_codebook(REPO / "tests/data/codebooks/custom.json"))
-    session.commit()
     text = "The minister said growth doubled. Figures from the Treasury show a rise of 4 percent."
-    import_articles(session, project, read_bytes("debate.txt", f"Debate\n\n{text}\n".encode()))
+    project = project_with(session, read_bytes("debate.txt", f"Debate\n\n{text}\n".encode()), "debates",
+                           load_codebook(REPO / "tests/data/codebooks/custom.json"))
     document = session.scalar(select(Document).where(Document.project_id == project.id))
-    assignments.assign(session, world["ann"], [document])
-    session.commit()
+    assign(session, project, [world["ann"]], [document])
     ann = Client(world["app"], "ann")
     url = f"/api/documents/{document.id}/spans"
-    claim = ann.call("POST", url, _span_payload(document, "growth doubled", "evidence", "CLAIM"))
-    evidence = ann.call("POST", url, _span_payload(document, "a rise of 4 percent", "evidence", "EVIDENCE",
+    claim = ann.call("POST", url, span_payload(document, "growth doubled", "evidence", "CLAIM"))
+    evidence = ann.call("POST", url, span_payload(document, "a rise of 4 percent", "evidence", "EVIDENCE",
                                                    attributes={"evidence_kind": "statistic"}))
     assert (claim.status_code, evidence.status_code) == (201, 201), (claim.json, evidence.json)
     parts = [{"span_id": claim.json["id"], "role": "claim"}, {"span_id": evidence.json["id"], "role": "evidence"}]
@@ -279,8 +239,8 @@ def test_attribution_with_the_roles_of_a_custom_codebook(world):
 def test_blind_annotation_between_annotators(world):
     seed = world["seed"]
     ann, bob = Client(world["app"], "ann"), Client(world["app"], "bob")
-    span = ann.call("POST", f"/api/documents/{seed.id}/spans", _span_payload(seed, "ARY News", "attribution", "SOURCE")).json
-    sentence = _sentence_of(world["session"], seed, "ARY News")
+    span = ann.call("POST", f"/api/documents/{seed.id}/spans", span_payload(seed, "ARY News", "attribution", "SOURCE")).json
+    sentence = sentence_of(world["session"], seed, "ARY News")
     ann.call("PUT", f"/api/sentences/{sentence.id}/labels/claim_type", {"value": "event"})
 
     state = bob.call("GET", f"/api/documents/{seed.id}/annotations").json
@@ -296,7 +256,7 @@ def test_unassigned_documents_are_out_of_reach(world):
     other, ann, sup = world["other"], Client(world["app"], "ann"), Client(world["app"], "sup")
     for client in (ann, sup):
         assert client.call("GET", f"/api/documents/{other.id}/annotations").status_code == 404
-        assert client.call("POST", f"/api/documents/{other.id}/spans", _span_payload(other, other.text.split()[0], "attribution", "SOURCE")).status_code == 404
+        assert client.call("POST", f"/api/documents/{other.id}/spans", span_payload(other, other.text.split()[0], "attribution", "SOURCE")).status_code == 404
         assert client.http.get(f"/documents/{other.id}").status_code == 404
     sentence = world["session"].scalar(select(Sentence).where(Sentence.document_id == other.id))
     assert ann.call("PUT", f"/api/sentences/{sentence.id}/labels/claim_type", {"value": "event"}).status_code == 404
@@ -311,7 +271,7 @@ def test_withdrawn_assignment_is_read_only(world):
     assignment = session.scalar(select(Assignment).where(Assignment.user_id == world["ann"].id))
     assignment.status = "withdrawn"
     session.commit()
-    response = ann.call("POST", f"/api/documents/{seed.id}/spans", _span_payload(seed, "ARY News", "attribution", "SOURCE"))
+    response = ann.call("POST", f"/api/documents/{seed.id}/spans", span_payload(seed, "ARY News", "attribution", "SOURCE"))
     assert response.status_code == 403
 
 
@@ -325,7 +285,7 @@ def test_authentication_and_csrf(world):
     assert posted.status_code == 401
     assert anonymous.http.get(f"/documents/{seed.id}").status_code == 302
     ann = Client(world["app"], "ann")
-    no_token = ann.call("POST", f"/api/documents/{seed.id}/spans", _span_payload(seed, "ARY News", "attribution", "SOURCE"), csrf=False)
+    no_token = ann.call("POST", f"/api/documents/{seed.id}/spans", span_payload(seed, "ARY News", "attribution", "SOURCE"), csrf=False)
     assert no_token.status_code == 400 and "CSRF" in no_token.json["error"]
     not_json = ann.http.post(f"/api/documents/{seed.id}/spans", data="nope", headers={"X-CSRFToken": ann.token})
     assert not_json.status_code == 400 and "JSON object" in not_json.json["error"]
@@ -341,8 +301,7 @@ def test_login_logout_and_deactivated_user(world):
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     assert ann.http.post("/logout", data={"csrf_token": token}).status_code == 302
     assert ann.http.get("/").status_code == 302
-    users.deactivate(session, world["bob"])
-    session.commit()
+    users.deactivate(session, SYSTEM, world["bob"].id)
     with pytest.raises(AssertionError):
         Client(world["app"], "bob")
 

@@ -8,29 +8,19 @@ import random
 import pytest
 from sqlalchemy import func, select
 
-from annotator import assignments, projects, users
-from annotator.documents import import_articles
+from annotator.db import writes
 from annotator.errors import Forbidden, ServiceError
-from annotator.ingest import build_article, read_paths
+from annotator.ingest import build_article
 from annotator.models import Assignment, Document, Event, Sentence, SentenceLabel, Span, User
+from annotator.services import assignments, projects, users
+from annotator.services.permissions import ADMINS, SYSTEM
 
-from .conftest import SEEDS
-from .test_annotations_api import PASSWORD, Client, _span_payload
-
-ROLES = {"adm": "admin", "sup": "supervisor", "ann": "annotator", "bob": "annotator", "cat": "annotator"}
-
-
-def make_users(session, names=ROLES) -> dict[str, User]:
-    made = {name: users.create_user(session, name, role, PASSWORD)[0] for name, role in names.items()}
-    session.commit()
-    return made
+from .helpers import SUPERVISION_ROLES, Client, add_users, project_with, span_payload, supervision_world
 
 
 def synthetic_project(session, count: int, *, seed: int = 7, name: str = "synth"):
     """``count`` documents of 1 to 25 sentences (varied lengths, reproducible)."""
     rng = random.Random(seed)
-    project = projects.get_or_create_project(session, name)
-    session.commit()
     articles = [
         build_article(
             f"Synthetic document {j}",
@@ -39,8 +29,7 @@ def synthetic_project(session, count: int, *, seed: int = 7, name: str = "synth"
         )
         for j in range(count)
     ]
-    import_articles(session, project, articles)
-    return project
+    return project_with(session, articles, name)
 
 
 def sentence_counts(session, project) -> dict[int, int]:
@@ -66,10 +55,9 @@ def snapshot(session) -> set[tuple[int, int, int, str]]:
 
 
 def test_auto_assign_balances_sentences(session):
-    people = make_users(session, {f"a{i}": "annotator" for i in range(5)} | {"sup": "supervisor"})
+    people = add_users(session, {f"a{i}": "annotator" for i in range(5)} | {"sup": "supervisor"})
     project = synthetic_project(session, 40)
-    result = assignments.auto_assign(session, project, 2, seed=3)
-    session.commit()
+    result = assignments.auto_assign(session, SYSTEM, project.id, 2, seed=3)
     sizes = sentence_counts(session, project)
     per_document: dict[int, int] = {}
     loads = {name: 0 for name in people if name != "sup"}
@@ -87,16 +75,26 @@ def test_auto_assign_balances_sentences(session):
     assert len(events) == 80 and all(e.action == "assign" and e.after["auto"]["seed"] == 3 for e in events)
 
 
-def _outcome(session, project, seed, **options) -> set[tuple[str, int]]:
-    assignments.auto_assign(session, project, 2, seed=seed, **options)
+class _Undone(Exception):
+    """Raised to roll a write transaction back, carrying what it saw."""
+
+
+@writes(ADMINS)
+def _undone_auto_assign(session, actor, project_id, seed, options) -> None:
+    """auto_assign inside a write transaction of ours (it joins it), which is then rolled back."""
+    assignments.auto_assign(session, actor, project_id, 2, seed=seed, **options)
     session.flush()
-    result = {(username, document_id) for username, document_id in live(session)}
-    session.rollback()
-    return result
+    raise _Undone({(username, document_id) for username, document_id in live(session)})
+
+
+def _outcome(session, project, seed, **options) -> set[tuple[str, int]]:
+    with pytest.raises(_Undone) as undone:
+        _undone_auto_assign(session, SYSTEM, project.id, seed, options)
+    return undone.value.args[0]
 
 
 def test_auto_assign_is_reproducible_from_the_seed(session):
-    make_users(session, {f"a{i}": "annotator" for i in range(4)})
+    add_users(session, {f"a{i}": "annotator" for i in range(4)})
     project = synthetic_project(session, 20)
     first = _outcome(session, project, 11, calibration=2)
     assert first == _outcome(session, project, 11, calibration=2)
@@ -105,17 +103,15 @@ def test_auto_assign_is_reproducible_from_the_seed(session):
 
 
 def test_too_many_per_document_is_a_clear_error_and_writes_nothing(session, cli):
-    make_users(session, {"a0": "annotator", "a1": "annotator", "sup": "supervisor"})
+    add_users(session, {"a0": "annotator", "a1": "annotator", "sup": "supervisor"})
     project = synthetic_project(session, 5)
     with pytest.raises(ServiceError) as raised:
-        assignments.auto_assign(session, project, 3)
+        assignments.auto_assign(session, SYSTEM, project.id, 3)
     assert raised.value.field == "per_document" and "only 2 eligible" in raised.value.message
-    session.rollback()
     for bad, field in (({"per_document": 0}, "per_document"), ({"per_document": 1, "calibration": 6}, "calibration")):
         with pytest.raises(ServiceError) as raised:
-            assignments.auto_assign(session, project, **bad)
+            assignments.auto_assign(session, SYSTEM, project.id, **bad)
         assert raised.value.field == field
-        session.rollback()
     result = cli("assign", "--project", "synth", "--per-document", "3")
     assert result.exit_code != 0 and "only 2 eligible" in result.output
     assert session.scalar(select(func.count(Assignment.id))) == 0
@@ -123,10 +119,9 @@ def test_too_many_per_document_is_a_clear_error_and_writes_nothing(session, cli)
 
 
 def test_calibration_newcomers_and_top_up_never_move_assignments(session):
-    people = make_users(session, {"a0": "annotator", "a1": "annotator", "a2": "annotator"})
+    people = add_users(session, {"a0": "annotator", "a1": "annotator", "a2": "annotator"})
     project = synthetic_project(session, 12)
-    first = assignments.auto_assign(session, project, 2, seed=5, calibration=2)
-    session.commit()
+    first = assignments.auto_assign(session, SYSTEM, project.id, 2, seed=5, calibration=2)
     calibration = {document.id for document in first.calibration}
     assert len(calibration) == 2
     for document_id in calibration:
@@ -134,9 +129,8 @@ def test_calibration_newcomers_and_top_up_never_move_assignments(session):
     before = snapshot(session)
 
     # A newcomer joins: the calibration documents, nothing else (every document has k already).
-    newcomer = make_users(session, {"new": "annotator"})["new"]
-    again = assignments.auto_assign(session, project, 2, seed=5, calibration=2)
-    session.commit()
+    newcomer = add_users(session, {"new": "annotator"})["new"]
+    again = assignments.auto_assign(session, SYSTEM, project.id, 2, seed=5, calibration=2)
     assert {d.id for d in again.calibration} == calibration
     assert sorted((a.user_id, a.document_id) for a in again.created) == sorted((newcomer.id, d) for d in calibration)
     assert before <= snapshot(session)  # nothing moved or changed
@@ -146,12 +140,10 @@ def test_calibration_newcomers_and_top_up_never_move_assignments(session):
     withdrawn = session.scalar(
         select(Assignment).where(Assignment.user_id == people["a0"].id, Assignment.document_id.not_in(calibration))
     )
-    assignments.withdraw(session, withdrawn.id, actor=None)
-    users.deactivate(session, people["a2"])
-    session.commit()
+    assignments.withdraw(session, SYSTEM, withdrawn.id)
+    users.deactivate(session, SYSTEM, people["a2"].id)
     before = snapshot(session)
-    topped = assignments.auto_assign(session, project, 2, seed=5, calibration=2)
-    session.commit()
+    topped = assignments.auto_assign(session, SYSTEM, project.id, 2, seed=5, calibration=2)
     assert before <= snapshot(session)
     assert all(a.user_id != people["a2"].id for a in topped.created)
     assert (people["a0"].id, withdrawn.document_id) not in {(a.user_id, a.document_id) for a in topped.created}
@@ -162,29 +154,28 @@ def test_calibration_newcomers_and_top_up_never_move_assignments(session):
 
 
 def test_explicit_annotators_and_deactivated_ones(session):
-    people = make_users(session, {"a0": "annotator", "a1": "annotator", "sup": "supervisor"})
+    people = add_users(session, {"a0": "annotator", "a1": "annotator", "sup": "supervisor"})
     project = synthetic_project(session, 4)
-    assignments.auto_assign(session, project, 1, annotators=[people["sup"], people["a0"]])
-    session.commit()
-    assert {u for u, _ in live(session)} <= {"sup", "a0"}
-    users.deactivate(session, people["a1"])
-    session.commit()
+    # Only annotators can be chosen (a supervisor is refused by name, and nothing is written) ...
+    with pytest.raises(ServiceError, match="not annotators: sup") as raised:
+        assignments.auto_assign(session, SYSTEM, project.id, 1, annotator_ids=[people["sup"].id, people["a0"].id])
+    assert raised.value.field == "annotators" and live(session) == set()
+    # ... and only the chosen ones get documents.
+    assignments.auto_assign(session, SYSTEM, project.id, 1, annotator_ids=[people["a0"].id])
+    assert {u for u, _ in live(session)} == {"a0"}
+    users.deactivate(session, SYSTEM, people["a1"].id)
     with pytest.raises(ServiceError, match="deactivated"):
-        assignments.auto_assign(session, project, 1, annotators=[people["a1"]])
-    session.rollback()
+        assignments.auto_assign(session, SYSTEM, project.id, 1, annotator_ids=[people["a1"].id])
 
 
 def test_service_refuses_annotators(session):
-    people = make_users(session)
+    people = add_users(session, SUPERVISION_ROLES)
     project = synthetic_project(session, 2)
     with pytest.raises(Forbidden):
-        assignments.auto_assign(session, project, 1, actor=people["ann"])
-    session.rollback()
+        assignments.auto_assign(session, people["ann"], project.id, 1)
     with pytest.raises(Forbidden):
-        assignments.assign(session, people["bob"], project.documents, actor=people["ann"])
-    session.rollback()
-    assert assignments.assign(session, people["bob"], project.documents, actor=people["sup"])
-    session.commit()
+        assignments.assign(session, people["ann"], project.id, [people["bob"].id])
+    assert assignments.assign(session, people["sup"], project.id, [people["bob"].id])
 
 
 # -- over HTTP -----------------------------------------------------------------------------------
@@ -193,21 +184,7 @@ def test_service_refuses_annotators(session):
 @pytest.fixture
 def world(app, session):
     """The seed articles; ann and bob have the first, cat nothing yet."""
-    people = make_users(session)
-    project = projects.get_or_create_project(session, "default")
-    session.commit()
-    import_articles(session, project, read_paths([SEEDS]))
-    seed = session.scalar(select(Document).where(Document.title.like("Hamas top leader%")))
-    other = session.scalar(select(Document).where(Document.id != seed.id))
-    for name in ("ann", "bob"):
-        assignments.assign(session, people[name], [seed])
-    session.commit()
-    mine = {name: session.scalar(select(Assignment.id).where(Assignment.user_id == people[name].id)) for name in ("ann", "bob")}
-    return {"app": app, "session": session, "project": project, "seed": seed, "other": other, "assignment": mine, **people}
-
-
-def _form(client: Client, url: str, data: dict | None = None):
-    return client.http.post(url, data={"csrf_token": client.token, **(data or {})})
+    return supervision_world(app, session)
 
 
 def test_every_supervision_route_by_role(world):
@@ -236,7 +213,7 @@ def test_every_supervision_route_by_role(world):
         response = ann.http.get(url)
         assert response.status_code == 403 and response.mimetype == "text/html", url
     for url, data in forms:
-        assert _form(ann, url, data).status_code == 403, url
+        assert ann.post(url, data).status_code == 403, url
     session = world["session"]
     session.rollback()
     assert session.scalar(select(func.count(Event.id)).where(Event.entity_type == "assignments")) == 2  # the fixture's
@@ -250,18 +227,18 @@ def test_every_supervision_route_by_role(world):
         assert client.http.get("/documents/999/review").status_code == 404
     admin = Client(app, "adm")
     for url, data in forms:
-        assert _form(admin, url, data).status_code == 302, url
+        assert admin.post(url, data).status_code == 302, url
 
 
 def test_reassign_keeps_the_first_annotators_work(world):
     seed, session, app = world["seed"], world["session"], world["app"]
     ann, sup = Client(app, "ann"), Client(app, "sup")
-    span = ann.call("POST", f"/api/documents/{seed.id}/spans", _span_payload(seed, "ARY News", "attribution", "SOURCE"))
+    span = ann.call("POST", f"/api/documents/{seed.id}/spans", span_payload(seed, "ARY News", "attribution", "SOURCE"))
     assert span.status_code == 201
     first = session.scalar(select(Sentence).where(Sentence.document_id == seed.id, Sentence.position == 0))
     assert ann.call("PUT", f"/api/sentences/{first.id}/labels/claim_type", {"value": "event"}).status_code == 200
 
-    response = _form(sup, f"/assignments/{world['assignment']['ann']}/reassign", {"user": str(world["cat"].id)})
+    response = sup.post(f"/assignments/{world['assignment']['ann']}/reassign", {"user": str(world["cat"].id)})
     assert response.status_code == 302 and response.headers["Location"].endswith(f"/projects/{world['project'].id}/assignments")
     session.rollback()
     statuses = dict(session.execute(select(User.username, Assignment.status).join(User)).all())
@@ -274,15 +251,15 @@ def test_reassign_keeps_the_first_annotators_work(world):
     cat = Client(app, "cat")
     state = cat.call("GET", f"/api/documents/{seed.id}/annotations").json
     assert state["spans"] == [] and state["labels"] == [] and state["status"] == "assigned"
-    refused = ann.call("POST", f"/api/documents/{seed.id}/spans", _span_payload(seed, "Hamas", "attribution", "SOURCE"))
+    refused = ann.call("POST", f"/api/documents/{seed.id}/spans", span_payload(seed, "Hamas", "attribution", "SOURCE"))
     assert refused.status_code == 403 and "withdrawn" in refused.json["error"]
     assert seed.title not in ann.http.get("/").get_data(as_text=True)
     # Reassigning to someone who already has it is refused, with the reason on the page.
-    again = _form(sup, f"/assignments/{world['assignment']['bob']}/reassign", {"user": str(world["cat"].id)})
+    again = sup.post(f"/assignments/{world['assignment']['bob']}/reassign", {"user": str(world["cat"].id)})
     assert again.status_code == 302
     assert "already has this document" in sup.http.get(again.headers["Location"]).get_data(as_text=True)
     # Unassigning: the same, without a successor.
-    assert _form(sup, f"/assignments/{world['assignment']['bob']}/withdraw").status_code == 302
+    assert sup.post(f"/assignments/{world['assignment']['bob']}/withdraw").status_code == 302
     session.rollback()
     assert session.scalar(select(Assignment.status).where(Assignment.id == world["assignment"]["bob"])) == "withdrawn"
 
@@ -302,7 +279,7 @@ def test_done_is_read_only_until_reopened(world):
 
     refused = ann.call("PUT", f"/api/sentences/{first.id}/labels/claim_type", {"value": "opinion", "version": label["version"]})
     assert refused.status_code == 403 and "reopen" in refused.json["error"]
-    assert ann.call("POST", f"/api/documents/{seed.id}/spans", _span_payload(seed, "ARY News", "attribution", "SOURCE")).status_code == 403
+    assert ann.call("POST", f"/api/documents/{seed.id}/spans", span_payload(seed, "ARY News", "attribution", "SOURCE")).status_code == 403
     state = ann.call("GET", f"/api/documents/{seed.id}/annotations")
     assert state.status_code == 200 and state.json["status"] == "done" and len(state.json["labels"]) == 1
     assert ann.http.get(f"/documents/{seed.id}").status_code == 200
@@ -313,9 +290,9 @@ def test_done_is_read_only_until_reopened(world):
     assert sup.call("POST", f"/api/documents/{seed.id}/done").status_code == 404
     bob = Client(app, "bob")
     assert bob.call("POST", f"/api/documents/{world['other'].id}/done").status_code == 404
-    assert _form(bob, f"/documents/{seed.id}/done").status_code == 302
+    assert bob.post(f"/documents/{seed.id}/done").status_code == 302
 
-    assert _form(sup, f"/assignments/{world['assignment']['ann']}/reopen").status_code == 302
+    assert sup.post(f"/assignments/{world['assignment']['ann']}/reopen").status_code == 302
     session.rollback()
     row = session.get(Assignment, world["assignment"]["ann"])
     assert row.status == "in_progress" and row.completed_at is None
@@ -323,7 +300,7 @@ def test_done_is_read_only_until_reopened(world):
     again = ann.call("PUT", f"/api/sentences/{first.id}/labels/claim_type", {"value": "opinion", "version": label["version"]})
     assert again.status_code == 200
     # Reopening what is not done is refused.
-    response = _form(sup, f"/assignments/{world['assignment']['ann']}/reopen")
+    response = sup.post(f"/assignments/{world['assignment']['ann']}/reopen")
     assert "only a done assignment" in sup.http.get(response.headers["Location"]).get_data(as_text=True)
     session.rollback()
     events = session.execute(select(Event.user_id, Event.action, Event.before, Event.after).where(Event.entity_type == "assignments", Event.entity_id == world["assignment"]["ann"]).order_by(Event.id)).all()
@@ -342,30 +319,29 @@ def test_assignment_page_forms(world):
     assert f'action="/assignments/{world["assignment"]["ann"]}/withdraw"' in page
 
     everyone = {"annotators": [str(world[name].id) for name in ("ann", "bob", "cat")]}
-    nobody = _form(sup, f"/projects/{project.id}/assignments/auto", {"per_document": "1"})
+    nobody = sup.post(f"/projects/{project.id}/assignments/auto", {"per_document": "1"})
     assert "choose at least one annotator" in sup.http.get(nobody.headers["Location"]).get_data(as_text=True)
-    too_many = _form(sup, f"/projects/{project.id}/assignments/auto", {"per_document": "4", "seed": "1"} | everyone)
+    too_many = sup.post(f"/projects/{project.id}/assignments/auto", {"per_document": "4", "seed": "1"} | everyone)
     assert "only 3 eligible" in sup.http.get(too_many.headers["Location"]).get_data(as_text=True)
-    not_a_number = _form(sup, f"/projects/{project.id}/assignments/auto", {"per_document": "two"} | everyone)
+    not_a_number = sup.post(f"/projects/{project.id}/assignments/auto", {"per_document": "two"} | everyone)
     assert "whole number" in sup.http.get(not_a_number.headers["Location"]).get_data(as_text=True)
     session.rollback()
     assert session.scalar(select(func.count(Assignment.id))) == 2
 
-    done = _form(sup, f"/projects/{project.id}/assignments/auto", {"per_document": "2", "seed": "1", "calibration": "0"} | everyone)
+    done = sup.post(f"/projects/{project.id}/assignments/auto", {"per_document": "2", "seed": "1", "calibration": "0"} | everyone)
     assert "2 new assignment(s)" in sup.http.get(done.headers["Location"]).get_data(as_text=True)
-    by_hand = _form(sup, f"/projects/{project.id}/assignments", {"user": str(world["cat"].id), "documents": [str(seed.id), str(other.id)]})
+    by_hand = sup.post(f"/projects/{project.id}/assignments", {"user": str(world["cat"].id), "documents": [str(seed.id), str(other.id)]})
     assert by_hand.status_code == 302
     session.rollback()
     holders = {d: {u for u, dd in live(session) if dd == d} for d in (seed.id, other.id)}
     assert holders[seed.id] == {"ann", "bob", "cat"} and len(holders[other.id]) >= 2 and "cat" in holders[other.id]
-    wrong = _form(sup, f"/projects/{project.id}/assignments", {"user": str(world["cat"].id), "documents": "999"})
+    wrong = sup.post(f"/projects/{project.id}/assignments", {"user": str(world["cat"].id), "documents": "999"})
     assert "no document 999" in sup.http.get(wrong.headers["Location"]).get_data(as_text=True)
 
 
 def test_empty_assignment_page(app, session):
-    make_users(session, {"sup": "supervisor"})
-    project = projects.get_or_create_project(session, "empty")
-    session.commit()
+    add_users(session, {"sup": "supervisor"})
+    project = projects.get_or_create_project(session, SYSTEM, "empty")
     page = Client(app, "sup").http.get(f"/projects/{project.id}/assignments").get_data(as_text=True)
     assert "has no documents yet" in page
 
@@ -374,7 +350,7 @@ def test_empty_assignment_page(app, session):
 
 
 def test_cli_assign_modes(cli, session):
-    make_users(session, {"a0": "annotator", "a1": "annotator", "a2": "annotator"})
+    add_users(session, {"a0": "annotator", "a1": "annotator", "a2": "annotator"})
     synthetic_project(session, 9)
     both = cli("assign", "--project", "synth", "--per-document", "2", "--user", "a0")
     assert both.exit_code != 0 and "not both" in both.output
@@ -391,7 +367,7 @@ def test_cli_assign_modes(cli, session):
     table = {line.split()[0]: [int(x) for x in line.split()[1:]] for line in lines[1:4]}
     assert set(table) == {"a0", "a1", "a2"}
     session.rollback()
-    sizes = sentence_counts(session, projects.get_project(session, "synth"))
+    sizes = sentence_counts(session, projects.project_named(session, SYSTEM, "synth"))
     assert sum(row[1] for row in table.values()) == sum(sizes[d] for _, d in live(session))
     assert sum(row[0] for row in table.values()) == len(live(session)) == 1 * 3 + 8 * 2
     assert "Calibration documents (every annotator):" in auto.output and "19 new assignment(s)" in auto.output

@@ -12,13 +12,11 @@ import re
 import pytest
 from sqlalchemy import select
 
-from annotator import assignments, projects, users
-from annotator.documents import import_articles
 from annotator.ingest import read_paths
 from annotator.models import Document, Sentence
 
 from .conftest import SEED_TXT
-from .test_annotations_api import PASSWORD, Client
+from .helpers import Client, add_users, assign, project_with
 
 PUBLIC, LOGGED_IN, SUPERVISOR, ADMIN = "public", "logged in", "supervisor", "admin"
 
@@ -103,23 +101,17 @@ def test_every_route_has_a_rule(app):
 
 @pytest.fixture
 def ids(app, session):
-    project = projects.get_or_create_project(session, "default")
-    session.commit()
-    import_articles(session, project, read_paths([SEED_TXT]))
-    accounts = {}
-    for role in ("annotator", "supervisor", "admin"):
-        accounts[role], _ = users.create_user(session, role, role, PASSWORD)
-    spare, _ = users.create_user(session, "spare", "annotator", PASSWORD)
+    project = project_with(session, read_paths([SEED_TXT]))
+    accounts = add_users(session, {role: role for role in ("annotator", "supervisor", "admin")} | {"spare": "annotator"})
     document = session.scalar(select(Document))
-    (assignment,) = assignments.assign(session, accounts["annotator"], [document])
-    session.commit()
+    (assignment,) = assign(session, project, [accounts["annotator"]], [document])
     sentence = session.scalar(select(Sentence).where(Sentence.document_id == document.id))
     return {
         "project_id": project.id,
         "document_id": document.id,
         "sentence_id": sentence.id,
         "assignment_id": assignment.id,
-        "user_id": spare.id,
+        "user_id": accounts["spare"].id,
         "span_id": 1,
         "attribution_id": 1,
         "layer": "claim_type",
@@ -139,10 +131,9 @@ def _calls(app, ids):
 
 @pytest.mark.parametrize("who", ["anonymous", "annotator", "supervisor", "admin"])
 def test_each_role_reaches_exactly_what_the_table_allows(app, ids, who):
+    # An anonymous client too has the CSRF token of its session, so that forms pass that check.
     client = Client(app, None if who == "anonymous" else who)
-    if who == "anonymous":  # a CSRF token of an anonymous session, so that forms pass that check
-        page = client.http.get("/login").get_data(as_text=True)
-        client.token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    assert client.token
     problems = []
     for endpoint, method, url in _calls(app, ids):
         if endpoint == "auth.logout":
@@ -154,6 +145,7 @@ def test_each_role_reaches_exactly_what_the_table_allows(app, ids, who):
         else:
             response = client.call(method, url, {} if method != "GET" else None)
         status = response.status_code
+        response.close()  # as a server would: a streamed download (an export) holds its request open until then
         refused_login = status == 401 or (status == 302 and "/login" in response.headers.get("Location", ""))
         if allowed and (status == 403 or refused_login):
             problems.append(f"{who} refused {method} {url} ({endpoint}): {status}")

@@ -8,13 +8,19 @@ import threading
 
 import pytest
 import sqlalchemy as sa
+from click.testing import CliRunner
 
 from annotator import create_app
-from annotator.db import db
+from annotator.app import db
 from annotator.cli import main
 from annotator.models import Base, Event, Span
 
-from .test_annotations_api import Client, _span_payload, world  # noqa: F401 (fixture)
+from .helpers import Client, annotation_world, span_payload
+
+
+@pytest.fixture
+def world(app, session):
+    return annotation_world(app, session)
 
 
 def _fresh_database(engine: sa.Engine, tmp_path, postgres_server) -> str:
@@ -29,7 +35,7 @@ def _run(url: str, tmp_path, *args: str):
     other = create_app({"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": str(tmp_path / "other-instance"),
                         "SECRET_KEY": "other"})
     try:
-        return other.test_cli_runner().invoke(main, list(args))
+        return CliRunner().invoke(main, list(args), obj=other.config)
     finally:
         with other.app_context():
             db.engine.dispose()
@@ -47,11 +53,11 @@ def _annotate(world, phrases) -> None:
     ann = Client(world["app"], "ann")
     for phrase in phrases:
         response = ann.call("POST", f"/api/documents/{world['seed'].id}/spans",
-                            _span_payload(world["seed"], phrase, "attribution", "SOURCE"))
+                            span_payload(world["seed"], phrase, "attribution", "SOURCE"))
         assert response.status_code == 201, response.json
 
 
-def test_restore_into_a_fresh_instance_holds_every_row(world, cli, engine, tmp_path, postgres_server):  # noqa: F811
+def test_restore_into_a_fresh_instance_holds_every_row(world, cli, engine, tmp_path, postgres_server):
     _annotate(world, ["ARY News", "Hamas"])
     out = tmp_path / "annotator.backup"
     result = cli("backup", "--out", str(out))
@@ -70,7 +76,7 @@ def test_restore_into_a_fresh_instance_holds_every_row(world, cli, engine, tmp_p
         fresh_engine.dispose()
 
 
-def test_a_backup_taken_while_annotators_save_is_consistent(world, cli, engine, tmp_path, postgres_server):  # noqa: F811
+def test_a_backup_taken_while_annotators_save_is_consistent(world, cli, engine, tmp_path, postgres_server):
     words = sorted({w for w in world["seed"].text.split() if w.isalpha() and len(w) > 3})[:60]
     writer = threading.Thread(target=_annotate, args=(world, words))
     writer.start()
@@ -86,7 +92,7 @@ def test_a_backup_taken_while_annotators_save_is_consistent(world, cli, engine, 
         with fresh_engine.connect() as connection:
             spans = connection.execute(sa.select(Span.id)).scalars().all()
             created = set(connection.execute(
-                sa.select(Event.entity_id).where(Event.entity_type == "span", Event.action == "create")).scalars())
+                sa.select(Event.entity_id).where(Event.entity_type == "spans", Event.action == "create")).scalars())
         # One state of the database: every span saved is there with its audit event, and
         # nothing half-saved (spans and their events are written in one transaction).
         assert set(spans) == created
@@ -100,7 +106,7 @@ def test_a_backup_taken_while_annotators_save_is_consistent(world, cli, engine, 
         assert connection.scalar(sa.select(sa.func.count()).select_from(Span)) == len(words)
 
 
-def test_refusals_and_bad_files(world, cli, engine, tmp_path):  # noqa: F811
+def test_refusals_and_bad_files(world, cli, engine, tmp_path):
     out = tmp_path / "exists.backup"
     out.write_bytes(b"keep me")
     result = cli("backup", "--out", str(out))

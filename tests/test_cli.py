@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from annotator.models import Document, User
 
 from .conftest import SEED_TXT, SEEDS
-from .test_ingest import ENCODED, ENCODED_IDS, encoded_txt, html_page, over_limit
+from .helpers import ENCODED, ENCODED_IDS, encoded_txt, html_page, over_limit
 
 
 def test_import_reports_and_skips(cli, session):
@@ -256,11 +256,11 @@ def _modules_loaded(env: dict, *args: str) -> set[str]:
 
 
 def test_the_command_line_starts_without_what_it_does_not_use(instance_env):
-    """`annotator --help` loads only click; a database command no numpy, alembic, HTML parser or
-    web page (the seconds are in docs/benchmarks.md, from bench/cli_bench.py)."""
+    """`annotator --help` loads only click; a database command no Flask, numpy, alembic, HTML
+    parser or web page (the seconds are in docs/benchmarks.md, from bench/cli_bench.py)."""
     heavy = {"flask", "sqlalchemy", "numpy", "alembic", "bs4", "sentencex", "annotator.models", "annotator.web"}
     assert _modules_loaded(instance_env, "--help") & heavy == set()
     assert _run(instance_env, "init").returncode == 0
     listed = _modules_loaded(instance_env, "users", "list")
     assert "annotator.models" in listed  # it did query the database
-    assert listed & heavy == {"flask", "sqlalchemy", "annotator.models"}
+    assert listed & heavy == {"sqlalchemy", "annotator.models"}

@@ -1,4 +1,5 @@
-"""Several workers writing at once never see "database is locked" (BEGIN IMMEDIATE on SQLite)."""
+"""Several workers writing at once never see "database is locked" (a write service's BEGIN
+IMMEDIATE on SQLite)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,19 @@ import threading
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from annotator.db import begin_write, configure_engine
+from annotator.db import configure_engine, writes
 from annotator.models import Event
+from annotator.services.permissions import ADMINS, SYSTEM
 
 WORKERS = 8
 WRITES = 25
+
+
+@writes(ADMINS)
+def _count_then_append(session, actor, entity_id: int) -> None:
+    """Read-then-write: the pattern that fails in DEFERRED transactions."""
+    session.scalar(sa.select(sa.func.count(Event.id)))
+    session.add(Event(action="test", entity_type="worker", entity_id=entity_id))
 
 
 def test_concurrent_read_then_write_transactions(database_url):
@@ -24,11 +33,8 @@ def test_concurrent_read_then_write_transactions(database_url):
                 with Session(engine) as session:
                     # A read before the write starts, as in a request that loaded its user ...
                     session.scalar(sa.select(sa.func.count(Event.id)))
-                    begin_write(session)
-                    # ... then read-then-write: the pattern that fails in DEFERRED transactions.
-                    session.scalar(sa.select(sa.func.count(Event.id)))
-                    session.add(Event(action="test", entity_type="worker", entity_id=number * 1000 + index))
-                    session.commit()
+                    # ... then a write service (it commits).
+                    _count_then_append(session, SYSTEM, number * 1000 + index)
         except BaseException as error:  # noqa: BLE001 - collected and asserted below
             errors.append(error)
 

@@ -15,15 +15,16 @@ import pytest
 from bs4 import BeautifulSoup
 from sqlalchemy import event, select
 
-from annotator import annotations, assignments, exporters, exports, projects, users
-from annotator.documents import import_articles
+from annotator import exporters
 from annotator.errors import Forbidden, NotFound, ServiceError
 from annotator.exporters.csv_spans import cell
 from annotator.ingest import read_bytes, read_paths
 from annotator.models import Assignment, Document, Sentence, SentenceLabel
+from annotator.services import annotations, assignments, exports
+from annotator.services.permissions import SYSTEM
 
 from .conftest import REPO, SEED_TXT
-from .test_annotations_api import PASSWORD, Client
+from .helpers import Client, add_users, assign, project_with
 
 SECRET = "test-secret"  # the app fixture's SECRET_KEY
 SCHEMAS = {
@@ -63,19 +64,13 @@ def _attribution(session, user, document, attributes, **parts) -> dict:
 def world(app, session):
     """The seed article annotated by ann1 and ann2 (and by ann3, withdrawn since); a second
     document, whose title starts with "+", for ann1 alone; a third nobody is assigned."""
-    project = projects.get_or_create_project(session, "default")
-    session.commit()
     plus = read_bytes("plus.txt", f"{PLUS_TITLE}\n\nThe count went on. Results follow tomorrow.\n".encode())
     plain = read_bytes("plain.txt", b"Unassigned article\n\nNobody reads this one.\n")
-    import_articles(session, project, read_paths([SEED_TXT]) + plus + plain)
-    people = {}
-    for name, role in (("ann1", "annotator"), ("ann2", "annotator"), ("ann3", "annotator"), ("sup", "supervisor")):
-        people[name], _ = users.create_user(session, name, role, PASSWORD)
+    project = project_with(session, read_paths([SEED_TXT]) + plus + plain)
+    people = add_users(session, {"ann1": "annotator", "ann2": "annotator", "ann3": "annotator", "sup": "supervisor"})
     seed, second, third = session.scalars(select(Document).order_by(Document.id)).all()
-    for name in ("ann1", "ann2", "ann3"):
-        assignments.assign(session, people[name], [seed])
-    assignments.assign(session, people["ann1"], [second])
-    session.commit()
+    assign(session, project, [people[name] for name in ("ann1", "ann2", "ann3")], [seed])
+    assign(session, project, [people["ann1"]], [second])
     ann1, ann2, ann3 = people["ann1"], people["ann2"], people["ann3"]
     sentences = session.scalars(select(Sentence).where(Sentence.document_id == seed.id).order_by(Sentence.position)).all()
 
@@ -103,17 +98,16 @@ def world(app, session):
 
     _span(session, ann3, seed, "ARY News", "attribution", "SOURCE")
     withdrawn = session.scalar(select(Assignment).where(Assignment.user_id == ann3.id))
-    assignments.withdraw(session, withdrawn.id, actor=people["sup"])
-    session.commit()
+    assignments.withdraw(session, people["sup"], withdrawn.id)
     return {"project": project, "seed": seed, "second": second, "third": third, "sentences": sentences, **people}
 
 
 def _records(session, world, **options) -> list[dict]:
-    return list(exports.document_records(session, None, world["project"].id, secret_key=SECRET, **options))
+    return list(exports.document_records(session, SYSTEM, world["project"].id, secret_key=SECRET, **options))
 
 
 def _export(session, world, name: str, *, usernames=True, annotators=None, **options) -> bytes:
-    records = exports.document_records(session, None, world["project"].id, secret_key=SECRET,
+    records = exports.document_records(session, SYSTEM, world["project"].id, secret_key=SECRET,
                                        usernames=usernames, annotators=annotators)
     return b"".join(exporters.stream(name, records, records.codebook, **options))
 
@@ -292,14 +286,14 @@ def test_pseudonyms_are_stable_distinct_and_hide_usernames(world, session):
     assert exports.pseudonym("another secret", world["project"].id, world["ann1"].id) not in expected
     assert exports.pseudonym(SECRET, world["project"].id + 1, world["ann1"].id) not in expected
     with pytest.raises(ServiceError, match="secret key"):
-        exports.document_records(session, None, world["project"].id, secret_key="")
+        exports.document_records(session, SYSTEM, world["project"].id, secret_key="")
 
 
 def test_annotator_filter(world, session):
     records = _records(session, world, usernames=True, annotators=["ann2"])
     assert [[e["annotator"] for e in r["annotations"]] for r in records] == [["ann2"], [], []]
     with pytest.raises(NotFound, match="'ghost'"):
-        exports.document_records(session, None, world["project"].id, secret_key=SECRET, annotators=["ghost"])
+        exports.document_records(session, SYSTEM, world["project"].id, secret_key=SECRET, annotators=["ghost"])
 
 
 def test_injection_neutralised_and_bom(world, session):
@@ -330,7 +324,7 @@ def test_streaming_in_batches(world, session, engine):
     def record(conn, cursor, statement, parameters, context, executemany):
         statements.append(statement)
 
-    records = exports.document_records(session, None, world["project"].id, secret_key=SECRET, batch_size=1)
+    records = exports.document_records(session, SYSTEM, world["project"].id, secret_key=SECRET, batch_size=1)
     chunks = exporters.stream("jsonl-documents", records, records.codebook)
     assert not isinstance(chunks, list | tuple) and iter(chunks) is chunks
     event.listen(engine, "before_cursor_execute", record)
@@ -342,7 +336,7 @@ def test_streaming_in_batches(world, session, engine):
     # the first batch was read when stream() made the first chunk; then documents 2 and 3, then an empty batch
     assert len(document_reads) == 3
     assert batched == _export(session, world, "jsonl-documents", usernames=False)
-    lazy = iter(exports.document_records(session, None, world["project"].id, secret_key=SECRET, batch_size=1))
+    lazy = iter(exports.document_records(session, SYSTEM, world["project"].id, secret_key=SECRET, batch_size=1))
     assert next(lazy)["document"]["id"] == world["seed"].id
 
 

@@ -9,8 +9,6 @@ annotation table and of the audit log are unchanged).
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -18,23 +16,14 @@ from sqlalchemy import func, select
 
 from annotator.models import Assignment, Attribution, AttributionPart, Event, SentenceLabel, SentenceTime, Span
 
-from .test_annotations_api import Client, _span_payload, _sentence_of, world  # noqa: F401 (fixture)
+from .helpers import NOT_A_JSON_OBJECT, ODD_OBJECTS, Client, annotation_world, fuzz_bodies, sentence_of, span_payload
 
 TABLES = (Span, SentenceLabel, Attribution, AttributionPart, Event, SentenceTime, Assignment)
-FIELDS = ("layer", "label", "start", "end", "text", "version", "value", "unsure", "comment", "attributes",
-          "relation", "parts", "role", "span_id", "ms", "sentence_id")
 
-scalars = (
-    st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70)
-    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=40)
-    | st.sampled_from(["", "SOURCE", "CUE", "attribution", "claim_type", "event", "x" * 5000])
-)
-json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
-                           | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=12)
-# Bodies shaped like the real ones, with any value in any field: where the bugs would hide.
-near_misses = st.dictionaries(st.sampled_from(FIELDS), json_values, max_size=8)
-bodies = st.one_of(json_values, near_misses)
-DEEP = "[" * 100_000 + "]" * 100_000
+
+@pytest.fixture
+def world(app, session):
+    return annotation_world(app, session)
 
 
 def _counts(session) -> tuple[int, ...]:
@@ -44,10 +33,10 @@ def _counts(session) -> tuple[int, ...]:
 
 def _endpoints(world) -> list[tuple[str, str]]:
     seed, session = world["seed"], world["session"]
-    sentence = _sentence_of(session, seed, "ARY News")
+    sentence = sentence_of(session, seed, "ARY News")
     ann = Client(world["app"], "ann")
-    span = ann.call("POST", f"/api/documents/{seed.id}/spans", _span_payload(seed, "ARY News", "attribution", "SOURCE")).json
-    cue = ann.call("POST", f"/api/documents/{seed.id}/spans", _span_payload(seed, "as reported by", "attribution", "CUE")).json
+    span = ann.call("POST", f"/api/documents/{seed.id}/spans", span_payload(seed, "ARY News", "attribution", "SOURCE")).json
+    cue = ann.call("POST", f"/api/documents/{seed.id}/spans", span_payload(seed, "as reported by", "attribution", "CUE")).json
     attribution = ann.call("POST", f"/api/documents/{seed.id}/attributions", {
         "relation": "attribution", "parts": [{"role": "source", "span_id": span["id"]}, {"role": "cue", "span_id": cue["id"]}],
     }).json
@@ -71,14 +60,14 @@ def _check(response, before: tuple, session) -> None:
         assert _counts(session) == before, "a rejected request wrote something"
 
 
-def test_any_json_body_gets_a_4xx_with_a_message_or_succeeds(world):  # noqa: F811
+def test_any_json_body_gets_a_4xx_with_a_message_or_succeeds(world):
     session = world["session"]
     endpoints = _endpoints(world)
     ann = Client(world["app"], "ann")
 
     @settings(max_examples=150, deadline=None, derandomize=True,
               suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-    @given(endpoint=st.sampled_from(endpoints), body=bodies)
+    @given(endpoint=st.sampled_from(endpoints), body=fuzz_bodies)
     def run(endpoint, body):
         before = _counts(session)
         method, url = endpoint
@@ -87,27 +76,8 @@ def test_any_json_body_gets_a_4xx_with_a_message_or_succeeds(world):  # noqa: F8
     run()
 
 
-NOT_A_JSON_OBJECT = [
-    (b"\xff\xfe\x00not utf-8 \xc3\x28", "application/json"),
-    (DEEP.encode(), "application/json"),
-    (b"layer=attribution&label=SOURCE", "application/x-www-form-urlencoded"),
-    (b"", "application/json"),
-    (b"[1, 2, 3]", "application/json"),
-]
-ODD_OBJECTS = [
-    b'{"layer": "attribution", "label": "SOURCE", "start": 1, "end": 2, "text": "\xed\xa0\x80"}',
-    b'{"start": 1e999999, "end": -1e999999, "version": 1e999999}',
-    b'{"start": 99999999999999999999999999999999999, "end": 1, "ms": 99999999999999999999999999}',
-    # Ids no row can have, where a valid body has ids: past SQLite's integers, past PostgreSQL's.
-    b'{"ms": 1000, "sentence_id": 99999999999999999999999, "relation": "attribution", "version": 1,'
-    b' "parts": [{"role": "source", "span_id": 99999999999999999999999}]}',
-    b'{"ms": 1000, "sentence_id": 2147483648, "relation": "attribution", "version": 1,'
-    b' "parts": [{"role": "source", "span_id": 2147483648}]}',
-]
-
-
 @pytest.mark.parametrize("raw, content_type", NOT_A_JSON_OBJECT + [(body, "application/json") for body in ODD_OBJECTS])
-def test_malformed_bodies(world, raw, content_type):  # noqa: F811
+def test_malformed_bodies(world, raw, content_type):
     session = world["session"]
     endpoints = _endpoints(world)
     ann = Client(world["app"], "ann")
@@ -120,15 +90,15 @@ def test_malformed_bodies(world, raw, content_type):  # noqa: F811
             assert response.status_code == 400, (method, url, raw[:40], response.status_code)
 
 
-def test_request_size_limit(world):  # noqa: F811
+def test_request_size_limit(world):
     session, seed = world["session"], world["seed"]
     ann = Client(world["app"], "ann")
     before = _counts(session)
-    huge = _span_payload(seed, "ARY News", "attribution", "SOURCE", comment="x" * 2_000_000)
+    huge = span_payload(seed, "ARY News", "attribution", "SOURCE", comment="x" * 2_000_000)
     response = ann.call("POST", f"/api/documents/{seed.id}/spans", huge)
     assert response.status_code == 413 and "error" in response.json
     assert _counts(session) == before
     # Just under the limit is read (and here rejected for what it says, not for its size).
-    response = ann.call("PUT", f"/api/sentences/{_sentence_of(session, seed, 'ARY News').id}/labels/claim_type",
+    response = ann.call("PUT", f"/api/sentences/{sentence_of(session, seed, 'ARY News').id}/labels/claim_type",
                         {"value": "event", "comment": "x" * 900_000})
     assert response.status_code == 400 and "comment" in response.json["error"]

@@ -26,37 +26,31 @@ from pathlib import Path
 from urllib.parse import quote_from_bytes
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
-from werkzeug.security import generate_password_hash
 
-from annotator import adjudication, assignments, projects, users
-from annotator.documents import import_articles
-from annotator.ingest import read_paths
-from annotator.models import Base, Document, Event, Project
+from annotator.models import Document, Event, Project
 
-from .conftest import REPO, SEEDS
-from .test_annotations_api import PASSWORD, Client
-from .test_fuzz_api import json_values
+from .conftest import REPO
+from .helpers import (
+    EXAMPLES,
+    ODD_IDS,
+    ODD_TEXT,
+    PASSWORD,
+    Client,
+    changed_tables,
+    fuzz_world,
+    json_values,
+    snapshot_rows,
+    world_client,
+)
 
 CODEBOOKS = Path(__file__).parent / "data" / "codebooks"
-LOGIN_TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
-EXAMPLES = dict(deadline=None, derandomize=True,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                       HealthCheck.data_too_large, HealthCheck.large_base_example])
 
 # -- what to send --------------------------------------------------------------------------------
 
 HUGE = b"x" * (3 * 1024 * 1024)  # over every form's limit (2 MB; uploads: see the world)
-ODD_TEXT = [
-    "", " ", "0", "1", "2", "3", "-1", "-2147483649", "2147483648", "9223372036854775808",
-    "-99999999999999999999", "99999999999999999999999999999", "9" * 5000, "1e3", "1.5", "0x1f",
-    "1_000", "²", "١٢", " 7 ", "+3", "NaN", "inf", "true", "null", "[]", "{}",
-    "admin", "supervisor", "annotator", "gold", "root", "news", "exact", "overlap", "files",
-    PASSWORD, "another long password", "\x00", "a\x00b", "\r\n", "\t", "\u202eevil", "\ufeff",
-    "<script>alert(1)</script>", "' OR 1=1 --", "x" * 81, "x" * 201, "x" * 1025, "x" * 100_000,
-]
 ODD_BYTES = [b"\xff\xfe", b"\xc3\x28", b"\xed\xa0\x80", b"\xc0\x80", b"\x80", b"%", b"&=&", b"a=b", HUGE]
 texts = st.sampled_from(ODD_TEXT) | st.text(max_size=20) | st.integers(-(2**70), 2**70).map(str)
 values = st.one_of(
@@ -183,8 +177,6 @@ FORMS = {
     "adjudicate.reopen": Form("sup", "/documents/{id}/adjudication/reopen", ids=("other", "seed"),
                               writes=("adjudications", "assignments", "events")),
 }
-# Ids no row has: zero, past PostgreSQL's INTEGER, past SQLite's and anything 64-bit.
-ODD_IDS = [0, 999_999, 2**31, 2**63, 10**40]
 
 
 def test_every_form_is_fuzzed(app):
@@ -197,76 +189,14 @@ def test_every_form_is_fuzzed(app):
 # -- the world -----------------------------------------------------------------------------------
 
 
-@pytest.fixture(autouse=True)
-def cheap_password_hashes(monkeypatch):
-    """Hashing a password the app's way takes about 80 ms: the accounts here are hashed cheaply
-    (checking takes the method from the hash), since none of this is about hashing."""
-    monkeypatch.setattr(users, "generate_password_hash",
-                        lambda password: generate_password_hash(password, method="pbkdf2:sha256:1"))
-
-
 @pytest.fixture
 def world(app, session):
-    """An admin, a supervisor, annotators (victim's account is the one the user forms change;
-    carol and dave get assignments by hand; leaver logs out, guest in); project "news" with two
-    documents, both assigned to ann and bob; ann's assignment to the second is done; the first
-    is being adjudicated, the second adjudicated."""
-    app.config["MAX_IMPORT_BYTES"] = 20_000  # so an upload request may carry about 460 KB
-    project = projects.create_project(session, "news")
-    session.commit()
-    import_articles(session, project, read_paths([SEEDS]))
-    accounts = {}
-    for name, role in (("root", "admin"), ("sup", "supervisor"), ("ann", "annotator"), ("bob", "annotator"),
-                       ("victim", "annotator"), ("carol", "annotator"), ("dave", "annotator"), ("leaver", "annotator"),
-                       ("guest", "annotator")):
-        accounts[name], _ = users.create_user(session, name, role, PASSWORD)
-    seed, other = session.scalars(select(Document).order_by(Document.id)).all()
-    ids = {"project": project.id, "seed": seed.id, "other": other.id}
-    for name in ("ann", "bob"):
-        for document, (assignment,) in ((seed, assignments.assign(session, accounts[name], [seed])),
-                                        (other, assignments.assign(session, accounts[name], [other]))):
-            ids[f"{name}_{'seed' if document is seed else 'other'}"] = assignment.id
-    session.commit()
-    assignments.mark_done(session, accounts["ann"], other.id)
-    session.commit()
-    adjudication.start(session, None, seed.id)
-    adjudication.start(session, None, other.id)
-    adjudication.finish(session, None, other.id)
-    ids |= {name: account.id for name, account in accounts.items()} | {"gold": adjudication.gold_id(session)}
-    clients = {name: Client(app, name) for name in ("root", "sup", "ann")}
-    return {"app": app, "session": session, "ids": ids, "clients": clients, "roots": _watched(app)}
-
-
-def _anonymous(app) -> Client:
-    client = Client(app, None)
-    client.token = LOGIN_TOKEN.search(client.http.get("/login").get_data(as_text=True)).group(1)
-    return client
-
-
-def _client(world, name: str) -> Client:
-    """The world's client of that name; the anonymous one and the one who logs out are made
-    again after each success (the session changes)."""
-    clients = world["clients"]
-    if name not in clients:
-        clients[name] = _anonymous(world["app"]) if name == "anonymous" else Client(world["app"], name)
-        world.pop("rows", None)  # logging in wrote a login attempt
-    return clients[name]
+    """helpers.fuzz_world (accounts for every form, project "news" with two documents in every
+    state a form changes), and ``roots``: where an upload's name could lead (_watched)."""
+    return fuzz_world(app, session) | {"roots": _watched(app)}
 
 
 # -- checking what happened ----------------------------------------------------------------------
-
-
-def _snapshot(session) -> dict[str, list[tuple]]:
-    """Every row of every table, as the requests committed them."""
-    session.rollback()
-    rows = {table.name: [tuple(row) for row in session.execute(select(table).order_by(*table.primary_key.columns))]
-            for table in Base.metadata.sorted_tables}
-    session.rollback()
-    return rows
-
-
-def _changed(before: dict, after: dict) -> set[str]:
-    return {name for name in before if before[name] != after[name]}
 
 
 def _flashes(client: Client) -> list[tuple[str, str]]:
@@ -302,8 +232,8 @@ def _check(endpoint: str, response, client: Client, before: dict, session) -> tu
     """Fail on a 5xx, a refusal that wrote something, or an acceptance that wrote elsewhere;
     whether it was refused, and the rows after it."""
     refused = _refused(response, client)
-    after = _snapshot(session)
-    changed = _changed(before, after)
+    after = snapshot_rows(session)
+    changed = changed_tables(before, after)
     if endpoint == "auth.login":
         changed -= {"login_attempts"}  # every checked attempt is recorded, refused or not
     if refused or (endpoint == "admin.upload" and _imported(response) == 0):
@@ -370,8 +300,8 @@ class Counter:
 
 def _post(world, endpoint: str, url: str, body: bytes, content_type: str, address: int = 1):
     """Post as the form's client and check the outcome (_check); the response and whether it was refused."""
-    client = _client(world, FORMS[endpoint].client)
-    before = world.pop("rows", None) or _snapshot(world["session"])
+    client = world_client(world, FORMS[endpoint].client)
+    before = world.pop("rows", None) or snapshot_rows(world["session"])
     # Each from an address of its own, so that the address limit of logins does not hide the rest.
     address = f"10.{address >> 16 & 255}.{address >> 8 & 255}.{address & 255}"
     response = client.http.post(url, data=body, content_type=content_type, environ_base={"REMOTE_ADDR": address})
@@ -390,7 +320,7 @@ def test_any_input_to_any_form_is_refused_cleanly_or_accepted(world):
         @settings(max_examples=12, **EXAMPLES)
         @given(choice=st.one_of(st.just(0), st.integers(0, 20)), pairs=_form_fields(form), multipart=st.booleans())
         def run(choice, pairs, multipart):
-            token = _client(world, form.client).token.encode()
+            token = world_client(world, form.client).token.encode()
             pairs = [(b"csrf_token", token), *_filled(world, pairs)]
             body = _multipart(pairs) if multipart else _urlencoded(pairs)
             _, refused = _post(world, endpoint, _url(world, form, choice), body,
@@ -470,7 +400,7 @@ def test_uploads_of_anything_under_any_name(world):
     @example(endpoint="admin.upload", files=[(HOSTILE_NAMES[0].encode(), GOOD_TXT)], name=b"", field_name="")
     def run(endpoint, files, name, field_name):
         form = FORMS[endpoint]
-        client = _client(world, form.client)
+        client = world_client(world, form.client)
         pairs = [(b"csrf_token", client.token.encode())]
         if endpoint == "admin.new_project":
             pairs.append((b"name", name if name != b"fresh" else uuid.uuid4().hex.encode()))
@@ -517,7 +447,7 @@ def _cases():
 def test_each_odd_value_in_each_field_and_odd_ids(world):
     for number, (endpoint, choice, pairs) in enumerate(_cases()):
         form = FORMS[endpoint]
-        pairs = [(b"csrf_token", _client(world, form.client).token.encode()), *_filled(world, pairs)]
+        pairs = [(b"csrf_token", world_client(world, form.client).token.encode()), *_filled(world, pairs)]
         _post(world, endpoint, _url(world, form, choice), _urlencoded(pairs), URLENCODED, number)
 
 
@@ -525,8 +455,8 @@ def test_upload_names_never_become_paths(world):
     """Each hostile name on an importable file: imported or refused by its suffix, shown and
     stored as a printable base name, and never a file anywhere."""
     session = world["session"]
-    sup = _client(world, "sup")
-    before_files, before = _files(world["roots"]), _snapshot(session)
+    sup = world_client(world, "sup")
+    before_files, before = _files(world["roots"]), snapshot_rows(session)
     parts = [(b"files", name.encode(), GOOD_TXT.replace(b"first", f"first ({n})".encode()))
              for n, name in enumerate(HOSTILE_NAMES)]
     body = _multipart([(b"csrf_token", sup.token.encode())], parts)
@@ -534,7 +464,7 @@ def test_upload_names_never_become_paths(world):
     response = sup.http.post(url, data=body, content_type=MULTIPART)
     assert response.status_code == 200
     _assert_no_new_files(before_files, _files(world["roots"]))
-    assert _changed(before, _snapshot(session)) <= {"documents", "sentences", "events"}
+    assert changed_tables(before, snapshot_rows(session)) <= {"documents", "sentences", "events"}
     imported = session.scalars(select(Document).where(Document.id > max(row[0] for row in before["documents"]))).all()
     events = session.scalars(select(Event).where(Event.action == "import",
                                                  Event.id > max(row[0] for row in before["events"]))).all()
@@ -558,7 +488,7 @@ def test_huge_bodies_to_every_form(world):
     """Over the limit (2 MB for a form, about 460 KB for an upload here): 413, or back to the
     project page with the reason for an upload; nothing read, nothing written."""
     for number, (endpoint, form) in enumerate(sorted(FORMS.items())):
-        token = (b"csrf_token", _client(world, form.client).token.encode())
+        token = (b"csrf_token", world_client(world, form.client).token.encode())
         url = _url(world, form, 0)
         for body, content_type in ((_urlencoded([token, (b"x", HUGE)]), URLENCODED),
                                    (_multipart([token], [(b"files", b"huge.txt", HUGE)]), MULTIPART)):

@@ -2,9 +2,9 @@
 hypothesis, over real HTTP through the app on SQLite and PostgreSQL, as a supervisor
 adjudicating a document.
 
-The bodies are test_fuzz_api's (any JSON value, near misses of the real bodies), with a
-``note`` too, and valid bodies with one field changed or dropped; URLs carry odd layers and
-ids. The answer is a 2xx or a 4xx with a JSON ``error``, never a 5xx; a 4xx changes no row of
+The bodies are test_fuzz_api's (helpers.fuzz_bodies: any JSON value, near misses of the real
+bodies), with a ``note`` too, and valid bodies with one field changed or dropped; URLs carry odd
+layers and ids. The answer is a 2xx or a 4xx with a JSON ``error``, never a 5xx; a 4xx changes no row of
 any table (every row of every table compared, gold provenance, the adjudication queue and the
 audit log included), and a 2xx changes only the tables gold lives in.
 """
@@ -16,12 +16,28 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from annotator import adjudication
 from annotator.models import Adjudication, Attribution, Span
+from annotator.services import adjudication
 
-from .test_adjudicate_web import SPAN, _ok, _span, world  # noqa: F401 (fixture)
-from .test_fuzz_api import DEEP, FIELDS, NOT_A_JSON_OBJECT, ODD_OBJECTS, bodies, json_values
-from .test_fuzz_forms import EXAMPLES, ODD_IDS, _changed, _snapshot, cheap_password_hashes  # noqa: F401 (fixture)
+# fuzz_bodies and snapshot_rows keep the names the fuzzer had before they moved to helpers:
+# hypothesis derives its (derandomized) examples from the source of the test function, and
+# these examples are known to reach both outcomes of every endpoint.
+from .helpers import (
+    DEEP_JSON,
+    EXAMPLES,
+    FUZZ_FIELDS,
+    NOT_A_JSON_OBJECT,
+    ODD_IDS,
+    ODD_OBJECTS,
+    ONE_SIDED_PHRASE,
+    adjudication_world,
+    changed_tables,
+    gold_span_payload,
+    json_values,
+    ok,
+)
+from .helpers import fuzz_bodies as bodies
+from .helpers import snapshot_rows as _snapshot
 
 GOLD_TABLES = {"spans", "sentence_labels", "attributions", "attribution_parts", "gold_provenance", "events",
                "adjudications", "assignments", "users"}
@@ -45,6 +61,13 @@ ENDPOINTS = {
 }
 
 
+@pytest.fixture
+def world(app, session):
+    """The adjudication world (helpers.adjudication_world): the seed article with a tie and a
+    span only one annotator marked."""
+    return adjudication_world(app, session)
+
+
 def test_every_gold_write_is_fuzzed(app):
     writes = {rule.endpoint for rule in app.url_map.iter_rules()
               if rule.rule.startswith("/api/gold/") and rule.methods - {"GET", "HEAD", "OPTIONS"}}
@@ -57,14 +80,14 @@ class Gold:
 
     def __init__(self, world):
         self.world, self.sup, self.seed = world, world["sup_client"], world["seed"]
-        _ok(self.sup.call("POST", f"/api/gold/documents/{self.seed.id}/start", {}))
+        ok(self.sup.call("POST", f"/api/gold/documents/{self.seed.id}/start", {}))
         world["session"].rollback()  # see what the requests committed
         self.gold_id = adjudication.gold_id(world["session"])
         self.span = self.attribution = None
         self.restore()
 
     def _call(self, method: str, url: str, body: dict, status: int = 200) -> dict:
-        return _ok(self.sup.call(method, f"/api/gold/{url}", body), status)
+        return ok(self.sup.call(method, f"/api/gold/{url}", body), status)
 
     def restore(self) -> None:
         session, seed = self.world["session"], self.seed
@@ -73,7 +96,7 @@ class Gold:
             response = self.sup.http.post(f"/documents/{seed.id}/adjudication/reopen", data={"csrf_token": self.sup.token})
             assert response.status_code == 302
         if self.span is None or session.get(Span, self.span["id"]) is None:
-            self.span = self._call("POST", f"documents/{seed.id}/spans", _span(seed, SPAN, note="fuzzing"), 201)
+            self.span = self._call("POST", f"documents/{seed.id}/spans", gold_span_payload(seed, ONE_SIDED_PHRASE, note="fuzzing"), 201)
         if self.attribution is None or session.get(Attribution, self.attribution["id"]) is None:
             self.attribution = self._call("POST", f"documents/{seed.id}/attributions", self._attribution(), 201)
         session.rollback()
@@ -87,7 +110,7 @@ class Gold:
                 Span.start == self.seed.text.index(phrase), Span.label == label))
             if span_id is None:
                 span_id = self._call("POST", f"documents/{self.seed.id}/spans",
-                                     _span(self.seed, phrase, "attribution", label), 201)["id"]
+                                     gold_span_payload(self.seed, phrase, "attribution", label), 201)["id"]
             parts.append({"role": label.lower(), "span_id": span_id})
         return {"relation": "attribution", "parts": parts}
 
@@ -111,7 +134,7 @@ class Gold:
         session.rollback()
         return {
             None: {},
-            "span": _span(self.seed, "Israeli brutalities", note="a note"),
+            "span": gold_span_payload(self.seed, "Israeli brutalities", note="a note"),
             "span_change": {"version": versions["span"], "label": "NAME_CALLING_LABELING", "note": "changed"},
             "span_version": {"version": versions["span"]},
             "label": {"value": "event", "comment": "gold", "note": "agreed"},
@@ -127,7 +150,7 @@ class Gold:
 def _changed_body(draw, valid: dict) -> dict:
     """A valid body with one field set to any JSON value, or dropped."""
     body = dict(valid)
-    key = draw(st.sampled_from(sorted(valid) + list(FIELDS) + ["note"]))
+    key = draw(st.sampled_from(sorted(valid) + list(FUZZ_FIELDS) + ["note"]))
     if draw(st.booleans()):
         body.pop(key, None)
     else:
@@ -135,13 +158,13 @@ def _changed_body(draw, valid: dict) -> dict:
     return body
 
 
-gold_near_misses = st.dictionaries(st.sampled_from((*FIELDS, "note")), json_values, max_size=8)
+gold_near_misses = st.dictionaries(st.sampled_from((*FUZZ_FIELDS, "note")), json_values, max_size=8)
 
 
 def _check(response, before: dict, session) -> None:
     """Never a 5xx; a 4xx says why in JSON and changes no row; a 2xx only the tables of gold."""
     assert response.status_code < 500, (response.status_code, response.get_data(as_text=True)[:500])
-    changed = _changed(before, _snapshot(session))
+    changed = changed_tables(before, _snapshot(session))
     if response.status_code >= 400:
         error = response.json.get("error") if response.is_json else None
         assert isinstance(error, str) and error, response.data[:300]
@@ -150,7 +173,7 @@ def _check(response, before: dict, session) -> None:
         assert changed <= GOLD_TABLES, sorted(changed)
 
 
-def test_any_body_to_the_gold_api_gets_a_4xx_with_a_message_or_succeeds(world):  # noqa: F811
+def test_any_body_to_the_gold_api_gets_a_4xx_with_a_message_or_succeeds(world):
     gold, session = Gold(world), world["session"]
     statuses: dict[str, list[int]] = {endpoint: [] for endpoint in ENDPOINTS}
 
@@ -174,7 +197,7 @@ def test_any_body_to_the_gold_api_gets_a_4xx_with_a_message_or_succeeds(world): 
         assert any(code < 300 for code in codes) and any(code >= 400 for code in codes), (endpoint, sorted(set(codes)))
 
 
-def test_odd_ids_and_layers_in_gold_urls(world):  # noqa: F811
+def test_odd_ids_and_layers_in_gold_urls(world):
     """Each endpoint with a valid body and each id no row has (zero, past PostgreSQL's INTEGER,
     past SQLite's), and the label endpoint with each odd layer (NUL, bytes that are not UTF-8,
     a path, overlong): a 4xx with a message, nothing written."""
@@ -193,11 +216,11 @@ def test_odd_ids_and_layers_in_gold_urls(world):  # noqa: F811
         gold.restore()
 
 
-ODD_NOTES = [b'{"note": "\\u0000"}', b'{"note": ' + DEEP[:2000].encode() + b"}", b'{"note": 5}', b'{"note": ["a"]}']
+ODD_NOTES = [b'{"note": "\\u0000"}', b'{"note": ' + DEEP_JSON[:2000].encode() + b"}", b'{"note": 5}', b'{"note": ["a"]}']
 
 
 @pytest.mark.parametrize("raw, content_type", NOT_A_JSON_OBJECT + [(body, "application/json") for body in ODD_OBJECTS + ODD_NOTES])
-def test_malformed_bodies_to_the_gold_api(world, raw, content_type):  # noqa: F811
+def test_malformed_bodies_to_the_gold_api(world, raw, content_type):
     gold, session = Gold(world), world["session"]
     for endpoint, (method, template, _) in ENDPOINTS.items():
         before = _snapshot(session)
@@ -207,10 +230,10 @@ def test_malformed_bodies_to_the_gold_api(world, raw, content_type):  # noqa: F8
         gold.restore()
 
 
-def test_gold_request_size_limit(world):  # noqa: F811
+def test_gold_request_size_limit(world):
     gold, session = Gold(world), world["session"]
     before = _snapshot(session)
-    body = _span(gold.seed, "Israeli", note="x" * 2_000_000)
+    body = gold_span_payload(gold.seed, "Israeli", note="x" * 2_000_000)
     response = gold.sup.call("POST", f"/api/gold/documents/{gold.seed.id}/spans", body)
     assert response.status_code == 413 and "error" in response.json
-    assert _changed(before, _snapshot(session)) == set()
+    assert changed_tables(before, _snapshot(session)) == set()

@@ -15,10 +15,11 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from .test_fuzz_forms import EXAMPLES, ODD_IDS, ODD_TEXT, _changed, _client, _snapshot, cheap_password_hashes, world  # noqa: F401 (fixtures)
+from .helpers import EXAMPLES, ODD_IDS, ODD_TEXT, changed_tables, fuzz_world, snapshot_rows, world_client
 
 # Every query parameter a page or download reads (web/*.py), and a few it does not.
 PARAMETERS = ("documents", "annotators", "since", "page", "layer", "a", "b", "gold", "usernames", "bom",
@@ -35,6 +36,12 @@ anything = st.lists(st.tuples(st.sampled_from(PARAMETERS), texts), max_size=5)
 # Half of them after the one parameter some pages need (the layer), to get past it.
 queries = anything | anything.map(lambda query: [("layer", "claim_type"), *query])
 CLIENTS = ("root", "sup", "ann")
+
+
+@pytest.fixture
+def world(app, session):
+    """The world of the form fuzzer (helpers.fuzz_world): every kind of page has something to show."""
+    return fuzz_world(app, session)
 
 
 def _rules(app) -> dict[str, str]:
@@ -65,16 +72,16 @@ def _path(world, rule: str, choice: int) -> str:
 def _get(world, endpoint: str, url: str, client: str, query: list[tuple[str, str]]) -> int:
     """GET as the client and check the answer: never a 5xx, a 4xx that says why, nothing
     written but the report cache. The status."""
-    before = world.pop("rows", None) or _snapshot(world["session"])
-    response = _client(world, client).http.get(url, query_string=query)
+    before = world.pop("rows", None) or snapshot_rows(world["session"])
+    response = world_client(world, client).http.get(url, query_string=query)
     status, text = response.status_code, response.get_data(as_text=True)
     assert status < 500, (url, query, status, text[:1000])
     if status >= 400 and response.is_json:
         assert isinstance(response.json.get("error"), str) and response.json["error"]
     elif status >= 400:  # the error page, or the page of a form with the reason in an alert (a refused export)
         assert f"<h1>{status}</h1>" in text or re.search(r'role="alert"[^>]*>[^<\s]', text), (url, query, status, text[:500])
-    world["rows"] = after = _snapshot(world["session"])
-    assert _changed(before, after) <= CACHE, (url, query, _changed(before, after))
+    world["rows"] = after = snapshot_rows(world["session"])
+    assert changed_tables(before, after) <= CACHE, (url, query, changed_tables(before, after))
     return status
 
 

@@ -8,14 +8,12 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from annotator import annotations, documents, exports, projects, users
 from annotator.codebook import default_codebook
 from annotator.errors import Forbidden
 from annotator.exporters import jsonl, labelstudio
 from annotator.exporters import doccano as doccano_export
 from annotator.ingest import IngestError, read_file
 from annotator.ingest.annotations import load_mapping, read_annotation_file
-from annotator.interop_import import ImportRejected, import_annotations
 from annotator.models import (
     Assignment,
     Attribution,
@@ -27,20 +25,21 @@ from annotator.models import (
     Span,
     User,
 )
+from annotator.services import exports, imports, projects, users
+from annotator.services.imports import ImportRejected, import_annotations
+from annotator.services.permissions import SYSTEM
 
 from .conftest import SEED_TXT, SEEDS
+from .helpers import PASSWORD, add_users, project_with
 
-PASSWORD = "a long test password"
 SECRET = "test-secret"
 
 
 @pytest.fixture
 def world(app, session):
-    project = projects.create_project(session, "news")
-    documents.import_articles(session, project, read_file(SEED_TXT))
-    supervisor, _ = users.create_user(session, "sup", "supervisor", PASSWORD)
-    annotator, _ = users.create_user(session, "ann", "annotator", PASSWORD)
-    session.commit()
+    project = project_with(session, read_file(SEED_TXT), "news")
+    people = add_users(session, {"sup": "supervisor", "ann": "annotator"})
+    supervisor, annotator = people["sup"], people["ann"]
     document = session.scalar(select(Document).where(Document.project_id == project.id))
     sentences = session.scalars(select(Sentence).where(Sentence.document_id == document.id)
                                 .order_by(Sentence.position)).all()
@@ -199,7 +198,7 @@ def test_doccano_both_shapes_with_mapping(world, session, tmp_path):
     content_lines = json.dumps(objects) + "\n" + json.dumps(old_shape) + "\n"
     records = _read(tmp_path, "doccano.jsonl", content_lines, "doccano", mapping=mapping, annotator="lina")
     assert not [r for r in records if isinstance(r, IngestError)]
-    summary = import_annotations(session, None, world["project"].id, records, source="doccano.jsonl")
+    summary = import_annotations(session, SYSTEM, world["project"].id, records, source="doccano.jsonl")
     assert (summary.entries, summary.spans, summary.attributions) == (2, 5, 1)
     omar = session.scalar(select(User).where(User.username == "omar"))
     attribution = session.scalar(select(Attribution).where(Attribution.user_id == omar.id))
@@ -224,7 +223,7 @@ def test_doccano_offsets_are_utf16_and_label_studio_offsets_are_code_points(worl
     records = _read(tmp_path, "d.jsonl", doccano_line + "\n", "doccano") + \
         _read(tmp_path, "ls.json", json.dumps(task, ensure_ascii=False), "labelstudio")
     assert not [r for r in records if isinstance(r, IngestError)]
-    summary = import_annotations(session, None, world["project"].id, records, source="mixed")
+    summary = import_annotations(session, SYSTEM, world["project"].id, records, source="mixed")
     assert summary.documents_created == 1  # created from the text, then matched by the second file
     assert sorted(session.scalars(select(Span.text))) == ["ARY News", "Müller", "Müller", "لاہور"]
     created = session.scalar(select(Document).where(Document.text == text))
@@ -256,7 +255,7 @@ def test_label_studio_tasks_with_relations_choices_and_user_ids(world, session, 
     records = _read(tmp_path, "ls.json", json.dumps(tasks, indent=2), "labelstudio",
                     mapping=load_mapping(mapping_path))
     assert not [r for r in records if isinstance(r, IngestError)]
-    import_annotations(session, None, world["project"].id, records, source="ls.json")
+    import_annotations(session, SYSTEM, world["project"].id, records, source="ls.json")
     user = session.scalar(select(User).where(User.username == "labelstudio-user-42"))
     assert user is not None and session.scalar(select(func.count(User.id))) == 3  # the cancelled one is skipped
     attribution = session.scalar(select(Attribution).where(Attribution.user_id == user.id))
@@ -419,10 +418,10 @@ def test_annotators_cannot_import(world, session):
 def test_existing_annotations_are_refused_unless_replaced(world, session):
     text = world["document"].text
     records = lambda entry: [{"document": _document(world), "annotations": [entry]}]  # noqa: E731
-    import_annotations(session, None, world["project"].id, records(_seed_entry(text, "ann")), source="first")
+    import_annotations(session, SYSTEM, world["project"].id, records(_seed_entry(text, "ann")), source="first")
     before = _counts(session)
     with pytest.raises(ImportRejected) as caught:
-        import_annotations(session, None, world["project"].id, records(_seed_entry(text, "ann")), source="again")
+        import_annotations(session, SYSTEM, world["project"].id, records(_seed_entry(text, "ann")), source="again")
     assert [str(p) for p in caught.value.problems] == [
         f"again: record 1: annotator 'ann' already has 4 spans, 1 attributions, 1 sentence labels on document "
         f"{world['document'].id} ({world['document'].title!r}); nothing was merged: import with replace to delete "
@@ -430,7 +429,7 @@ def test_existing_annotations_are_refused_unless_replaced(world, session):
     assert _counts(session) == before
     fewer = _seed_entry(text, "ann", attributions=[], sentence_labels=[])
     fewer["spans"] = fewer["spans"][:1]
-    summary = import_annotations(session, None, world["project"].id, records(fewer), source="fix", replace=True)
+    summary = import_annotations(session, SYSTEM, world["project"].id, records(fewer), source="fix", replace=True)
     assert summary.replaced == 1
     ann = world["ann"]
     assert session.scalars(select(Span.text).where(Span.user_id == ann.id)).all() == ["ARY News"]
@@ -445,8 +444,8 @@ def test_existing_annotations_are_refused_unless_replaced(world, session):
 
 
 def _export(session, project, module=jsonl, **options) -> str:
-    records = exports.document_records(session, None, project.id, secret_key=SECRET, usernames=True)
-    return "".join(module.export(records, annotations.project_codebook(project), **options))
+    records = exports.document_records(session, SYSTEM, project.id, secret_key=SECRET, usernames=True)
+    return "".join(module.export(records, projects.project_codebook(project), **options))
 
 
 def _bare_document(document: dict) -> dict:
@@ -479,15 +478,14 @@ def _lines(exported: str) -> list[dict]:
 def test_jsonl_round_trip_into_an_empty_project(world, session, tmp_path):
     text = world["document"].text
     records = [{"document": _document(world), "annotations": [_seed_entry(text, "ann"), _seed_entry(text, "maria")]}]
-    import_annotations(session, None, world["project"].id, records, source="setup")
+    import_annotations(session, SYSTEM, world["project"].id, records, source="setup")
     exported = _export(session, world["project"])
     path = tmp_path / "export.jsonl"
     path.write_text(exported, encoding="utf-8")
 
-    empty = projects.create_project(session, "copy")
-    session.commit()
+    empty = projects.create_project(session, SYSTEM, "copy")
     read = read_annotation_file(path, "jsonl")
-    summary = import_annotations(session, None, empty.id, read, source=str(path))
+    summary = import_annotations(session, SYSTEM, empty.id, read, source=str(path))
     assert (summary.documents_created, summary.entries, summary.annotators_created) == (1, 2, [])
     again = _export(session, empty)
     assert _lines(again) == _lines(exported)
@@ -500,15 +498,14 @@ def test_interop_exports_import_back(world, session, tmp_path, module, file_form
     text = world["document"].text
     entry = _seed_entry(text, "ann")
     records = [{"document": _document(world), "annotations": [entry]}]
-    import_annotations(session, None, world["project"].id, records, source="setup")
+    import_annotations(session, SYSTEM, world["project"].id, records, source="setup")
     path = tmp_path / f"export.{module.EXTENSION}"
     path.write_text(_export(session, world["project"], module), encoding="utf-8")
 
-    empty = projects.create_project(session, "copy")
-    session.commit()
+    empty = projects.create_project(session, SYSTEM, "copy")
     read = read_annotation_file(path, file_format, codebook=default_codebook())
     assert not [item for item in read if isinstance(item, IngestError)]
-    import_annotations(session, None, empty.id, read, source=str(path))
+    import_annotations(session, SYSTEM, empty.id, read, source=str(path))
     essentials = lambda line: {key: [{k: v for k, v in item.items() if k not in ("created_at", "updated_at")}  # noqa: E731
                                      for item in line[key]] for key in ("spans", "attributions", "sentence_labels")}
     original, copied = _lines(_export(session, world["project"])), _lines(_export(session, empty))
@@ -520,8 +517,8 @@ def test_interop_exports_import_back(world, session, tmp_path, module, file_form
 def test_cli_round_trip_export_import_export(world, session, cli, tmp_path):
     text = world["document"].text
     records = [{"document": _document(world), "annotations": [_seed_entry(text, "ann"), _seed_entry(text, "omar")]}]
-    import_annotations(session, None, world["project"].id, records, source="setup")
-    documents.import_articles(session, world["project"], read_file(SEEDS / "gulfledger_desalination.html"))
+    import_annotations(session, SYSTEM, world["project"].id, records, source="setup")
+    imports.import_articles(session, SYSTEM, world["project"].id, read_file(SEEDS / "gulfledger_desalination.html"))
     first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
     assert cli("export", "--project", "news", "--format", "jsonl-documents", "--usernames",
                "--out", str(first)).exit_code == 0
@@ -563,7 +560,7 @@ def test_malformed_records_are_problems_not_crashes(world, session):
     ]
     before = _counts(session)
     with pytest.raises(ImportRejected) as caught:
-        import_annotations(session, None, world["project"].id, records, source="api")
+        import_annotations(session, SYSTEM, world["project"].id, records, source="api")
     assert [p.reason for p in caught.value.problems] == [
         "record 1: a record has a document and a list of annotations",
         "record 2: the document text is empty",
@@ -597,13 +594,13 @@ def test_spans_follow_offsets_when_this_instance_segments_differently(world, ses
     for span in entry["spans"][:3]:
         span["sentence_id"] = 1 if span["start"] < split else 2
     record = {"document": document, "annotations": [entry]}
-    summary = import_annotations(session, None, world["project"].id, [record], source="other-instance")
+    summary = import_annotations(session, SYSTEM, world["project"].id, [record], source="other-instance")
     assert summary.spans == 4
     assert set(session.scalars(select(Span.sentence_id).where(Span.layer == "attribution"))) == {world["sentences"][0].id}
     labelled = _seed_entry(text, "lina", spans=[], attributions=[],
                            sentence_labels=[{"sentence_id": 2, "layer": "claim_type", "value": "event"}])
     with pytest.raises(ImportRejected) as caught:
-        import_annotations(session, None, world["project"].id, [{"document": document, "annotations": [labelled]}],
+        import_annotations(session, SYSTEM, world["project"].id, [{"document": document, "annotations": [labelled]}],
                            source="other-instance")
     assert "sentence_id 2 is not a sentence of the record" in str(caught.value.problems[0])
 

@@ -28,6 +28,8 @@ from annotator.ingest import (
     segment,
 )
 
+from .helpers import ENCODED, ENCODED_IDS, encoded_txt, html_page, over_limit
+
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 SEED_TXT = SEEDS / "000_a8e75834ae8b6b50.txt"
 SEED_HTML = SEEDS / "gulfledger_desalination.html"
@@ -220,11 +222,6 @@ def test_seed_html_sentences(html_article):
 # --- HTML extraction rules on small pages ---------------------------------
 
 
-def html_page(head="", body="", lang=None):
-    lang_attribute = f' lang="{lang}"' if lang else ""
-    return f"<!DOCTYPE html><html{lang_attribute}><head>{head}</head><body>{body}</body></html>"
-
-
 def parse(page, name="page.html"):
     return only(read_bytes(name, page.encode("utf-8")))
 
@@ -406,34 +403,6 @@ def test_jsonl_crlf_and_unicode_line_separators():
 
 # --- encodings ------------------------------------------------------------
 
-# Files in encodings other than UTF-8, made from the text they hold: (file name, encoding,
-# title, body, the reason given without an encoding). tests/test_cli.py and test_admin.py
-# import them too.
-ENCODED = [
-    ("arabic.txt", "windows-1256", "عاجل: الحكومة تعلن خطة جديدة",
-     "قال المتحدث باسم الحكومة إن الاجتماع سيعقد غدا. وأضاف أن الوزراء سيناقشون الميزانية.",
-     "not UTF-8 (first bad byte 0xDA at line 1, column 1); give the file's encoding (likely windows-1256 for Arabic)"),
-    ("western.txt", "windows-1252", "Café crème in Zürich",
-     "Der Bürgermeister sagte: „Die Straße bleibt gesperrt.“ Le café a répondu “bienvenue” à tous.",
-     "not UTF-8 (first bad byte 0xE9 at line 1, column 4); give the file's encoding (likely windows-1252 for "
-     "Western European, windows-1250 for Central European or windows-1254 for Turkish)"),
-    ("hebrew.txt", "iso-8859-8", "הממשלה מודיעה על תוכנית",
-     "הממשלה הודיעה היום על תוכנית חדשה. השר אמר כי היא תיושם בקרוב.",
-     "not UTF-8 (first bad byte 0xE4 at line 1, column 1); give the file's encoding (likely windows-1255 for Hebrew)"),
-    ("japanese.txt", "shift_jis", "政府、新計画を発表",
-     "政府は本日、新しい計画を発表した。大臣は「すぐに実施する」と述べた。",
-     "not UTF-8 (first bad byte 0x90 at line 1, column 1); give the file's encoding (likely shift_jis for Japanese)"),
-    ("utf16.txt", "utf-16-le", "Naïve café", "Smart “quotes” and العربية in one file.",
-     "not UTF-8: NUL bytes at every other position, as in UTF-16 without a byte-order mark; give the file's "
-     "encoding (likely utf-16-le for little-endian UTF-16)"),
-]
-ENCODED_IDS = [case[1] for case in ENCODED]
-
-
-def encoded_txt(encoding, title, body):
-    return f"{title}\n\n{body}\n".encode(encoding)
-
-
 @pytest.mark.parametrize("name, encoding, title, body, reason", ENCODED, ids=ENCODED_IDS)
 def test_text_that_is_not_utf8_needs_its_encoding(name, encoding, title, body, reason):
     error = single_error(read_bytes(name, encoded_txt(encoding, title, body)))
@@ -551,14 +520,6 @@ def test_check_encoding_refuses_what_is_not_a_text_encoding(name):
 
 
 # --- sentences per document -------------------------------------------------
-
-
-def over_limit(count, limit):
-    return (
-        f"{count:,} sentences, over the limit of {limit:,} per document; split the article into parts of at most "
-        f"{limit:,} sentences (for example one file per chapter or section, or one JSONL line per part), "
-        "or raise ANNOTATOR_MAX_SENTENCES"
-    )
 
 
 def test_a_document_over_the_sentence_limit_is_refused():

@@ -9,17 +9,15 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from annotator import users
 from annotator.models import LoginAttempt
+from annotator.services import users
 
-from .test_annotations_api import PASSWORD
+from .helpers import PASSWORD, add_users
 
 
 @pytest.fixture
 def accounts(app, session):
-    for name in ("ann", "bob"):
-        users.create_user(session, name, "annotator", PASSWORD)
-    session.commit()
+    add_users(session, {"ann": "annotator", "bob": "annotator"})
     return app
 
 

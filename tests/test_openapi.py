@@ -33,10 +33,10 @@ from schemathesis.specs.openapi.checks import (
 from sqlalchemy import select
 
 import annotator
-from annotator import adjudication
 from annotator.models import Adjudication, Assignment, Attribution, SentenceLabel, Span, User
+from annotator.services import adjudication
 
-from .test_annotations_api import Client, _sentence_of, _span_payload, world  # noqa: F401 (fixture)
+from .helpers import Client, annotation_world, sentence_of, span_payload
 
 SPEC_PATH = Path(annotator.__file__).parent / "static" / "openapi.json"
 SPEC = json.loads(SPEC_PATH.read_text(encoding="utf-8"))
@@ -91,19 +91,24 @@ def test_description_is_served_as_a_static_file(app):
 # -- (b) schemathesis against the app -----------------------------------------------------------------
 
 
+@pytest.fixture
+def world(app, session):
+    return annotation_world(app, session)
+
+
 def _arrange(world) -> dict:
     """Rows for the ids: the annotator's span, attribution and label, and the same in gold."""
     seed, session, app = world["seed"], world["session"], world["app"]
-    sentence = _sentence_of(session, seed, "ARY News")
+    sentence = sentence_of(session, seed, "ARY News")
     ann, sup = Client(app, "ann"), Client(app, "sup")
     real = {"document_id": seed.id, "sentence_id": sentence.id, "layer": "claim_type"}
     ids = {}
     for client, prefix in ((ann, "/api"), (sup, "/api/gold")):
         if prefix == "/api/gold":
             # Bob agrees with Ann on a span, so the proposal has something to write.
-            Client(app, "bob").call("POST", f"/api/documents/{seed.id}/spans", _span_payload(seed, "ARY News", "attribution", "SOURCE"))
+            Client(app, "bob").call("POST", f"/api/documents/{seed.id}/spans", span_payload(seed, "ARY News", "attribution", "SOURCE"))
             assert client.call("POST", f"/api/gold/documents/{seed.id}/start").status_code == 200
-        spans = [client.call("POST", f"{prefix}/documents/{seed.id}/spans", _span_payload(seed, phrase, "attribution", label))
+        spans = [client.call("POST", f"{prefix}/documents/{seed.id}/spans", span_payload(seed, phrase, "attribution", label))
                  for phrase, label in (("ARY News", "SOURCE"), ("as reported by", "CUE"))]
         assert [r.status_code for r in spans] == [201, 201], [r.json for r in spans]
         attribution = client.call("POST", f"{prefix}/documents/{seed.id}/attributions", {
@@ -143,7 +148,7 @@ def _realistic(case, arranged, session) -> None:
     if "version" in body or case.method.upper() in ("PATCH", "DELETE"):
         body["version"] = _current_version(session, case.operation.path, case.path_parameters)
     if case.operation.path.endswith("/spans") or ("{span_id}" in case.operation.path and case.method.upper() == "PATCH"):
-        extent = _span_payload(arranged["seed"], "Hamas", "attribution", "SOURCE")
+        extent = span_payload(arranged["seed"], "Hamas", "attribution", "SOURCE")
         body.update(extent if case.method.upper() == "POST" else {k: extent[k] for k in ("start", "end", "text")})
         body.pop("attributes", None), body.pop("sentence_id", None)
         if case.method.upper() == "PATCH":
@@ -167,7 +172,7 @@ def _reopen(session, seed) -> None:
 
 
 @pytest.mark.parametrize(("method", "path"), OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])
-def test_schemathesis(world, method, path):  # noqa: F811
+def test_schemathesis(world, method, path):
     arranged = _arrange(world)
     session, app = world["session"], world["app"]
     gold = path.startswith("/api/gold/")

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select, update
 from statsmodels.stats.inter_rater import fleiss_kappa as statsmodels_fleiss_kappa
 
-from annotator import adjudication, annotations, assignments, exports, projects, report, users
+from annotator import report
 from annotator.errors import Forbidden, NotFound, ServiceError
 from annotator.models import (
     Assignment,
@@ -28,8 +28,11 @@ from annotator.models import (
     Span,
 )
 from annotator.pseudonyms import pseudonym
+from annotator.services import adjudication, annotations, exports, projects
+from annotator.services.permissions import SYSTEM
 
-PASSWORD = "a long test password"
+from .helpers import add_users, assign
+
 SECRET = "test-secret"  # the app fixture's SECRET_KEY
 TOO_FEW_DOCUMENTS = "too few documents for an interval"
 CLAIMS = ("event", "quantity", "causal", "prediction", "rule", "personal_experience", "opinion", "not_claim")
@@ -59,16 +62,11 @@ def _add_document(session, project, n: int) -> Document:
 
 @pytest.fixture
 def world(app, session):
-    project = projects.get_or_create_project(session, "default")
-    session.commit()
+    project = projects.get_or_create_project(session, SYSTEM, "default")
     docs = [_add_document(session, project, n) for n in range(3)]
     session.commit()
-    people = {}
-    for name, role in (("ann1", "annotator"), ("ann2", "annotator"), ("ann3", "annotator"), ("sup", "supervisor")):
-        people[name], _ = users.create_user(session, name, role, PASSWORD)
-    for name in ("ann1", "ann2", "ann3"):
-        assignments.assign(session, people[name], docs)
-    session.commit()
+    people = add_users(session, {"ann1": "annotator", "ann2": "annotator", "ann3": "annotator", "sup": "supervisor"})
+    assign(session, project, [people[name] for name in ("ann1", "ann2", "ann3")], docs)
     sentences = {d.id: session.scalars(select(Sentence).where(Sentence.document_id == d.id).order_by(Sentence.position)).all() for d in docs}
     for name, per_doc in LABELS.items():
         for d, values in zip(docs, per_doc):
@@ -98,7 +96,7 @@ def _layer(body, name):
 
 
 def test_claim_type_alpha_matches_krippendorff_and_json_is_strict(world, session):
-    body = report.build_report(session, None, world["project"].id, replicates=200)
+    body = report.build_report(session, SYSTEM, world["project"].id, replicates=200)
     text = json.dumps(body, allow_nan=False)  # no NaN anywhere
     assert json.loads(text) == body  # JSON-native: the cached copy compares equal
     claim = _layer(body, "claim_type")
@@ -124,7 +122,7 @@ def test_claim_type_alpha_matches_krippendorff_and_json_is_strict(world, session
 
 
 def test_disagreements_are_exact(world, session):
-    claim = _layer(report.build_report(session, None, world["project"].id, replicates=0), "claim_type")
+    claim = _layer(report.build_report(session, SYSTEM, world["project"].id, replicates=0), "claim_type")
     expected = []
     for d, doc in enumerate(world["docs"]):
         for s, sentence in enumerate(world["sentences"][doc.id]):
@@ -138,7 +136,7 @@ def test_disagreements_are_exact(world, session):
 
 
 def test_one_annotator_is_undefined_not_zero(world, session):
-    body = report.build_report(session, None, world["project"].id, annotators=[world["ann1"].id], replicates=50)
+    body = report.build_report(session, SYSTEM, world["project"].id, annotators=[world["ann1"].id], replicates=50)
     claim = _layer(body, "claim_type")
     assert claim["metrics"]["alpha"]["value"] is None
     assert claim["metrics"]["alpha"]["undefined"] == "no unit with two annotators"
@@ -151,7 +149,7 @@ def test_withdrawn_assignments_are_excluded(world, session):
     session.execute(update(Assignment).where(Assignment.user_id == world["ann3"].id, Assignment.document_id == doc0.id)
                     .values(status="withdrawn"))
     session.commit()
-    claim = _layer(report.build_report(session, None, world["project"].id, replicates=0), "claim_type")
+    claim = _layer(report.build_report(session, SYSTEM, world["project"].id, replicates=0), "claim_type")
     expected = krippendorff.alpha(reliability_data=_matrix(world, masked={("ann3", 0)}), level_of_measurement="nominal")
     assert claim["metrics"]["alpha"]["value"] == pytest.approx(expected, abs=1e-9)
     assert all(str(world["ann3"].id) not in x["values"] for x in claim["disagreements"] if x["document"] == doc0.id)
@@ -161,7 +159,7 @@ def test_since_filters_older_annotations(world, session):
     session.execute(update(SentenceLabel).where(SentenceLabel.user_id == world["ann1"].id)
                     .values(updated_at=dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)))
     session.commit()
-    body = report.build_report(session, None, world["project"].id, since=dt.date(2021, 1, 1), replicates=0)
+    body = report.build_report(session, SYSTEM, world["project"].id, since=dt.date(2021, 1, 1), replicates=0)
     masked = {("ann1", d) for d in range(3)}
     expected = krippendorff.alpha(reliability_data=_matrix(world, masked=masked), level_of_measurement="nominal")
     assert _layer(body, "claim_type")["metrics"]["alpha"]["value"] == pytest.approx(expected, abs=1e-9)
@@ -193,7 +191,7 @@ def test_span_and_relation_layers(world, session):
     _span(session, world["ann3"], doc, 0, 5, "SOURCE")
     _span(session, world["ann3"], doc, 30, 35, "CUE")
     session.commit()
-    body = report.build_report(session, None, world["project"].id, replicates=100)
+    body = report.build_report(session, SYSTEM, world["project"].id, replicates=100)
     json.dumps(body, allow_nan=False)
     spans = _layer(body, "attribution")
     assert spans["kind"] == "span" and "SOURCE" in spans["labels"]
@@ -333,7 +331,7 @@ def _csv(body: dict, names: dict[int, str]) -> list[dict]:
 def test_one_document_gives_no_interval(world, session):
     """Resampling one document gives that document back: the interval is undefined, with its
     reason, in the JSON, the CSV and the HTML file (not "0.544 to 0.544")."""
-    body = report.build_report(session, None, world["project"].id, documents=[world["docs"][0].id], replicates=100)
+    body = report.build_report(session, SYSTEM, world["project"].id, documents=[world["docs"][0].id], replicates=100)
     alpha = _layer(body, "claim_type")["metrics"]["alpha"]
     assert alpha["value"] is not None
     assert alpha["interval"] == {"low": None, "high": None, "p_below_0667": None, "p_below_08": None,
@@ -356,7 +354,7 @@ def test_one_document_gives_no_interval(world, session):
     assert " – " not in alpha_row
 
     # Two documents: an interval again.
-    two = report.build_report(session, None, world["project"].id, documents=[d.id for d in world["docs"][:2]],
+    two = report.build_report(session, SYSTEM, world["project"].id, documents=[d.id for d in world["docs"][:2]],
                               replicates=100)
     interval = _layer(two, "claim_type")["metrics"]["alpha"]["interval"]
     assert interval["undefined"] is None and interval["low"] is not None
@@ -370,7 +368,7 @@ def test_fleiss_kappa_with_one_extra_label(world, session):
                               layer="claim_type", value="not_claim"))  # now only sentence 3 is ann2's alone
     session.commit()
     pair = [world["ann1"].id, world["ann2"].id]
-    body = report.build_report(session, None, world["project"].id, annotators=pair, replicates=100)
+    body = report.build_report(session, SYSTEM, world["project"].id, annotators=pair, replicates=100)
     fleiss = _layer(body, "claim_type")["metrics"]["fleiss_kappa"]
     values = {name: [v for doc in LABELS[name] for v in doc] for name in ("ann1", "ann2")}
     values["ann2"][10] = "not_claim"
@@ -400,8 +398,8 @@ def test_downloads_name_annotators_like_the_exports(world, session):
     """Pseudonyms by default (the exports' own), user names when asked; never user ids."""
     doc = world["docs"][0]
     project_id = world["project"].id
-    names = report.annotator_names(report.build_report(session, None, project_id, replicates=0), secret_key=SECRET)
-    exported = {entry["annotator"] for record in exports.document_records(session, None, project_id, secret_key=SECRET)
+    names = report.annotator_names(report.build_report(session, SYSTEM, project_id, replicates=0), secret_key=SECRET)
+    exported = {entry["annotator"] for record in exports.document_records(session, SYSTEM, project_id, secret_key=SECRET)
                 for entry in record["annotations"]}
     assert set(names.values()) == exported and len(exported) == 3
     assert names == {world[n].id: pseudonym(SECRET, project_id, world[n].id) for n in ("ann1", "ann2", "ann3")}
@@ -410,7 +408,7 @@ def test_downloads_name_annotators_like_the_exports(world, session):
     session.commit()
     adjudication.apply_proposal(session, world["sup"], doc.id)  # gold rows name annotators too
     adjudication.finish(session, world["sup"], doc.id)
-    body = report.build_report(session, None, project_id, replicates=0)
+    body = report.build_report(session, SYSTEM, project_id, replicates=0)
     assert body["gold"] == {"documents": 1}
     ids = {str(world[n].id) for n in ("ann1", "ann2", "ann3")}
     for usernames, expected in ((False, set(names.values())), (True, {"ann1", "ann2", "ann3"})):

@@ -11,14 +11,14 @@ import re
 import pytest
 from sqlalchemy import select
 
-from annotator import assignments, projects, report as report_service
-from annotator.documents import import_articles
+from annotator import report as report_service
 from annotator.ingest import build_article
 from annotator.models import Document, Sentence, User
 from annotator.pseudonyms import pseudonym
+from annotator.services import projects
+from annotator.services.permissions import SYSTEM
 
-from .test_annotations_api import Client, _span_payload
-from .test_assignments import make_users
+from .helpers import SUPERVISION_ROLES, Client, add_users, assign, project_with, span_payload
 
 PROBE = "Officials said <script>alert(1)</script> & <b>more</b> was posted."
 ARTICLE = [
@@ -48,14 +48,10 @@ def _label(client, sentence, value, layer="claim_type"):
 def setup(app, session):
     """One project, one article of five sentences, ann and bob labelled it (two differences)
     and marked spans (one difference); a supervisor, an admin; cat is assigned, did nothing."""
-    people = make_users(session)
-    project = projects.get_or_create_project(session, "agree")
-    session.commit()
-    import_articles(session, project, [build_article("Bridge <i>story</i>", [" ".join(ARTICLE)], source="probe")])
+    people = add_users(session, SUPERVISION_ROLES)
+    project = project_with(session, [build_article("Bridge <i>story</i>", [" ".join(ARTICLE)], source="probe")], "agree")
     document = session.scalar(select(Document).where(Document.project_id == project.id))
-    for name in ("ann", "bob"):
-        assignments.assign(session, people[name], [document])
-    session.commit()
+    assign(session, project, [people["ann"], people["bob"]], [document])
     sentences = _sentences(session, document)
     assert len(sentences) == len(ARTICLE)
     ann, bob = Client(app, "ann"), Client(app, "bob")
@@ -63,7 +59,7 @@ def setup(app, session):
         _label(ann, sentence, a_value)
         _label(bob, sentence, b_value)
     for client, phrase in ((ann, "reckless waste"), (bob, "reckless")):
-        payload = _span_payload(document, phrase, "loaded_language", "LOADED_LANGUAGE")
+        payload = span_payload(document, phrase, "loaded_language", "LOADED_LANGUAGE")
         assert client.call("POST", f"/api/documents/{document.id}/spans", payload).status_code == 201
     session.rollback()
     return {"app": app, "session": session, "project": project, "document": document, "sentences": sentences,
@@ -162,13 +158,11 @@ def test_heatmap_cells_link_to_the_disagreement_browser(setup):
 
 
 def test_undefined_with_one_annotator(app, session):
-    people = make_users(session)
-    project = projects.get_or_create_project(session, "alone")
-    session.commit()
-    import_articles(session, project, [build_article("Alone", ["One sentence here. Another one there."], source="alone")])
+    people = add_users(session, SUPERVISION_ROLES)
+    project = project_with(session, [build_article("Alone", ["One sentence here. Another one there."], source="alone")],
+                           "alone")
     document = session.scalar(select(Document).where(Document.project_id == project.id))
-    assignments.assign(session, people["ann"], [document])
-    session.commit()
+    assign(session, project, [people["ann"]], [document])
     ann = Client(app, "ann")
     for sentence in _sentences(session, document):
         _label(ann, sentence, "event")
@@ -184,9 +178,8 @@ def test_undefined_with_one_annotator(app, session):
 
 
 def test_empty_project(app, session):
-    make_users(session)
-    project = projects.get_or_create_project(session, "empty")
-    session.commit()
+    add_users(session, SUPERVISION_ROLES)
+    project = projects.get_or_create_project(session, SYSTEM, "empty")
     page = _page(app, "sup", f"/projects/{project.id}/agreement")
     assert "No annotations yet" in page and "undefined — " in page
     assert "heat-link" not in page
@@ -308,13 +301,9 @@ def test_one_document_has_an_undefined_interval_everywhere(setup):
 
 def test_fleiss_kappa_leaves_out_the_sentence_one_annotator_labelled_alone(setup):
     app, session, people = setup["app"], setup["session"], setup["people"]
-    project = projects.get_or_create_project(session, "extra")
-    session.commit()
-    import_articles(session, project, [build_article("Extra", [" ".join(ARTICLE)], source="extra")])
+    project = project_with(session, [build_article("Extra", [" ".join(ARTICLE)], source="extra")], "extra")
     document = session.scalar(select(Document).where(Document.project_id == project.id))
-    for name in ("ann", "bob"):
-        assignments.assign(session, people[name], [document])
-    session.commit()
+    assign(session, project, [people["ann"], people["bob"]], [document])
     sentences = _sentences(session, document)
     ann, bob = Client(app, "ann"), Client(app, "bob")
     for sentence, a_value, b_value in zip(sentences, ANN, BOB):

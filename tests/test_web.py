@@ -61,7 +61,7 @@ def test_behind_an_https_proxy(database_url, tmp_path, monkeypatch):
     from sqlalchemy.orm import Session
 
     from annotator import create_app
-    from annotator.db import db
+    from annotator.app import db
     from annotator.models import LoginAttempt
 
     monkeypatch.setenv("ANNOTATOR_BEHIND_HTTPS_PROXY", "1")

@@ -2,7 +2,8 @@
 
 Sentence layers (coded units): :mod:`.coding`. Bootstrap over documents: :mod:`.bootstrap`.
 Span layers: :mod:`.spans`; unitizing alpha: :mod:`.unitizing`; attributions:
-:mod:`.attributions`. Every figure is a :class:`Figure`; see docs/agreement.md.
+:mod:`.attributions`; figures of several annotators from each pair's: :mod:`.pairs`. Every
+figure is a :class:`Figure`; see docs/agreement.md.
 """
 
 from .attributions import (
@@ -25,6 +26,8 @@ from .coding import (
     cohen_kappa_from_confusion,
     coincidences,
     confusion_matrices,
+    disagreeing_units,
+    document_alphas,
     document_coincidences,
     document_confusions,
     fleiss_kappa,
@@ -37,6 +40,7 @@ from .coding import (
     sentence_agreement,
     specific_agreement,
 )
+from .pairs import mean_over_pairs, mean_per_document
 from .results import Bootstrap, Figure, band
 from .spans import SpanAgreement, SpanScores, span_agreement, span_scores, token_alpha, token_labels
 from .unitizing import UnitizingAgreement, unitizing_alpha
@@ -67,6 +71,8 @@ __all__ = [
     "cohen_kappa",
     "cohen_kappa_from_confusion",
     "confusion_matrices",
+    "disagreeing_units",
+    "document_alphas",
     "document_coincidences",
     "document_confusions",
     "document_weights",
@@ -75,6 +81,8 @@ __all__ = [
     "kappa_values",
     "krippendorff_alpha",
     "leave_one_out",
+    "mean_over_pairs",
+    "mean_per_document",
     "observed_agreement",
     "pooled_confusion",
     "sentence_agreement",

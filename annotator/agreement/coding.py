@@ -252,6 +252,49 @@ def krippendorff_alpha(
     return with_interval(figure, interval)
 
 
+def document_alphas(
+    values: np.ndarray,
+    document_ids: np.ndarray,
+    n_categories: int,
+    level: str = "nominal",
+    category_values: np.ndarray | None = None,
+    *,
+    n_documents: int,
+) -> list[Figure]:
+    """Krippendorff's alpha of each document's units on their own (no interval), for the
+    documents 0..n_documents-1 that ``document_ids`` (one per unit) index. ``units``: the
+    document's units with two values or more; ``annotators``: those who gave any of its
+    units a value."""
+    codes = as_codes(values, n_categories)
+    ids = np.asarray(document_ids, dtype=np.int64)
+    per_document = np.zeros((n_documents, n_categories, n_categories))
+    if codes.shape[1]:
+        found = document_coincidences(codes, ids, n_categories)  # up to the last document with a unit
+        per_document[: len(found)] = found
+    present = codes != MISSING
+    units = np.bincount(ids[present.sum(axis=0) >= 2], minlength=n_documents)
+    coded = np.zeros((codes.shape[0], n_documents), dtype=bool)
+    annotator, unit = np.nonzero(present)
+    coded[annotator, ids[unit]] = True
+    annotators = coded.sum(axis=0)
+    return [
+        alpha_from_coincidences(per_document[d], level, category_values, units=int(units[d]),
+                                annotators=int(annotators[d]))
+        for d in range(n_documents)
+    ]
+
+
+def disagreeing_units(values: np.ndarray, n_categories: int) -> np.ndarray:
+    """Mask of the units that at least two annotators coded, not all alike."""
+    codes = as_codes(values, n_categories)
+    present = codes != MISSING
+    if codes.shape[0] == 0:
+        return np.zeros(codes.shape[1], dtype=bool)
+    lowest = np.where(present, codes, n_categories).min(axis=0)
+    highest = codes.max(axis=0)  # MISSING (-1) is below every category
+    return (present.sum(axis=0) >= 2) & (lowest != highest)
+
+
 # --- observed and specific agreement ------------------------------------------------------
 
 

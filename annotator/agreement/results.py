@@ -12,6 +12,7 @@ FEWER_THAN_TWO_FULLY_RATED = "fewer than two fully rated units"  # Fleiss' kappa
 NO_SPANS = "no spans"  # neither annotator marked anything to compare
 NO_UNITS = "no units"  # unitizing alpha: no annotator marked a unit of this label
 FEWER_THAN_TWO_ANNOTATORS = "fewer than two annotators"
+NO_SHARED_DOCUMENT = "no document annotated by every annotator"  # unitizing alpha needs every annotator on each
 NO_CONTINUUM = "empty continuum"  # unitizing alpha over documents of total length 0
 CATEGORY_NOT_USED = "category not used"  # specific agreement of a category nobody chose
 NO_DEFINED_PAIR = "no pair with a defined kappa"

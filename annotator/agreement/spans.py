@@ -300,6 +300,24 @@ def span_agreement_arrays(
     return SpanAgreement(micro=micro, per_label=per_label, boundary=boundary)
 
 
+def document_exact_f1(first: SpanArrays, second: SpanArrays, n_documents: int) -> np.ndarray:
+    """Per document d of ``n_documents``, the labelled exact F1 of two annotators' spans in it,
+    2·|S_d ∩ T_d| / (|S_d| + |T_d|) over each side's distinct (start, end, label); NaN where
+    neither marked anything. Exactly 1 where the two sets are the same, so ``< 1`` marks the
+    documents where they differ."""
+
+    def distinct(spans: SpanArrays) -> list[np.ndarray]:
+        columns = [spans.document, spans.label, spans.start, spans.end]
+        keep = unique_rows(columns)
+        return [column[keep] for column in columns]
+
+    rows_first, rows_second = distinct(first), distinct(second)
+    matched, _ = shared_rows(rows_first, rows_second)
+    matches = np.bincount(rows_first[0][matched], minlength=n_documents)
+    marked = np.bincount(rows_first[0], minlength=n_documents) + np.bincount(rows_second[0], minlength=n_documents)
+    return np.divide(2 * matches, marked, out=np.full(n_documents, np.nan), where=marked > 0)
+
+
 # --- token-level alpha --------------------------------------------------------------------
 
 

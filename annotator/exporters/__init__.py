@@ -1,4 +1,4 @@
-"""Export formats: each module turns document records (annotator.exports) into a file.
+"""Export formats: each module turns document records (annotator.services.exports) into a file.
 
 Every module exposes ``export(records, codebook, **options) -> Iterator[str | bytes]`` and
 the constants ``MEDIA_TYPE`` and ``EXTENSION``; it never touches the database. Options:

@@ -13,7 +13,7 @@ Formats (docs/interop.md, "Importing annotations"):
 A mapping file renames the labels of doccano and Label Studio files and places them in the
 codebook (load_mapping). Lines of one document (the same text) are merged into one record.
 Each annotation entry of a record gets a ``line`` key: where in the file it was read, so
-problems found later (by annotator.interop_import, against the database) name the line too.
+problems found later (by annotator.services.imports, against the database) name the line too.
 
 Problems never raise: they come back as IngestError (file, reason, line) in the result,
 every one of them. Offsets and labels are checked against the text and the codebook by the

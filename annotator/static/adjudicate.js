@@ -5,7 +5,7 @@
 import { page } from './annotate.js';
 
 const $ = (s, r = document) => r.querySelector(s);
-const { D, SENTS, CHOICES, h, btn, hint } = page;
+const { DATA, SENTS, CHOICES, h, btn, hint } = page;
 const AD = JSON.parse($('#adjudication-data').textContent);
 const BODY = $('#adj-body'), PREFILL = $('#prefill'), GUIDE = $('#guide');
 const ANNS = AD.annotators, PROPOSAL = AD.proposal || {};
@@ -103,7 +103,7 @@ function renderPanel() {
   const st = sentence();
   const next = JSON.stringify([page.cur(), CHOICES.map(c => page.row(st.id, c.name).value),
     page.spansOf(page.cur()).map(s => [s.layer, s.label, s.start, s.end])]);
-  if (PREFILL) PREFILL.hidden = page.readOnly() && D.state.status !== 'not_started';
+  if (PREFILL) PREFILL.hidden = page.readOnly() && DATA.state.status !== 'not_started';
   if (next === sig) return;
   sig = next;
   BODY.replaceChildren(
@@ -131,8 +131,8 @@ async function post(url, what) { // then reload: the page starts from the saved 
   if (res?.ok) location.reload();
   else hint(body.error || `Could not ${what}; try again.`);
 }
-PREFILL?.addEventListener('click', () => post(D.api.proposal, 'pre-fill from the proposal'));
-$('#start')?.addEventListener('click', () => post(D.api.start, 'start adjudicating'));
+PREFILL?.addEventListener('click', () => post(DATA.api.proposal, 'pre-fill from the proposal'));
+$('#start')?.addEventListener('click', () => post(DATA.api.start, 'start adjudicating'));
 
 page.afterRender.push(renderPanel);
 renderPanel();

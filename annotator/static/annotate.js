@@ -13,21 +13,21 @@ function h(tag, props = {}, ...kids) { // an element; string children become tex
   return el;
 }
 const btn = (props, ...kids) => h('button', { type: 'button', ...props }, ...kids);
-const D = JSON.parse($('#annotator-data').textContent);
+const DATA = JSON.parse($('#annotator-data').textContent);
 const ROOT = $('#annotate'), DOC = $('#doc'), PANEL = $('#panel'), SAVE = $('#save-state'), HINT = $('#hint');
 const GUIDE = $('#guide'), COMMENT = $('#comment'), UNSURE = $('#unsure'), SENT_HEAD = $('#sent-head');
 const SIDE = $('#side'), SIDE_TOGGLE = $('#side-toggle');
-const CB = D.codebook, HK = D.hotkeys, TEXT = D.document.text, SENTS = D.sentences;
+const CODEBOOK = DATA.codebook, HOTKEYS = DATA.hotkeys, TEXT = DATA.document.text, SENTS = DATA.sentences;
 const CSRF = $('meta[name="csrf-token"]').content;
-const STORE = `annotator:queue:${D.document.id}:${ROOT.dataset.user}`;
+const STORE = `annotator:queue:${DATA.document.id}:${ROOT.dataset.user}`;
 
 // --- Text: the server counts code points, JS strings UTF-16 units
-const U = new Uint32Array(TEXT.length + 1); // U[i]: UTF-16 index of code point i
+const UTF16 = new Uint32Array(TEXT.length + 1); // UTF16[i]: the UTF-16 index of code point i
 let NCP = 0; // code points in the text
-for (let u = 0; u < TEXT.length; NCP++) { u += TEXT.codePointAt(u) > 0xffff ? 2 : 1; U[NCP + 1] = u; }
-const sub = (a, b) => TEXT.slice(U[a], U[b]);
+for (let u = 0; u < TEXT.length; NCP++) { u += TEXT.codePointAt(u) > 0xffff ? 2 : 1; UTF16[NCP + 1] = u; }
+const sub = (a, b) => TEXT.slice(UTF16[a], UTF16[b]);
 function bisect(n, below) { let lo = 0, hi = n; while (lo < hi) { const m = (lo + hi + 1) >> 1; if (below(m)) lo = m; else hi = m - 1; } return lo; }
-const toCp = u => { const i = bisect(NCP, m => U[m] <= u); return U[i] < u ? i + 1 : i; };
+const toCp = u => { const i = bisect(NCP, m => UTF16[m] <= u); return UTF16[i] < u ? i + 1 : i; };
 const sentAt = p => bisect(SENTS.length - 1, m => SENTS[m].start <= p);
 const SENT_OF = new Map(SENTS.map((s, i) => [s.id, i])); // sentence id → index
 const WORD_CHAR = /^[\p{L}\p{N}\p{M}]$/u;
@@ -42,11 +42,11 @@ function snap(a, b) { // to whole words, without spaces or punctuation at either
 }
 const WORD = /[\p{L}\p{N}\p{M}]+(?:['’\-.,/:][\p{L}\p{N}\p{M}]+)*/gu, wordCache = [];
 const words = i => wordCache[i] ??= [...sub(SENTS[i].start, SENTS[i].end).matchAll(WORD)]
-  .map(m => { const u = U[SENTS[i].start] + m.index; return [toCp(u), toCp(u + m[0].length)]; });
+  .map(m => { const u = UTF16[SENTS[i].start] + m.index; return [toCp(u), toCp(u + m[0].length)]; });
 
 // --- Codebook
-const LAYERS = Object.fromEntries(CB.span_layers.map(l => [l.name, l]));
-const RELS = CB.relations || [], CHOICES = CB.choice_layers || [];
+const LAYERS = Object.fromEntries(CODEBOOK.span_layers.map(l => [l.name, l]));
+const RELS = CODEBOOK.relations || [], CHOICES = CODEBOOK.choice_layers || [];
 const FIRST = CHOICES[0]?.name; // its row holds the sentence's unsure flag and comment
 const REQ = CHOICES.filter(c => c.required), DONE_LAYERS = (REQ.length ? REQ : CHOICES).map(c => c.name);
 const labelOf = (layer, name) => LAYERS[layer]?.labels.find(l => l.name === name);
@@ -66,8 +66,8 @@ const plural = (n, x) => `${n} ${x}${n === 1 ? '' : 's'}`;
 // --- State: entities by key
 // "s<id>"/"a<id>" saved, "n…"/"m…" made here; `alias` leads old keys to new. Deleted ones stay `gone`.
 const spans = new Map(), attrs = new Map(), rows = new Map(), alias = {};
-const R = k => { while (alias[k]) k = alias[k]; return k; };
-const getS = k => spans.get(R(k)), getA = k => attrs.get(R(k));
+const canonical = k => { while (alias[k]) k = alias[k]; return k; };
+const getS = k => spans.get(canonical(k)), getA = k => attrs.get(canonical(k));
 const liveAttrs = () => [...attrs.values()].filter(a => !a.gone);
 const inSent = (s, st) => s.start < st.end && s.end > st.start;
 const liveSpan = k => { const s = getS(k); return s && !s.gone ? s : null; };
@@ -102,11 +102,11 @@ function attrsWith(k) { // deleted attributions too
     partsIndex = new Map();
     partsAt = changes;
     for (const a of attrs.values()) for (const p of a.parts) {
-      const list = partsIndex.get(R(p.k)) || partsIndex.set(R(p.k), []).get(R(p.k));
+      const list = partsIndex.get(canonical(p.k)) || partsIndex.set(canonical(p.k), []).get(canonical(p.k));
       if (list.at(-1) !== a) list.push(a);
     }
   }
-  return partsIndex.get(R(k)) || [];
+  return partsIndex.get(canonical(k)) || [];
 }
 const attrsOf = k => attrsWith(k).filter(a => !a.gone);
 const doneFlags = new Uint8Array(SENTS.length); // 1: the sentence is done
@@ -121,15 +121,15 @@ function rowChanged(sid) { // keeps the done flags and their count
   dirty.add(i);
 }
 
-for (const j of D.state.spans) addSpan({ ...j, k: 's' + j.id, sv: j.version, srv: spanSrv(j), attributes: { ...j.attributes } });
-for (const j of D.state.attributions) {
+for (const j of DATA.state.spans) addSpan({ ...j, k: 's' + j.id, sv: j.version, srv: spanSrv(j), attributes: { ...j.attributes } });
+for (const j of DATA.state.attributions) {
   const srv = attrSrv(j);
   attrs.set('a' + j.id, { k: 'a' + j.id, id: j.id, sv: j.version, srv, relation: j.relation, order: j.id, ...copyAttr(srv) });
 }
-for (const j of D.state.labels) Object.assign(row(j.sentence_id, j.layer), { id: j.id, sv: j.version, srv: rowSrv(j) }, rowSrv(j));
+for (const j of DATA.state.labels) Object.assign(row(j.sentence_id, j.layer), { id: j.id, sv: j.version, srv: rowSrv(j) }, rowSrv(j));
 function unlink(s) {
   s.gone = true;
-  for (const x of attrsWith(s.k)) x.parts = x.parts.filter(p => R(p.k) !== s.k);
+  for (const x of attrsWith(s.k)) x.parts = x.parts.filter(p => canonical(p.k) !== s.k);
   changes++;
   return s;
 }
@@ -177,10 +177,10 @@ function restore() { // a queue left by a reload or crash: replayed on the saved
   hint(`Restored ${plural(queue.length, 'unsaved change')} kept in this browser.`);
 }
 function act(op) { if (readOnly) return hint(READ_ONLY_HINT); apply(op); queue.push(op); lastError = null; persist(); showSave(); queueMicrotask(pump); }
-const pending = k => queue.some(o => R(o.k) === R(k));
+const pending = k => queue.some(o => canonical(o.k) === canonical(k));
 const partsOut = parts => parts.map(p => ({ span_id: getS(p.k)?.id, role: p.role })).filter(p => p.span_id != null);
 function build(op) { // [method, url, body]; null when the target was never saved
-  const s = getS(op.k), a = getA(op.k), api = D.api;
+  const s = getS(op.k), a = getA(op.k), api = DATA.api;
   switch (op.t) {
     case 'cs': { const { t, k, ...body } = op; return ['POST', api.spans, body]; }
     case 'us': {
@@ -264,7 +264,7 @@ async function saved(op, j) {
   changes++;
 }
 async function fetchState() {
-  try { const [res, body] = await call('GET', D.api.annotations); return res.ok ? body : null; } catch { return null; }
+  try { const [res, body] = await call('GET', DATA.api.annotations); return res.ok ? body : null; } catch { return null; }
 }
 async function failed(op, status, body) { // a 4xx: say why, undo the change here
   const conflict = status === 409, cur = body.current, s = getS(op.k), a = getA(op.k);
@@ -272,7 +272,7 @@ async function failed(op, status, body) { // a 4xx: say why, undo the change her
   if (op.t === 'lab' && cur && JSON.stringify(rowSrv(cur)) === JSON.stringify(rowSrv(op))) return saved(op, cur); // saved before
   if (op.t === 'cs' && conflict && await adopt(op)) return;
   lastError = conflict && op.t !== 'cs' ? 'changed in another tab or window — reload to see the latest' : body.error || `the server answered ${status}`;
-  queue = queue.filter(o => R(o.k) !== R(op.k));
+  queue = queue.filter(o => canonical(o.k) !== canonical(op.k));
   switch (op.t) {
     case 'cs': unlink(s).failed = true; break;
     case 'us': if (cur) Object.assign(s, { sv: cur.version, srv: spanSrv(cur) }); Object.assign(s, spanSrv(s.srv)); break;
@@ -316,7 +316,7 @@ function undo(back = true) {
   hint(`${back ? 'Undone' : 'Redone'}: ${e.name}.`);
   render();
 }
-const linksOf = k => attrsOf(k).flatMap(a => a.parts.filter(p => R(p.k) === R(k)).map(p => ({ a: a.k, role: p.role })));
+const linksOf = k => attrsOf(k).flatMap(a => a.parts.filter(p => canonical(p.k) === canonical(k)).map(p => ({ a: a.k, role: p.role })));
 function snapSpan(k) { const s = getS(k); return { ...s, attributes: { ...s.attributes }, links: linksOf(k) }; }
 function createSpan(x) {
   const k = newKey('n');
@@ -336,7 +336,7 @@ function updateSpan(k, x) {
   act({ t: 'us', k: s.k, label, attributes: Object.fromEntries(Object.entries(x.attributes ?? s.attributes).filter(([n]) => names.includes(n))) });
   if (label === was) return;
   for (const a of attrsOf(s.k)) { // as the server does: the part takes the new label's role, or goes
-    const part = a.parts.find(p => R(p.k) === s.k), role = relOf(a.relation)?.roles.find(r => r.label === label);
+    const part = a.parts.find(p => canonical(p.k) === s.k), role = relOf(a.relation)?.roles.find(r => r.label === label);
     const free = role && (role.multiple || !a.parts.some(p => p.role === role.name && p !== part));
     if (part) a.parts = a.parts.flatMap(p => p !== part ? [p] : free ? [{ k: p.k, role: role.name }] : []);
   }
@@ -349,7 +349,7 @@ function adoptAttrs(list = []) { // attributions the server changed along with a
   }
 }
 const snapAttr = k => { const a = getA(k); return { k: a.k, relation: a.relation, ...copyAttr(a) }; };
-const cleanParts = parts => parts.map(p => ({ k: R(p.k), role: p.role })).filter((p, i, all) => liveSpan(p.k) && all.findIndex(q => q.k === p.k) === i);
+const cleanParts = parts => parts.map(p => ({ k: canonical(p.k), role: p.role })).filter((p, i, all) => liveSpan(p.k) && all.findIndex(q => q.k === p.k) === i);
 function createAttr(x) {
   const k = newKey('m');
   act({ t: 'ca', k, relation: x.relation, attributes: { ...x.attributes }, parts: cleanParts(x.parts) });
@@ -470,7 +470,7 @@ function saveComment() {
 // The URL names the focus (#s<position>) for links, bookmarks and reloads. A history call costs
 // milliseconds on a long article (and browsers throttle many), so it is written at most every
 // 250 ms; the focus is also kept in sessionStorage, which a reload reads first.
-const FOCUS_KEY = `annotator:focus:${D.document.id}:${ROOT.dataset.user}`;
+const FOCUS_KEY = `annotator:focus:${DATA.document.id}:${ROOT.dataset.user}`;
 let hashAt = -Infinity, hashTimer = 0;
 function hashTo() {
   try { sessionStorage.setItem(FOCUS_KEY, SENTS[ui.cur].position); } catch { /* storage off */ }
@@ -588,7 +588,7 @@ document.addEventListener('keydown', e => {
 function enter(t, space) { // a span tag's panel; else (Enter) the span just marked, or the sentence's first
   if (t.classList.contains('tag')) return openPanel({ span: t.dataset.k }, t.id);
   if (space || t.closest('button, a, input, summary')) return false;
-  const here = spansOf(ui.cur), s = here.find(x => x.k === R(ui.last)) || here[0];
+  const here = spansOf(ui.cur), s = here.find(x => x.k === canonical(ui.last)) || here[0];
   return s ? openPanel({ span: s.k }) : hint('No span here.');
 }
 // Every key the page answers to besides the codebook's, as keyName names them. The guidelines'
@@ -619,14 +619,14 @@ function handleKey(key, t) {
     closePanel(false);
   }
   if (KEYS[key]) return KEYS[key](t);
-  const b = HK.sentence?.[hotkey];
+  const b = HOTKEYS.sentence?.[hotkey];
   if (!b) return false;
   return b.label ? markSelection(b.layer, b.label) : choose(b.layer, b.value);
 }
 function panelKey(key) { // in a panel, keys set its span's attributes, then its attribution's
   const s = ui.panel.span && liveSpan(ui.panel.span), a = panelAttr();
   const toggle = (x, b) => ({ attributes: { ...x.attributes, [b.attribute]: x.attributes[b.attribute] === b.value ? null : b.value } });
-  const bs = s && HK[`span_layer:${s.layer}`]?.[key], ba = a && HK[`relation:${a.relation}`]?.[key];
+  const bs = s && HOTKEYS[`span_layer:${s.layer}`]?.[key], ba = a && HOTKEYS[`relation:${a.relation}`]?.[key];
   if (bs && attrsFor(s.layer, s.label).some(x => x.name === bs.attribute)) return userUpdateSpan(s.k, toggle(s, bs)) ?? true;
   if (ba) return userAttr(a.k, toggle(a, ba)) ?? true;
   return false;
@@ -646,7 +646,7 @@ const CHUNK = 64, chunks = [], chunkOf = new Uint32Array(SENTS.length), sentEls 
 function buildDoc() { // paragraphs as blocks of sentence elements; the blanks between them stay in the DOM as text
   const all = document.createDocumentFragment();
   let chunk = null, para = null, at = 0;
-  const block = (tag, cls, i) => { const el = h(tag, { class: cls }); el.at = U[SENTS[i].start]; return el; }; // .at: where its text starts (UTF-16), for mouse offsets
+  const block = (tag, cls, i) => { const el = h(tag, { class: cls }); el.at = UTF16[SENTS[i].start]; return el; }; // .at: where its text starts (UTF-16), for mouse offsets
   SENTS.forEach((s, i) => {
     const gap = sub(at, s.start);
     if (!para || gap.includes('\n')) {
@@ -745,7 +745,7 @@ function tagFor(s, cur) { // a span's handle, showing its label (focusable in th
 function buildSide() {
   const group = (x, ...kids) => h('div', { class: 'group', role: 'group', 'aria-label': x.title, title: x.description },
     h('span', { class: 'group-title' }, x.title, x.required && ' (required)'), ...kids);
-  $('#label-buttons').append(...CB.span_layers.map(layer => group(layer, layer.labels.map(l => {
+  $('#label-buttons').append(...CODEBOOK.span_layers.map(layer => group(layer, layer.labels.map(l => {
       const b = btn({ class: 'lab', title: tip(l, l.hotkey), 'aria-keyshortcuts': l.hotkey,
         onclick: e => { markSelection(layer.name, l.name); backToText(e); } }, h('span', { class: 'chip' }), l.name, l.hotkey && h('kbd', {}, l.hotkey));
       paint(b, HEX.test(l.color) ? l.color : '#888888');
@@ -812,7 +812,7 @@ function panelAttr() {
 }
 function openPanel(what, from) {
   ui.panel = { ...what, from: from || document.activeElement?.id };
-  if (what.span) ui.last = R(what.span);
+  if (what.span) ui.last = canonical(what.span);
   showSide(true);
   render();
   PANEL.focus();
@@ -853,7 +853,7 @@ function nearSpans(at) { // the live spans starting within two sentences of sent
   return [...found];
 }
 function attrSection(a, s) {
-  const rel = relOf(a.relation), miss = missing(a), inIt = a.parts.map(p => R(p.k));
+  const rel = relOf(a.relation), miss = missing(a), inIt = a.parts.map(p => canonical(p.k));
   const anchor = liveSpan(a.parts.find(p => p.role === rel.anchor)?.k) || liveSpan(a.parts[0]?.k), near = anchor ? sentAt(anchor.start) : ui.cur;
   const button = (cls, label, onclick, text) => btn({ class: cls, 'aria-label': label, onclick }, text);
   return h('div', { class: 'attr' },
@@ -894,14 +894,14 @@ function render() {
 }
 
 // --- Done, and active time per sentence (like Label Studio's lead_time)
-let readOnly = D.state.status === 'done' || D.state.status === 'not_started'; // the latter: gold not started
+let readOnly = DATA.state.status === 'done' || DATA.state.status === 'not_started'; // the latter: gold not started
 const DONE = $('#mark-done'), READ_ONLY = $('#read-only');
 function showDone() { DONE.hidden = readOnly; READ_ONLY.hidden = !readOnly; }
 DONE.addEventListener('click', async () => {
   if (queue.length) return hint('Wait until every change is saved, then mark the document done.');
   if (!confirm(DONE.dataset.confirm)) return;
   let res = null;
-  try { [res] = await call('POST', D.api.done, {}); } catch { /* offline */ }
+  try { [res] = await call('POST', DATA.api.done, {}); } catch { /* offline */ }
   if (res?.ok) { readOnly = true; showDone(); } else hint('Could not mark the document done; try again.');
 });
 // Time counts for the sentence in focus while the tab is visible and the annotator was active
@@ -920,7 +920,7 @@ function sendActivity() {
   for (const [sid, ms] of owed) {
     owed.delete(sid);
     const back = () => owed.set(sid, (owed.get(sid) || 0) + ms); // kept for the next report
-    if (ms >= 1) fetch(D.api.activity, { method: 'POST', keepalive: true, credentials: 'same-origin',
+    if (ms >= 1) fetch(DATA.api.activity, { method: 'POST', keepalive: true, credentials: 'same-origin',
       headers: { 'Content-Type': 'application/json', 'X-CSRFToken': CSRF },
       body: JSON.stringify({ sentence_id: sid, ms: Math.min(Math.round(ms), 600000) }) }).then(r => r.status >= 500 && back(), back);
   }
@@ -955,7 +955,7 @@ pump();
 // What the adjudication page (static/adjudicate.js) works with: its changes go through the
 // same operations, undo history and save queue as the annotator's.
 export const page = {
-  D, SENTS, CHOICES, DOC, h, btn, sub, quote, paint, colorOf, hint, render, afterRender,
+  DATA, SENTS, CHOICES, DOC, h, btn, sub, quote, paint, colorOf, hint, render, afterRender,
   cur: () => ui.cur, row, spansOf, hasSpan, inSent, sameSpan, grouped, markSpan, userSetRow, call, typing,
   queued: () => queue.length, readOnly: () => readOnly, keys: Object.keys(KEYS),
 };

@@ -2,25 +2,31 @@
 
 from __future__ import annotations
 
-from flask import Flask, abort, jsonify, render_template, request
+from flask import Flask, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter, ValidationError
 
-from ..db import db
+from ..app import db
 from ..errors import ServiceError
 from ..models import ID_MAX, User
+from ..services import users
+from .figures import number
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
 
+# One upload request may carry this many files of the largest importable size.
+UPLOAD_FILES = 20
+# Any other form of the app (a codebook is at most projects.CODEBOOK_MAX_BYTES).
+FORM_MAX_BYTES = 2 * 1024 * 1024
+
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> User | None:
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-    return user if user is not None and user.active else None
+    return users.signed_in(db.session, int(user_id)) if user_id.isdigit() else None
 
 
 @login_manager.unauthorized_handler
@@ -64,10 +70,47 @@ class IdConverter(IntegerConverter):
         return number
 
 
+def upload_limit() -> int:
+    """The largest upload request: MAX_CONTENT_LENGTH when the app sets it, else UPLOAD_FILES
+    files of the largest importable size (and room for the form around them)."""
+    from flask import current_app
+
+    configured = current_app.config.get("MAX_CONTENT_LENGTH")
+    return configured or UPLOAD_FILES * current_app.config["MAX_IMPORT_BYTES"] + 64 * 1024
+
+
+def megabytes(size: int | None) -> str:
+    return f"{(size or 0) / (1024 * 1024):.1f} MB"
+
+
 def init_web(app: Flask) -> None:
     app.url_map.converters["int"] = IdConverter  # before the routes are added
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
+    app.jinja_env.globals.update(number=number)
+
+    @app.url_value_preprocessor
+    def _limit_request_size(endpoint, _values):
+        """Cap the request body of every form of the app (logging in too) before anything
+        reads it: this runs before the before_request hooks, where the CSRF check parses the
+        form. MAX_CONTENT_LENGTH, when set, wins. The API sets its own, smaller, limit."""
+        if endpoint == "admin.upload":
+            request.max_content_length = upload_limit()
+        else:
+            request.max_content_length = app.config.get("MAX_CONTENT_LENGTH") or FORM_MAX_BYTES
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def _too_large(error: RequestEntityTooLarge):
+        if request.blueprint != "admin":
+            return _http_error(error)
+        message = (
+            f"The request was over the {megabytes(request.max_content_length)} allowed at once "
+            "and nothing was imported: upload fewer or smaller files at a time."
+        )
+        if request.endpoint == "admin.upload":
+            flash(message, "error")
+            return redirect(url_for("admin.project", **request.view_args))
+        return render_template("error.html", status=413, message=message), 413
 
     # Registered before CSRFProtect's check, so that a logged-out page learns it must log in
     # again (401) rather than that its token is stale (400).
@@ -117,7 +160,6 @@ def init_web(app: Flask) -> None:
         # nothing was saved, and the page's save queue retries a 5xx until it goes through.
         # The pool checks connections before use (pool_pre_ping), so once the database is
         # back the next request works without restarting the app.
-        db.session.rollback()
         app.logger.warning("database unavailable for %s %s: %s", request.method, request.path, error.orig)
         message = "The database cannot be reached at the moment; nothing was saved. Try again shortly."
         if _wants_json():

@@ -1,6 +1,6 @@
 """Adjudication pages and the gold API the adjudication page saves through.
 
-Thin, like the other blueprints: ``annotator.adjudication`` checks the supervisor role (an
+Thin, like the other blueprints: ``annotator.services.adjudication`` checks the supervisor role (an
 annotator gets 403), writes gold with provenance and audit events; this module parses, calls
 and answers. The adjudication page is the annotation page (templates/annotate.html and
 static/annotate.js) with its API URLs pointed at /api/gold/ and the adjudication panel
@@ -13,12 +13,10 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from .. import adjudication, annotations
-from ..db import db
-from ..models import Document
-from ..permissions import require_supervisor
+from ..app import db
+from ..services import adjudication
+from .annotation_page import annotate_data
 from .forms import finish_form
-from .pages import annotate_data
 from .params import flag, json_body
 
 bp = Blueprint("adjudicate", __name__)
@@ -37,12 +35,8 @@ def queue(project_id: int):
 @login_required
 def settings(project_id: int):
     def run():
-        raw = request.form.get("min_agree", "").strip()
-        # Digits (ASCII, no more than a number the page could mean) become the number; anything
-        # else goes as it is, for the service to refuse after checking the role.
-        number = raw.isascii() and raw.isdigit() and len(raw) < 10
-        data = {"min_agree": int(raw) if number else raw, "matching": request.form.get("matching", "").strip()}
-        return adjudication.update_settings(db.session, current_user, project_id, data)  # checks the role first
+        data = {"min_agree": request.form.get("min_agree", ""), "matching": request.form.get("matching", "").strip()}
+        return adjudication.update_settings(db.session, current_user, project_id, data)
 
     return finish_form(url_for(".queue", project_id=project_id), run,
                  lambda s: f"Proposals now need {s['min_agree']} agreeing annotators, {s['matching']} matching.")
@@ -52,9 +46,8 @@ def settings(project_id: int):
 @login_required
 def page(document_id: int):
     hide_names = flag("hide_names")
-    view = adjudication.view(db.session, current_user, document_id, hide_names=hide_names)  # checks the role
-    document = db.session.get(Document, document_id)
-    codebook = annotations.project_codebook(document.project)
+    page = adjudication.page(db.session, current_user, document_id, hide_names=hide_names)
+    view, document, codebook = page["view"], page["document"], page["codebook"]
     api = {
         "annotations": url_for(".gold_annotations", document_id=document.id),
         "spans": url_for(".create_span", document_id=document.id),
@@ -166,5 +159,5 @@ def finish(document_id: int):
 @login_required
 def activity(document_id: int):
     """The page reports active time as it does for annotators; adjudication time is not recorded."""
-    require_supervisor(current_user)
+    adjudication.record_activity(db.session, current_user, document_id)
     return "", 204

@@ -11,24 +11,20 @@ from pathlib import PurePath
 from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField, MultipleFileField
-from werkzeug.exceptions import RequestEntityTooLarge
+from flask_wtf.file import FileField
 from wtforms import PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, EqualTo, Length
 
-from .. import documents, permissions, projects, users
+from ..app import db
 from ..codebook import CodebookError
-from ..db import db
-from ..errors import Forbidden, NotFound, ServiceError
-from ..ingest import EncodingNeeded, IngestError, check_encoding
+from ..errors import ServiceError
 from ..models import ROLES
+from ..services import imports, projects, users
+from .forms import add_error, expected_problem
+from .project_page import UploadForm, project_page
 
 bp = Blueprint("admin", __name__)
 
-# One upload request may carry this many files of the largest importable size.
-UPLOAD_FILES = 20
-# Any other form of the app (a codebook is at most projects.CODEBOOK_MAX_BYTES).
-FORM_MAX_BYTES = 2 * 1024 * 1024
 # The longest uploaded file name kept, in messages and a document's metadata.
 UPLOAD_NAME_MAX = 200
 
@@ -36,19 +32,6 @@ UPLOAD_NAME_MAX = 200
 class NewProjectForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=projects.NAME_MAX)])
     codebook = FileField("Codebook file (optional)")
-
-
-def _known_encoding(_form, field) -> None:
-    try:
-        check_encoding(field.data)
-    except ValueError as error:
-        raise ValidationError(str(error)) from None
-
-
-class UploadForm(FlaskForm):
-    files = MultipleFileField("Files (.txt, .html, .htm, .jsonl)")
-    # Empty: each file's own encoding (UTF-8, a byte-order mark, an HTML page's charset).
-    encoding = StringField("Encoding", validators=[Optional(), Length(max=40), _known_encoding])
 
 
 class NewUserForm(FlaskForm):
@@ -66,52 +49,6 @@ class AccountForm(FlaskForm):
         "New password again",
         validators=[DataRequired(), EqualTo("new_password", message="The two new passwords differ.")],
     )
-
-
-def _upload_limit() -> int:
-    """The largest upload request: MAX_CONTENT_LENGTH when the app sets it, else UPLOAD_FILES
-    files of the largest importable size (and room for the form around them)."""
-    configured = current_app.config.get("MAX_CONTENT_LENGTH")
-    return configured or UPLOAD_FILES * current_app.config["MAX_IMPORT_BYTES"] + 64 * 1024
-
-
-@bp.app_url_value_preprocessor
-def _limit_request_size(endpoint, _values):
-    """Cap the request body of every form of the app (logging in too) before anything reads
-    it: this runs before the before_request hooks, where the CSRF check parses the form.
-    MAX_CONTENT_LENGTH, when set, wins. The API sets its own, smaller, limit after this."""
-    if endpoint == "admin.upload":
-        request.max_content_length = _upload_limit()
-    else:
-        request.max_content_length = current_app.config.get("MAX_CONTENT_LENGTH") or FORM_MAX_BYTES
-
-
-@bp.errorhandler(RequestEntityTooLarge)
-def _too_large(_error):
-    message = (
-        f"The request was over the {_megabytes(request.max_content_length)} allowed at once "
-        "and nothing was imported: upload fewer or smaller files at a time."
-    )
-    if request.endpoint == "admin.upload":
-        flash(message, "error")
-        return redirect(url_for(".project", **request.view_args))
-    return render_template("error.html", status=413, message=message), 413
-
-
-def _megabytes(size: int | None) -> str:
-    return f"{(size or 0) / (1024 * 1024):.1f} MB"
-
-
-def _expected_problem(error: ServiceError) -> None:
-    """Let 403 and 404 reach the error page; anything else is shown on the page it came from."""
-    if isinstance(error, (Forbidden, NotFound)):
-        raise error
-    db.session.rollback()
-
-
-def _add_error(form: FlaskForm, error: ServiceError) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    (field.errors if field is not None else form.form_errors).append(error.message)
 
 
 def _password_page(user, password: str, *, created: bool):
@@ -135,7 +72,7 @@ def project_list():
 @bp.route("/projects/new", methods=["GET", "POST"])
 @login_required
 def new_project():
-    permissions.require_admin(current_user)
+    users.require_admin(db.session, current_user)
     form = NewProjectForm()
     problems = []
     if form.validate_on_submit():
@@ -144,14 +81,13 @@ def new_project():
             if form.codebook.data and form.codebook.data.filename:
                 upload = form.codebook.data
                 codebook = projects.codebook_from_upload(upload.filename, upload.read())
-            project = projects.new_project(db.session, current_user, form.name.data, codebook)
+            project = projects.create_project(db.session, current_user, form.name.data, codebook)
         except CodebookError as error:
             problems = error.problems
         except ServiceError as error:
-            _expected_problem(error)
-            _add_error(form, error)
+            expected_problem(error)
+            add_error(form, error)
         else:
-            db.session.commit()
             flash(f"Project {project.name!r} created with codebook {project.codebook['name']!r} "
                   f"version {project.codebook_version}.")
             return redirect(url_for(".project", project_id=project.id))
@@ -162,31 +98,7 @@ def new_project():
 @bp.get("/projects/<int:project_id>")
 @login_required
 def project(project_id: int):
-    return _project_page(project_id)
-
-
-def _project_page(project_id: int, results: list[documents.UploadResult] | None = None,
-                  form: UploadForm | None = None, status: int = 200):
-    project = projects.project_by_id(db.session, current_user, project_id)
-    rows = projects.project_documents(db.session, current_user, project_id)
-    page = render_template(
-        "admin/project.html",
-        project=project,
-        documents=rows,
-        form=form or UploadForm(),
-        results=results,
-        max_bytes=current_app.config["MAX_IMPORT_BYTES"],
-        max_sentences=current_app.config["MAX_SENTENCES"],
-        upload_limit=_upload_limit(),
-        megabytes=_megabytes,
-        upload_problem=_upload_problem,
-    )
-    return page, status
-
-
-def _upload_problem(error: IngestError) -> str:
-    """An import problem as the upload page words it: an encoding is given in the form."""
-    return error.message("in the Encoding field") if isinstance(error, EncodingNeeded) else str(error)
+    return project_page(project_id)
 
 
 def _upload_name(filename: str) -> str:
@@ -198,15 +110,15 @@ def _upload_name(filename: str) -> str:
 @bp.post("/projects/<int:project_id>/documents")
 @login_required
 def upload(project_id: int):
-    projects.project_by_id(db.session, current_user, project_id)  # 403/404 before reading files
+    projects.get_project(db.session, current_user, project_id)  # 403/404 before reading files
     form = UploadForm()
     if not form.validate():
-        return _project_page(project_id, form=form, status=400)
+        return project_page(project_id, form=form, status=400)
     files = [file for file in request.files.getlist("files") if file.filename]
     if not files:
         flash("Choose one or more files to upload.", "error")
         return redirect(url_for(".project", project_id=project_id))
-    results = documents.import_uploads(
+    results = imports.import_uploads(
         db.session,
         current_user,
         project_id,
@@ -215,7 +127,7 @@ def upload(project_id: int):
         max_sentences=current_app.config["MAX_SENTENCES"],
         encoding=(form.encoding.data or "").strip() or None,
     )
-    return _project_page(project_id, results, form)
+    return project_page(project_id, results=results, form=form)
 
 
 # Users.
@@ -235,16 +147,15 @@ def _users_page(form: NewUserForm, status: int = 200):
 @bp.post("/users")
 @login_required
 def create_user():
-    permissions.require_admin(current_user)
+    users.require_admin(db.session, current_user)
     form = NewUserForm()
     if form.validate_on_submit():
         try:
             user, password = users.add_user(db.session, current_user, form.username.data, form.role.data)
         except ServiceError as error:
-            _expected_problem(error)
-            _add_error(form, error)
+            expected_problem(error)
+            add_error(form, error)
         else:
-            db.session.commit()
             return _password_page(user, password, created=True)
     return _users_page(form, 400)
 
@@ -254,10 +165,9 @@ def _user_action(action, user_id: int, *args, done: str):
     try:
         user = action(db.session, current_user, user_id, *args)
     except ServiceError as error:
-        _expected_problem(error)
+        expected_problem(error)
         flash(error.message, "error")
     else:
-        db.session.commit()
         flash(done.format(username=user.username, role=user.role))
     # An admin who just demoted themself may no longer see the list.
     return redirect(url_for(".users") if current_user.role == "admin" else url_for("pages.home"))
@@ -273,7 +183,7 @@ def set_role(user_id: int):
 @bp.post("/users/<int:user_id>/deactivate")
 @login_required
 def deactivate(user_id: int):
-    return _user_action(users.deactivate_user, user_id, done="{username} is deactivated and can no longer log in.")
+    return _user_action(users.deactivate, user_id, done="{username} is deactivated and can no longer log in.")
 
 
 @bp.post("/users/<int:user_id>/reactivate")
@@ -285,8 +195,7 @@ def reactivate(user_id: int):
 @bp.post("/users/<int:user_id>/password")
 @login_required
 def reset_password(user_id: int):
-    user, password = users.reset_password(db.session, current_user, user_id)
-    db.session.commit()
+    user, password = users.set_password(db.session, current_user, user_id)
     return _password_page(user, password, created=False)
 
 
@@ -301,10 +210,9 @@ def account():
         try:
             users.change_password(db.session, current_user, form.current_password.data, form.new_password.data)
         except ServiceError as error:
-            _expected_problem(error)
-            _add_error(form, error)
+            expected_problem(error)
+            add_error(form, error)
         else:
-            db.session.commit()
             flash("Your password was changed.")
             return redirect(url_for(".account"))
     status = 400 if form.is_submitted() else 200

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 from flask_login import current_user, login_required
 
-from .. import annotations, assignments, progress
-from ..db import db
+from ..app import db
+from ..services import annotations, assignments, progress
 from .params import json_body
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -67,14 +67,10 @@ def delete_attribution(attribution_id: int):
 @bp.post("/documents/<int:document_id>/done")
 @login_required
 def mark_done(document_id: int):
-    assignment = assignments.mark_done(db.session, current_user, document_id)
-    db.session.commit()
-    return jsonify(assignments.status_json(assignment))
+    return jsonify(assignments.mark_done(db.session, current_user, document_id))
 
 
 @bp.post("/documents/<int:document_id>/activity")
 @login_required
 def record_activity(document_id: int):
-    total = progress.record_activity(db.session, current_user, document_id, json_body())
-    db.session.commit()
-    return jsonify(total)
+    return jsonify(progress.record_activity(db.session, current_user, document_id, json_body()))

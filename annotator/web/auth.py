@@ -10,8 +10,8 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from .. import users
-from ..db import db
+from ..app import db
+from ..services import users
 from ..errors import TooManyAttempts
 
 bp = Blueprint("auth", __name__)
@@ -43,11 +43,10 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         try:
-            user = users.log_in(db.session, form.username.data, form.password.data, request.remote_addr or "")
+            user = users.log_in(db.session, None, form.username.data, form.password.data, request.remote_addr or "")
         except TooManyAttempts as error:
             flash(error.message, "error")
             return render_template("login.html", form=form), error.status
-        db.session.commit()
         if user is None:
             flash("Wrong username or password, or the account is deactivated.", "error")
             return render_template("login.html", form=form), 401

@@ -1,6 +1,6 @@
 """Export downloads for supervisors: the same streams as `annotator export`.
 
-Thin: ``annotator.exports`` checks the role and the parameters and reads the records;
+Thin: ``annotator.services.exports`` checks the role and the parameters and reads the records;
 ``annotator.exporters`` renders them. Both check everything before the response starts, so
 a refused download is never a broken file: it is the project page again, with the export
 form filled in as it was sent and the reason beside it.
@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, Response, current_app, g, make_response, request, stream_with_context
+from flask import Blueprint, Response, current_app, request, stream_with_context
 from flask_login import current_user, login_required
 
-from .. import exporters, exports
-from ..db import db
+from .. import exporters
+from ..app import db
 from ..errors import Forbidden, ServiceError
-from . import admin
+from ..services import exports
 from .params import flag
+from .project_page import project_page
 
 bp = Blueprint("exports", __name__)
 
@@ -40,17 +41,6 @@ def _filename(project_name: str, format_name: str, extension: str) -> str:
     return f"{stem}-{format_name}.{extension}"
 
 
-@bp.app_context_processor
-def _export_form() -> dict:
-    """For the export form on the project page (templates/exports/_form.html): the format
-    names, and after a refused download the options it was sent and why it was refused."""
-    return {
-        "export_formats": list(exporters.FORMATS),
-        "export_sent": g.get("export_sent", {}),
-        "export_problem": g.get("export_problem"),
-    }
-
-
 @bp.get("/projects/<int:project_id>/export/<format_name>", endpoint="download")
 @login_required
 def download(project_id: int, format_name: str):
@@ -65,12 +55,10 @@ def download(project_id: int, format_name: str):
     except Forbidden:  # no project page for whoever may not export
         raise
     except ServiceError as error:
-        # The project page's own view checks the project (a missing one is its 404 page).
-        g.export_sent = options | {"annotators": ", ".join(options["annotators"] or ())}
-        g.export_problem = f"The {format_name} export was not made: {error.message}"
-        page = make_response(admin.project(project_id))
-        page.status_code = error.status
-        return page
+        # The project page checks the project (a missing one is its 404 page).
+        return project_page(project_id, status=error.status,
+                            export_sent=options | {"annotators": ", ".join(options["annotators"] or ())},
+                            export_problem=f"The {format_name} export was not made: {error.message}")
     response = Response(stream_with_context(chunks), content_type=module.MEDIA_TYPE)
     name = _filename(records.project.name, format_name, module.EXTENSION)
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'

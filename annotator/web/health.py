@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 from flask import Blueprint, jsonify
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 
-from ..db import db
+from ..app import db
 
 bp = Blueprint("health", __name__)
 
 
 @bp.get("/healthz")
 def healthz():
-    try:
-        db.session.execute(text("SELECT 1"))
-    except SQLAlchemyError:
+    if not db.reachable():
         return jsonify(status="error", error="database unreachable"), 503
     return jsonify(status="ok")

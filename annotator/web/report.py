@@ -1,8 +1,8 @@
 """The agreement report pages: overview, heatmaps, per document, disagreement browser, downloads.
 
-Thin, like the other blueprints: ``annotator.report`` computes (and caches) the report and
-checks the supervisor role; this module only parses the query, lays numbers out for the
-templates (the CI bars are SVG computed here, drawn by the template) and serves downloads.
+``annotator.report`` computes (and caches) the report and checks the supervisor role; this
+module parses the query, runs a cold report in the background, lays the figures out for the
+templates (annotator/web/figures.py) and serves the downloads.
 
 A cold report is computed in a background thread: the page waits for it up to
 ``REPORT_WAIT_SECONDS`` (default 2 s), and if it is not ready by then answers "computing…"
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import math
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor, TimeoutError as FutureTimeout
@@ -21,14 +20,11 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
-
 from .. import report as reporting
-from ..db import db
+from ..app import db
 from ..errors import NotFound, ServiceError
-from ..models import Document, Sentence, Span, User
-from ..permissions import require_supervisor
-from ..review import segments
+from ..services.users import require_supervisor
+from .figures import bucket, chart, figure
 from .params import flag, whole_number
 
 bp = Blueprint("report", __name__)
@@ -36,7 +32,6 @@ bp = Blueprint("report", __name__)
 PAGE_SIZE = 100
 DOCUMENTS_SHOWN = 20  # per layer on the overview; the documents page lists them all, a page at a time
 FRESH_SECONDS = 30  # how long a finished background job's report may be shown without asking again
-CHART_WIDTH, CHART_HEIGHT, CHART_PAD = 260, 34, 8
 
 
 # -- query parameters ------------------------------------------------------------------------
@@ -84,13 +79,11 @@ _jobs: dict[tuple, Future] = {}
 _jobs_lock = threading.Lock()
 
 
-def _compute(app, user_id: int, project_id: int, parameters: dict) -> dict:
+def _compute(app, actor, project_id: int, parameters: dict) -> dict:
+    """In a thread of its own: the request's user (its row as loaded then, enough for the
+    role check) and a session of the thread's app context."""
     with app.app_context():
-        try:
-            actor = db.session.get(User, user_id)
-            return reporting.cached_report(db.session, actor, project_id, **parameters)
-        finally:
-            db.session.remove()
+        return reporting.cached_report(db.session, actor, project_id, **parameters)
 
 
 def _report(project_id: int, parameters: dict) -> dict | None:
@@ -100,7 +93,7 @@ def _report(project_id: int, parameters: dict) -> dict | None:
     ago (the "computing…" page reloading itself); an older one is dropped and the report asked
     for again, which the service's cache answers at once unless the annotations changed.
     """
-    require_supervisor(current_user)  # before starting any work; the service checks again
+    require_supervisor(db.session, current_user)  # before starting any work; the service checks again
     app = current_app._get_current_object()
     key = (id(app), current_user.id, project_id, json.dumps(parameters, default=str, sort_keys=True))
     now = time.monotonic()
@@ -109,7 +102,7 @@ def _report(project_id: int, parameters: dict) -> dict | None:
         if job is not None and job.done() and now - getattr(job, "finished_at", now) > FRESH_SECONDS:
             job = None
         if job is None:
-            job = _executor.submit(_compute, app, current_user.id, project_id, parameters)
+            job = _executor.submit(_compute, app, current_user._get_current_object(), project_id, parameters)
             job.add_done_callback(lambda done: setattr(done, "finished_at", time.monotonic()))
             _jobs[key] = job
     try:
@@ -126,80 +119,6 @@ def _report(project_id: int, parameters: dict) -> dict | None:
 
 def _computing(project_id: int, back: str):
     return render_template("report/computing.html", project_id=project_id, back=back), 202
-
-
-# -- figures for the templates --------------------------------------------------------------
-
-
-def figure(raw: Any) -> dict:
-    """A FIGURE dict whatever came (a dict, a bare number, None)."""
-    if isinstance(raw, dict):
-        return raw
-    if raw is None:
-        return {"value": None, "undefined": "not computed"}
-    return {"value": float(raw), "undefined": None}
-
-
-def number(raw: Any) -> str:
-    """Three decimals, or "undefined — reason" (never 0 for undefined)."""
-    fig = figure(raw)
-    if fig.get("value") is None:
-        return f"undefined — {fig.get('undefined') or 'not computed'}"
-    return f"{fig['value']:.3f}"
-
-
-def bucket(raw: Any) -> str:
-    """The heatmap class of a value."""
-    value = figure(raw).get("value")
-    if value is None:
-        return "heat-none"
-    if value < 0.2:
-        return "heat-0"
-    if value < 0.4:
-        return "heat-1"
-    if value < 0.667:
-        return "heat-2"
-    if value < 0.8:
-        return "heat-3"
-    return "heat-4"
-
-
-def chart(raw: Any) -> dict | None:
-    """Coordinates of a CI bar: the scale 0..1 (lower when needed), bands, interval, point."""
-    fig = figure(raw)
-    value = fig.get("value")
-    if value is None:
-        return None
-    interval = fig.get("interval") or None
-    low_end = min([0.0, value] + ([interval["low"]] if interval and interval.get("low") is not None else []))
-    if low_end < 0:
-        low_end = math.floor(low_end * 4) / 4  # down to a quarter
-    high_end = max(1.0, value)
-    inner = CHART_WIDTH - 2 * CHART_PAD
-
-    def x(v: float) -> float:
-        return round(CHART_PAD + (v - low_end) / (high_end - low_end) * inner, 1)
-
-    bands = [
-        {"cls": "band-unreliable", "x": x(low_end), "width": round(x(0.667) - x(low_end), 1)},
-        {"cls": "band-tentative", "x": x(0.667), "width": round(x(0.8) - x(0.667), 1)},
-        {"cls": "band-reliable", "x": x(0.8), "width": round(x(high_end) - x(0.8), 1)},
-    ]
-    ticks = [{"x": x(t), "label": label} for t, label in ((0.0, "0"), (0.667, ".667"), (0.8, ".8"), (1.0, "1"))]
-    if low_end < 0:
-        ticks.insert(0, {"x": x(low_end), "label": f"{low_end:g}"})
-    has_interval = bool(interval and interval.get("low") is not None and interval.get("high") is not None)
-    text = f"{value:.3f}"
-    if has_interval:
-        text += f", 95% interval {interval['low']:.3f} to {interval['high']:.3f}"
-    elif interval and interval.get("undefined"):
-        text += f", 95% interval undefined — {interval['undefined']}"
-    return {
-        "width": CHART_WIDTH, "height": CHART_HEIGHT, "bar_y": 4, "bar_height": 14, "mid": 11,
-        "bands": bands, "ticks": ticks, "point": x(value),
-        "low": x(interval["low"]) if has_interval else None, "high": x(interval["high"]) if has_interval else None,
-        "label": text,
-    }
 
 
 def _by_value(rows: list[dict], key: str) -> list[dict]:
@@ -258,7 +177,7 @@ def report_page(project_id: int):
     return render_template(
         "report/page.html", report=report, layers=layers, names=names, query=query,
         enough=counts.get("annotators", 0) >= 2 and counts.get("sentences", 0) > 0,
-        number=number, chart=chart, figure=figure, bucket=bucket,
+        chart=chart, figure=figure, bucket=bucket,
     )
 
 
@@ -277,7 +196,7 @@ def documents_page(project_id: int):
     return render_template(
         "report/documents.html", report=report, layer=layer, rows=documents[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
         total=len(documents), page=page, pages=max(1, -(-len(documents) // PAGE_SIZE)), query=query,
-        number=number, figure=figure,
+        figure=figure,
     )
 
 
@@ -297,15 +216,11 @@ def disagreements_page(project_id: int):
     entries = [entry for entry in layer.get("disagreements", []) if _involves(layer["kind"], entry, a, b)]
     total = len(entries)
     entries = entries[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
-    rows = _rows(layer, entries, a, b)
+    rows = reporting.disagreement_rows(db.session, current_user, project_id, layer, entries, a, b)
     return render_template(
         "report/disagreements.html", report=report, layer=layer, names=names, a=a, b=b, rows=rows,
         total=total, page=page, pages=max(1, -(-total // PAGE_SIZE)), query=query,
     )
-
-
-def _values(entry: dict) -> dict[int, Any]:
-    return {int(user): value for user, value in (entry.get("values") or {}).items()}
 
 
 def _involves(kind: str, entry: dict, a: int | None, b: int | None) -> bool:
@@ -314,7 +229,7 @@ def _involves(kind: str, entry: dict, a: int | None, b: int | None) -> bool:
     if kind == "span":
         pair = {int(entry["a"]), int(entry["b"])}
         return all(i in pair for i in wanted) and (len(wanted) < 2 or a != b)
-    values = _values(entry)
+    values = reporting.entry_values(entry)
     if any(i not in values for i in wanted):
         return False
     if len(wanted) == 2:
@@ -327,45 +242,6 @@ def _involves(kind: str, entry: dict, a: int | None, b: int | None) -> bool:
 def _same(x: Any, y: Any) -> bool:
     normal = lambda v: sorted(v) if isinstance(v, (list, tuple)) else v  # noqa: E731
     return normal(x) == normal(y)
-
-
-def _rows(layer: dict, entries: list[dict], a: int | None, b: int | None) -> list[dict]:
-    """Each disagreement with its document, sentence text and each annotator's work on it."""
-    if not entries:
-        return []
-    session = db.session
-    sentence_ids = {int(e["sentence"]) for e in entries}
-    sentences = {s.id: s for s in session.scalars(select(Sentence).where(Sentence.id.in_(sentence_ids)))}
-    document_ids = {s.document_id for s in sentences.values()}
-    documents = {d.id: d for d in session.scalars(select(Document).where(Document.id.in_(document_ids)))}
-    spans: dict[tuple[int, int], list[Span]] = {}
-    if layer["kind"] == "span":
-        users = {int(e["a"]) for e in entries} | {int(e["b"]) for e in entries}
-        for span in session.scalars(
-            select(Span).where(Span.document_id.in_(document_ids), Span.user_id.in_(users), Span.layer == layer["layer"])
-            .order_by(Span.start, Span.end, Span.id)
-        ):
-            spans.setdefault((span.document_id, span.user_id), []).append(span)
-    rows = []
-    for entry in entries:
-        sentence = sentences.get(int(entry["sentence"]))
-        if sentence is None:  # deleted since the report was computed
-            continue
-        document = documents[sentence.document_id]
-        text = document.text[sentence.start : sentence.end]
-        if layer["kind"] == "span":
-            people = [int(entry["a"]), int(entry["b"])]
-            work = [
-                {"user": user, "segments": segments(text, sentence.start, spans.get((document.id, user), []), {})}
-                for user in people
-            ]
-        else:
-            values = _values(entry)
-            people = [i for i in (a, b) if i is not None] or sorted(values)
-            people += [] if (a is None) == (b is None) else sorted(set(values) - set(people))
-            work = [{"user": user, "value": values.get(user)} for user in people]
-        rows.append({"document": document, "sentence": sentence, "text": text, "work": work})
-    return rows
 
 
 # -- downloads ------------------------------------------------------------------------------

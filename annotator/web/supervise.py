@@ -9,12 +9,12 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from .. import adjudication, assignments, progress, review
-from ..db import db
-from ..errors import ServiceError
+from .. import report as reporting
+from ..app import db
+from ..services import assignments, progress, review
+from ..services.users import require_supervisor
 from .forms import finish_form
 from .params import whole_number
-from .report import number
 
 bp = Blueprint("supervise", __name__)
 
@@ -36,22 +36,19 @@ def _ints(name: str) -> list[int]:
 @bp.get("/projects/<int:project_id>/assignments", endpoint="assignments")
 @login_required
 def assignments_page(project_id: int):
-    matrix = assignments.assignment_matrix(db.session, project_id, actor=current_user)
+    matrix = assignments.assignment_matrix(db.session, current_user, project_id)
     return render_template("supervise/assignments.html", matrix=matrix)
 
 
 @bp.post("/projects/<int:project_id>/assignments/auto")
 @login_required
 def auto_assign(project_id: int):
+    require_supervisor(db.session, current_user)  # 403 before the form's fields are read and judged
+
     def run():
-        project = assignments.project_by_id(db.session, project_id, actor=current_user)
-        chosen = set(_ints("annotators"))
-        if not chosen:
-            raise ServiceError("choose at least one annotator", field="annotators")
-        pool = [user for user in assignments.eligible_annotators(db.session) if user.id in chosen]
         return assignments.auto_assign(
-            db.session, project, _int("per_document"), seed=_int("seed", default=0),
-            calibration=_int("calibration", default=0), annotators=pool, actor=current_user,
+            db.session, current_user, project_id, _int("per_document"), seed=_int("seed", default=0),
+            calibration=_int("calibration", default=0), annotator_ids=_ints("annotators"),
         )
 
     def report(result) -> str:
@@ -64,16 +61,17 @@ def auto_assign(project_id: int):
 @bp.post("/projects/<int:project_id>/assignments")
 @login_required
 def assign(project_id: int):
+    require_supervisor(db.session, current_user)  # 403 before the form's fields are read and judged
+
     def run():
-        project = assignments.project_by_id(db.session, project_id, actor=current_user)
-        return assignments.assign_documents(db.session, project, _int("user"), _ints("documents"), actor=current_user)
+        return assignments.assign(db.session, current_user, project_id, [_int("user")], _ints("documents"))
 
     return finish_form(url_for(".assignments", project_id=project_id), run, lambda created: f"{len(created)} new assignment(s).")
 
 
 def _assignment_action(assignment_id: int, action, message: str):
     """Withdraw, reassign or reopen; back to the project's assignment page."""
-    assignment = assignments.get_assignment(db.session, assignment_id, actor=current_user)
+    assignment = assignments.get_assignment(db.session, current_user, assignment_id)
     back = url_for(".assignments", project_id=assignment.document.project_id)
     return finish_form(back, action, message)
 
@@ -82,7 +80,7 @@ def _assignment_action(assignment_id: int, action, message: str):
 @login_required
 def withdraw(assignment_id: int):
     return _assignment_action(
-        assignment_id, lambda: assignments.withdraw(db.session, assignment_id, actor=current_user),
+        assignment_id, lambda: assignments.withdraw(db.session, current_user, assignment_id),
         "Assignment withdrawn; its annotations are kept.",
     )
 
@@ -91,7 +89,7 @@ def withdraw(assignment_id: int):
 @login_required
 def reassign(assignment_id: int):
     return _assignment_action(
-        assignment_id, lambda: assignments.reassign(db.session, assignment_id, _int("user"), actor=current_user),
+        assignment_id, lambda: assignments.reassign(db.session, current_user, assignment_id, _int("user")),
         "Reassigned; the first annotator's annotations are kept.",
     )
 
@@ -100,7 +98,7 @@ def reassign(assignment_id: int):
 @login_required
 def reopen(assignment_id: int):
     return _assignment_action(
-        assignment_id, lambda: assignments.reopen(db.session, assignment_id, actor=current_user), "Reopened."
+        assignment_id, lambda: assignments.reopen(db.session, current_user, assignment_id), "Reopened."
     )
 
 
@@ -108,7 +106,6 @@ def reopen(assignment_id: int):
 @login_required
 def mark_done(document_id: int):
     assignments.mark_done(db.session, current_user, document_id)
-    db.session.commit()
     flash("Marked done. It stays readable; a supervisor can reopen it.", "info")
     return redirect(url_for("pages.home"))
 
@@ -119,11 +116,11 @@ def mark_done(document_id: int):
 @bp.get("/projects/<int:project_id>/progress", endpoint="progress")
 @login_required
 def progress_page(project_id: int):
-    report = progress.project_progress(db.session, project_id, actor=current_user)
-    gold = adjudication.scores(db.session, current_user, project_id)
+    report = progress.project_progress(db.session, current_user, project_id)
+    gold = reporting.gold_scores(db.session, current_user, project_id)
     return render_template(
         "supervise/progress.html", report=report, gold=gold, duration=progress.format_duration,
-        moment=progress.format_time, number=number,
+        moment=progress.format_time,
     )
 
 

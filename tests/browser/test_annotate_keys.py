@@ -43,17 +43,16 @@ def in_viewport(page, selector: str) -> bool:
 
 def import_article(live_server, path, project: str) -> int:
     """Import one article into a project of its own, past the CLI's sentence limit."""
-    from annotator import projects
     from annotator.db import configure_engine
-    from annotator.documents import import_articles
     from annotator.ingest import read_paths
+    from annotator.services import imports, projects
+    from annotator.services.permissions import SYSTEM
 
     engine = configure_engine(sa.create_engine(live_server.database_url))
     try:
         with Session(engine) as session:
-            project_row = projects.get_or_create_project(session, project)
-            session.commit()
-            summary = import_articles(session, project_row, read_paths([path], max_sentences=100_000))
+            project_row = projects.get_or_create_project(session, SYSTEM, project)
+            summary = imports.import_articles(session, SYSTEM, project_row.id, read_paths([path], max_sentences=100_000))
             assert summary.imported, summary
     finally:
         engine.dispose()

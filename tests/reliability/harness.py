@@ -28,11 +28,12 @@ from pathlib import Path
 import requests
 import sqlalchemy as sa
 
-from annotator import assignments, create_app, migrate, projects, users
-from annotator.db import db
-from annotator.documents import import_articles
+from annotator import create_app, migrate
+from annotator.app import db
 from annotator.ingest import read_paths
 from annotator.models import Document, Sentence, SentenceLabel, Span
+from annotator.services import assignments, imports, projects, users
+from annotator.services.permissions import SYSTEM
 
 REPO = Path(__file__).resolve().parents[2]
 SEED = REPO / "seeds"
@@ -67,14 +68,11 @@ def prepare(database_url: str, instance: Path, names: list[str]) -> Article:
     with app.app_context():
         migrate.upgrade(db.engine)
         session = db.session
-        project = projects.get_or_create_project(session, "default")
-        session.commit()
-        import_articles(session, project, read_paths([SEED]))
+        project = projects.get_or_create_project(session, SYSTEM, "default")
+        imports.import_articles(session, SYSTEM, project.id, read_paths([SEED]))
         document = session.scalars(sa.select(Document).order_by(Document.id)).first()
-        people = [users.create_user(session, name, "annotator", PASSWORD)[0] for name in names]
-        for person in people:
-            assignments.assign(session, person, [document])
-        session.commit()
+        people = [users.add_user(session, SYSTEM, name, "annotator", PASSWORD)[0] for name in names]
+        assignments.assign(session, SYSTEM, project.id, [person.id for person in people], [document.id])
         sentences = [(s.id, s.start, s.end) for s in session.scalars(
             sa.select(Sentence).where(Sentence.document_id == document.id).order_by(Sentence.position))]
         article = Article(document.id, sentences, document.text)

@@ -14,7 +14,7 @@ import time
 import pytest
 import requests
 
-from annotator.users import MAX_FAILURES_PER_ADDRESS
+from annotator.services.users import MAX_FAILURES_PER_ADDRESS
 
 from .harness import NGINX, Proxy, Server, prepare, restart_postgresql, run_load, usernames, verify, wait_for_recovery
 

@@ -15,10 +15,12 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from .assignments import ACTIVE_STATUSES, _done_layers, active_assignment, project_by_id
-from .db import writes
-from .errors import ServiceError
-from .models import ID_MAX, Assignment, Attribution, Document, Event, Sentence, SentenceLabel, SentenceTime, Span, User, utcnow
+from .assignments import ACTIVE_STATUSES, _done_layers, active_assignment
+from ..db import reads, writes
+from ..errors import ServiceError
+from ..models import ID_MAX, Assignment, Attribution, Document, Event, Sentence, SentenceLabel, SentenceTime, Span, User, utcnow
+from .permissions import ANYONE, SUPERVISORS, Actor
+from .projects import get_project
 from .users import not_gold
 
 MAX_ACTIVITY_MS = 10 * 60 * 1000  # the most one report may add
@@ -34,13 +36,14 @@ def _positive_int(data: dict, name: str) -> int:
     return value
 
 
-@writes
-def record_activity(session: Session, user: User, document_id: int, data: dict) -> dict:
-    """Add ``data["ms"]`` of active time on ``data["sentence_id"]`` to the user's running total.
+@writes(ANYONE)
+def record_activity(session: Session, actor: Actor, document_id: int, data: dict) -> dict:
+    """Add ``data["ms"]`` of active time on ``data["sentence_id"]`` to the actor's running total.
 
-    The user needs a live assignment to the document (done ones too: reading counts). Not
-    audited: it is telemetry, not an annotation. The caller commits.
+    The actor needs a live assignment to the document (done ones too: reading counts). Not
+    audited: it is telemetry, not an annotation.
     """
+    user = actor
     active_assignment(session, user, document_id, for_write=False)
     sentence_id, ms = _positive_int(data, "sentence_id"), _positive_int(data, "ms")
     if not 0 < ms <= MAX_ACTIVITY_MS:
@@ -134,9 +137,10 @@ def _per_user_document(session: Session, statement) -> dict[tuple[int, int], int
     return {(row[0], row[1]): row[2] for row in session.execute(statement)}
 
 
-def project_progress(session: Session, project_id: int, *, actor: User | None) -> ProjectProgress:
-    """Per annotator, per document and overall numbers of a project (supervisors only)."""
-    project = project_by_id(session, project_id, actor=actor)
+@reads(SUPERVISORS)
+def project_progress(session: Session, actor: Actor, project_id: int) -> ProjectProgress:
+    """Per annotator, per document and overall numbers of a project."""
+    project = get_project(session, actor, project_id)
     in_project = select(Document.id).where(Document.project_id == project.id)
     sentences = dict(
         session.execute(

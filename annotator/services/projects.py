@@ -1,9 +1,4 @@
-"""Projects: a name and a versioned codebook.
-
-Functions whose second argument is ``actor`` serve the web pages and check first that the
-actor may see (supervisor or admin) or create (admin) projects; the others are the command
-line's.
-"""
+"""Projects: a name and a versioned codebook. Supervisors see them, admins create them."""
 
 from __future__ import annotations
 
@@ -15,30 +10,45 @@ from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
 from . import audit
-from .codebook import Codebook, CodebookError, codebook_from_dict, default_codebook
-from .db import writes
-from .errors import Conflict, NotFound, ServiceError
-from .models import Assignment, Document, Project, Sentence, User
-from .permissions import require_admin, require_supervisor
+from ..codebook import Codebook, CodebookError, codebook_from_dict, default_codebook
+from ..db import reads, writes
+from ..errors import Conflict, NotFound, ServiceError
+from ..models import Assignment, Document, Project, Sentence
+from .permissions import ADMINS, SUPERVISORS, Actor
 from .users import not_gold
 
 CODEBOOK_MAX_BYTES = 1024 * 1024
 NAME_MAX = 200  # the column's length
 
-DEFAULT_PROJECT = "default"
+_codebooks: dict[tuple[int, int], Codebook] = {}
 
 
-def get_project(session: Session, name: str) -> Project:
+def project_codebook(project: Project) -> Codebook:
+    """The project's codebook, parsed once per version."""
+    key = (project.id, project.codebook_version)
+    if key not in _codebooks:
+        _codebooks[key] = codebook_from_dict(project.codebook, source=f"project {project.name!r}")
+    return _codebooks[key]
+
+
+@reads(SUPERVISORS)
+def get_project(session: Session, actor: Actor, project_id: int) -> Project:
+    project = session.get(Project, project_id)
+    if project is None:
+        raise NotFound(f"no project with id {project_id}", field="project")
+    return project
+
+
+@reads(SUPERVISORS)
+def project_named(session: Session, actor: Actor, name: str) -> Project:
     project = session.scalar(select(Project).where(Project.name == name))
     if project is None:
         raise NotFound(f"no project named {name!r}", field="project")
     return project
 
 
-@writes
-def create_project(
-    session: Session, name: str, codebook: Codebook | None = None, *, actor: User | None = None
-) -> Project:
+@writes(ADMINS)
+def create_project(session: Session, actor: Actor, name: str, codebook: Codebook | None = None) -> Project:
     name = name.strip()
     if not name or len(name) > NAME_MAX or not name.isprintable():
         raise ServiceError(f"project name must be 1-{NAME_MAX} printable characters", field="name")
@@ -47,23 +57,19 @@ def create_project(
     codebook = codebook or default_codebook()
     project = Project(name=name, codebook=codebook.to_dict(), codebook_version=codebook.version)
     session.add(project)
-    audit.record(
-        session,
-        actor=actor,
-        action="create",
-        entity=project,
-        after={"name": name, "codebook_version": codebook.version},
-    )
+    audit.record(session, actor=actor, action="create", entity=project,
+                 after={"name": name, "codebook_version": codebook.version})
     return project
 
 
-@writes
-def get_or_create_project(session: Session, name: str, *, actor: User | None = None) -> Project:
+@writes(ADMINS)
+def get_or_create_project(session: Session, actor: Actor, name: str) -> Project:
     project = session.scalar(select(Project).where(Project.name == name))
-    return project or create_project(session, name, actor=actor)
+    return project or create_project(session, actor, name)
 
 
-def project_counts(session: Session) -> list[Row]:
+@reads(SUPERVISORS)
+def list_projects(session: Session, actor: Actor) -> list[Row]:
     """Each project with its codebook name and its numbers of documents, sentences and
     annotators (users with a live assignment to one of its documents)."""
     documents = (
@@ -101,24 +107,11 @@ def project_counts(session: Session) -> list[Row]:
     ).all()
 
 
-def list_projects(session: Session, actor: User) -> list[Row]:
-    """project_counts, for supervisors and admins."""
-    require_supervisor(actor)
-    return project_counts(session)
-
-
-def project_by_id(session: Session, actor: User, project_id: int) -> Project:
-    require_supervisor(actor)
-    project = session.get(Project, project_id)
-    if project is None:
-        raise NotFound(f"no project with id {project_id}", field="project")
-    return project
-
-
-def project_documents(session: Session, actor: User, project_id: int) -> list[Row]:
+@reads(SUPERVISORS)
+def project_documents(session: Session, actor: Actor, project_id: int) -> list[Row]:
     """The project's documents with their numbers of sentences and of annotators assigned
     (assignments not withdrawn), in import order."""
-    project_by_id(session, actor, project_id)
+    get_project(session, actor, project_id)
     sentences = (
         select(Sentence.document_id, func.count(Sentence.id).label("sentences"))
         .group_by(Sentence.document_id)
@@ -144,13 +137,6 @@ def project_documents(session: Session, actor: User, project_id: int) -> list[Ro
         .where(Document.project_id == project_id)
         .order_by(Document.id)
     ).all()
-
-
-@writes
-def new_project(session: Session, actor: User, name: str, codebook: Codebook | None = None) -> Project:
-    """create_project, for admins."""
-    require_admin(actor)
-    return create_project(session, name, codebook, actor=actor)
 
 
 def codebook_from_upload(filename: str, data: bytes) -> Codebook:

@@ -1,4 +1,4 @@
-"""Annotations: spans, sentence labels and attributions. Owns every write of them.
+"""Annotations: spans, sentence labels and attributions, each user's own.
 
 Each function checks that the user holds a live assignment to the document (blind
 annotation: nobody reads or changes another user's rows through here), validates the payload
@@ -9,27 +9,24 @@ ServiceError naming the field.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
-from sqlalchemy.orm.exc import StaleDataError
 
 from . import audit
 from .assignments import active_assignment
-from .codebook import Codebook, codebook_from_dict
-from .db import writes
-from .errors import Conflict, NotFound, ServiceError
-from .models import (
+from .permissions import ANYONE, Actor
+from .projects import project_codebook
+from ..codebook import Codebook
+from ..db import reads, writes
+from ..errors import Conflict, NotFound, ServiceError
+from ..models import (
     ID_MAX,
     Assignment,
     Attribution,
     AttributionPart,
     Document,
-    Project,
     Sentence,
     SentenceLabel,
     Span,
@@ -38,17 +35,6 @@ from .models import (
 )
 
 MAX_COMMENT = 2000
-
-_codebooks: dict[tuple[int, int], Codebook] = {}
-
-
-def project_codebook(project: Project) -> Codebook:
-    """The project's codebook, parsed once per version."""
-    key = (project.id, project.codebook_version)
-    if key not in _codebooks:
-        _codebooks[key] = codebook_from_dict(project.codebook, source=f"project {project.name!r}")
-    return _codebooks[key]
-
 
 # -- payload fields -------------------------------------------------------------------------
 
@@ -157,22 +143,39 @@ def _missing_roles(codebook: Codebook, attribution: Attribution) -> list[str]:
 # -- reading ----------------------------------------------------------------------------------
 
 
-def annotation_state(session: Session, user: User, document_id: int) -> dict:
-    """Everything the user has saved on the document (and nothing of anyone else's)."""
-    assignment = active_assignment(session, user, document_id, for_write=False)
+@reads(ANYONE)
+def annotation_page(session: Session, actor: Actor, document_id: int) -> dict:
+    """What the annotation page shows: the document (with its sentences), its codebook and
+    the actor's saved work on it."""
+    state = annotation_state(session, actor, document_id)
+    document = active_assignment(session, actor, document_id, for_write=False).document
+    return {"document": document, "codebook": project_codebook(document.project), "state": state}
+
+
+@reads(ANYONE)
+def guidelines(session: Session, actor: Actor, document_id: int) -> dict:
+    """The codebook of a document the actor is assigned, with the document."""
+    document = active_assignment(session, actor, document_id, for_write=False).document
+    return {"document": document, "codebook": project_codebook(document.project)}
+
+
+@reads(ANYONE)
+def annotation_state(session: Session, actor: Actor, document_id: int) -> dict:
+    """Everything the actor has saved on the document (and nothing of anyone else's)."""
+    assignment = active_assignment(session, actor, document_id, for_write=False)
     codebook = project_codebook(assignment.document.project)
     spans = session.scalars(
-        select(Span).where(Span.document_id == document_id, Span.user_id == user.id).order_by(Span.start, Span.id)
+        select(Span).where(Span.document_id == document_id, Span.user_id == actor.id).order_by(Span.start, Span.id)
     )
     labels = session.scalars(
         select(SentenceLabel)
         .join(Sentence)
-        .where(Sentence.document_id == document_id, SentenceLabel.user_id == user.id)
+        .where(Sentence.document_id == document_id, SentenceLabel.user_id == actor.id)
         .order_by(SentenceLabel.id)
     )
     attributions = session.scalars(
         select(Attribution)
-        .where(Attribution.document_id == document_id, Attribution.user_id == user.id)
+        .where(Attribution.document_id == document_id, Attribution.user_id == actor.id)
         .order_by(Attribution.id)
         .options(selectinload(Attribution.parts))  # one query for all parts, not one per attribution
     )
@@ -192,33 +195,6 @@ def _touch(row) -> None:
 def _started(assignment: Assignment) -> None:
     if assignment.status == "assigned":
         assignment.status = "in_progress"
-
-
-_DEFERRED = "annotator.annotations.commit_deferred"
-
-
-@contextmanager
-def deferred_commit(session: Session) -> Iterator[None]:
-    """Run these writes inside the caller's transaction: their commits become flushes, and
-    the caller commits (with commit) once it has added its own rows, so that both
-    land together or not at all (annotator.adjudication: a gold item and its provenance)."""
-    session.info[_DEFERRED] = True
-    try:
-        yield
-    finally:
-        session.info.pop(_DEFERRED, None)
-
-
-def commit(session: Session) -> None:
-    """Commit (flush under deferred_commit), turning races the database caught into conflicts."""
-    try:
-        session.flush() if session.info.get(_DEFERRED) else session.commit()
-    except StaleDataError as error:
-        session.rollback()
-        raise Conflict("this item was changed elsewhere at the same moment; reload to see it", field="version") from error
-    except IntegrityError as error:
-        session.rollback()
-        raise Conflict("this item was saved elsewhere at the same moment; reload to see it") from error
 
 
 # -- spans ------------------------------------------------------------------------------------
@@ -285,9 +261,9 @@ def _prefilled(
     return filled
 
 
-@writes
-def create_span(session: Session, user: User, document_id: int, data: dict) -> dict:
-    assignment = active_assignment(session, user, document_id)
+@writes(ANYONE)
+def create_span(session: Session, actor: Actor, document_id: int, data: dict) -> dict:
+    assignment = active_assignment(session, actor, document_id)
     document = assignment.document
     codebook = project_codebook(document.project)
     layer, label = payload_field(data, "layer", str), payload_field(data, "label", str)
@@ -297,14 +273,14 @@ def create_span(session: Session, user: User, document_id: int, data: dict) -> d
     start, end, text, sentence = checked_extent(session, document, codebook, layer, data)
     duplicate = session.scalar(
         select(Span.id).where(
-            Span.document_id == document.id, Span.user_id == user.id, Span.layer == layer,
+            Span.document_id == document.id, Span.user_id == actor.id, Span.layer == layer,
             Span.label == label, Span.start == start, Span.end == end,
         )
     )
     if duplicate is not None:
         raise Conflict("you already marked exactly this text with this label", field="start")
     span = Span(
-        user_id=user.id,
+        user_id=actor.id,
         document_id=document.id,
         sentence_id=sentence.id,
         layer=layer,
@@ -312,13 +288,12 @@ def create_span(session: Session, user: User, document_id: int, data: dict) -> d
         start=start,
         end=end,
         text=text,
-        attributes=_prefilled(session, user, document, codebook, layer, label, start, end, attributes),
+        attributes=_prefilled(session, actor, document, codebook, layer, label, start, end, attributes),
     )
     session.add(span)
     _started(assignment)
     session.flush()
-    audit.record(session, actor=user, action="create", entity=span, after=span_json(span))
-    commit(session)
+    audit.record(session, actor=actor, action="create", entity=span, after=span_json(span))
     return span_json(span)
 
 
@@ -329,9 +304,9 @@ def _own_span(session: Session, user: User, span_id: int) -> tuple[Span, Assignm
     return span, active_assignment(session, user, span.document_id)
 
 
-@writes
-def update_span(session: Session, user: User, span_id: int, data: dict) -> dict:
-    span, assignment = _own_span(session, user, span_id)
+@writes(ANYONE)
+def update_span(session: Session, actor: Actor, span_id: int, data: dict) -> dict:
+    span, assignment = _own_span(session, actor, span_id)
     _check_version(span, data, span_json)
     codebook = project_codebook(assignment.document.project)
     before = span_json(span)
@@ -347,21 +322,19 @@ def update_span(session: Session, user: User, span_id: int, data: dict) -> dict:
     span.label, span.attributes = label, dict(attributes)
     _touch(span)
     session.flush()
-    audit.record(session, actor=user, action="update", entity=span, before=before, after=span_json(span))
-    changed = _fit_roles(session, user, span, codebook) if label != before["label"] else []
-    commit(session)
+    audit.record(session, actor=actor, action="update", entity=span, before=before, after=span_json(span))
+    changed = _fit_roles(session, actor, span, codebook) if label != before["label"] else []
     return span_json(span) | {"attributions": changed}
 
 
-@writes
-def delete_span(session: Session, user: User, span_id: int, data: dict) -> dict:
+@writes(ANYONE)
+def delete_span(session: Session, actor: Actor, span_id: int, data: dict) -> dict:
     """Remove the span, and its part in any attribution; answers with the changed attributions."""
-    span, assignment = _own_span(session, user, span_id)
+    span, assignment = _own_span(session, actor, span_id)
     _check_version(span, data, span_json)
-    changed = _fit_roles(session, user, span, project_codebook(assignment.document.project), removing=True)
-    audit.record(session, actor=user, action="delete", entity=span, before=span_json(span))
+    changed = _fit_roles(session, actor, span, project_codebook(assignment.document.project), removing=True)
+    audit.record(session, actor=actor, action="delete", entity=span, before=span_json(span))
     session.delete(span)
-    commit(session)
     return {"deleted": span_id, "attributions": changed}
 
 
@@ -400,16 +373,16 @@ def check_sentence_layer(codebook: Codebook, layer: str) -> None:
         raise ServiceError(f"{layer!r} is not a sentence layer of this codebook", field="layer")
 
 
-@writes
-def set_sentence_label(session: Session, user: User, sentence_id: int, layer: str, data: dict) -> dict:
-    """Create or update the user's value (and unsure flag, comment) for one sentence and layer.
+@writes(ANYONE)
+def set_sentence_label(session: Session, actor: Actor, sentence_id: int, layer: str, data: dict) -> dict:
+    """Create or update the actor's value (and unsure flag, comment) for one sentence and layer.
 
     Creating sends no version; updating sends the version it last saw.
     """
     sentence = session.get(Sentence, sentence_id)
     if sentence is None:
         raise NotFound("no such sentence", field="sentence_id")
-    assignment = active_assignment(session, user, sentence.document_id)
+    assignment = active_assignment(session, actor, sentence.document_id)
     codebook = project_codebook(assignment.document.project)
     check_sentence_layer(codebook, layer)
     value = data.get("value")
@@ -420,7 +393,7 @@ def set_sentence_label(session: Session, user: User, sentence_id: int, layer: st
 
     row = session.scalar(
         select(SentenceLabel).where(
-            SentenceLabel.user_id == user.id,
+            SentenceLabel.user_id == actor.id,
             SentenceLabel.sentence_id == sentence.id,
             SentenceLabel.layer == layer,
         )
@@ -428,7 +401,7 @@ def set_sentence_label(session: Session, user: User, sentence_id: int, layer: st
     if row is None:
         if data.get("version") is not None:
             raise Conflict("this label was deleted elsewhere; reload to see it", field="version")
-        row = SentenceLabel(user_id=user.id, sentence_id=sentence.id, layer=layer)
+        row = SentenceLabel(user_id=actor.id, sentence_id=sentence.id, layer=layer)
         session.add(row)
         before = None
     else:
@@ -445,8 +418,7 @@ def set_sentence_label(session: Session, user: User, sentence_id: int, layer: st
     _touch(row)
     _started(assignment)
     session.flush()
-    audit.record(session, actor=user, action="create" if before is None else "update", entity=row, before=before, after=label_json(row))
-    commit(session)
+    audit.record(session, actor=actor, action="create" if before is None else "update", entity=row, before=before, after=label_json(row))
     return label_json(row)
 
 
@@ -499,9 +471,9 @@ def _set_parts(session: Session, user: User, attribution: Attribution, codebook:
             attribution.parts.append(AttributionPart(span=span, role=role))
 
 
-@writes
-def create_attribution(session: Session, user: User, document_id: int, data: dict) -> dict:
-    assignment = active_assignment(session, user, document_id)
+@writes(ANYONE)
+def create_attribution(session: Session, actor: Actor, document_id: int, data: dict) -> dict:
+    assignment = active_assignment(session, actor, document_id)
     document = assignment.document
     codebook = project_codebook(document.project)
     relation_name = payload_field(data, "relation", str, default=codebook.relations[0].name)
@@ -509,13 +481,12 @@ def create_attribution(session: Session, user: User, document_id: int, data: dic
         raise ServiceError(f"{relation_name!r} is not a relation of this codebook", field="relation")
     attributes = payload_field(data, "attributes", dict, default={})
     _first_problem(codebook.validate_relation_attributes(relation_name, attributes), "attributes")
-    attribution = Attribution(user_id=user.id, document=document, relation=relation_name, attributes=attributes)
-    _set_parts(session, user, attribution, codebook, payload_field(data, "parts", list, default=[]))
+    attribution = Attribution(user_id=actor.id, document=document, relation=relation_name, attributes=attributes)
+    _set_parts(session, actor, attribution, codebook, payload_field(data, "parts", list, default=[]))
     session.add(attribution)
     _started(assignment)
     session.flush()
-    audit.record(session, actor=user, action="create", entity=attribution, after=attribution_json(attribution))
-    commit(session)
+    audit.record(session, actor=actor, action="create", entity=attribution, after=attribution_json(attribution))
     return attribution_json(attribution, codebook)
 
 
@@ -526,29 +497,27 @@ def _own_attribution(session: Session, user: User, attribution_id: int) -> tuple
     return attribution, active_assignment(session, user, attribution.document_id)
 
 
-@writes
-def update_attribution(session: Session, user: User, attribution_id: int, data: dict) -> dict:
-    attribution, assignment = _own_attribution(session, user, attribution_id)
+@writes(ANYONE)
+def update_attribution(session: Session, actor: Actor, attribution_id: int, data: dict) -> dict:
+    attribution, assignment = _own_attribution(session, actor, attribution_id)
     _check_version(attribution, data, attribution_json)
     codebook = project_codebook(assignment.document.project)
     before = attribution_json(attribution)
     attributes = payload_field(data, "attributes", dict, default=attribution.attributes)
     _first_problem(codebook.validate_relation_attributes(attribution.relation, attributes), "attributes")
     if "parts" in data:
-        _set_parts(session, user, attribution, codebook, payload_field(data, "parts", list))
+        _set_parts(session, actor, attribution, codebook, payload_field(data, "parts", list))
     attribution.attributes = dict(attributes)
     _touch(attribution)
     session.flush()
-    audit.record(session, actor=user, action="update", entity=attribution, before=before, after=attribution_json(attribution))
-    commit(session)
+    audit.record(session, actor=actor, action="update", entity=attribution, before=before, after=attribution_json(attribution))
     return attribution_json(attribution, codebook)
 
 
-@writes
-def delete_attribution(session: Session, user: User, attribution_id: int, data: dict) -> None:
+@writes(ANYONE)
+def delete_attribution(session: Session, actor: Actor, attribution_id: int, data: dict) -> None:
     """Remove the unit; its spans stay."""
-    attribution, _ = _own_attribution(session, user, attribution_id)
+    attribution, _ = _own_attribution(session, actor, attribution_id)
     _check_version(attribution, data, attribution_json)
-    audit.record(session, actor=user, action="delete", entity=attribution, before=attribution_json(attribution))
+    audit.record(session, actor=actor, action="delete", entity=attribution, before=attribution_json(attribution))
     session.delete(attribution)
-    commit(session)

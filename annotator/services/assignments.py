@@ -1,17 +1,16 @@
 """Who annotates which document, and how far along each assignment is.
 
-Every read and write of annotations checks the annotator's assignment here. Supervisors
-(and admins) assign documents by hand or automatically, withdraw, reassign and reopen;
-annotators mark their own assignments done. Every change appends an audit event. ``actor``
-is the signed-in user on the web; ``None`` means the command line (whoever runs it owns the
-database) and skips the role check.
+Every read and write of annotations checks the annotator's assignment here
+(:func:`active_assignment`). Supervisors (and admins) assign documents by hand or
+automatically, withdraw, reassign and reopen; annotators mark their own assignments done.
+Every change appends an audit event.
 """
 
 from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
@@ -19,18 +18,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
 from . import audit
-from .db import writes
-from .errors import Conflict, Forbidden, NotFound, ServiceError
-from .models import Assignment, Document, Project, Sentence, SentenceLabel, User, utcnow
-from .permissions import require_supervisor
-from .users import not_gold
+from ..db import reads, writes
+from ..errors import Conflict, Forbidden, NotFound, ServiceError
+from ..models import Assignment, Document, Project, Sentence, SentenceLabel, User, utcnow
+from .permissions import ANYONE, SUPERVISORS, Actor
+from .projects import get_project
+from .users import not_gold, user_by_id
 
 ACTIVE_STATUSES = ("assigned", "in_progress", "done")
-
-
-def _authorise(actor: User | None) -> None:
-    if actor is not None:
-        require_supervisor(actor)
 
 
 def _json(assignment: Assignment, user: User | None = None) -> dict:
@@ -40,28 +35,33 @@ def _json(assignment: Assignment, user: User | None = None) -> dict:
     return body
 
 
-def project_by_id(session: Session, project_id: int, *, actor: User | None) -> Project:
-    _authorise(actor)
-    project = session.get(Project, project_id)
-    if project is None:
-        raise NotFound("no such project", field="project_id")
-    return project
-
-
-# -- by hand ------------------------------------------------------------------------------------
-
-
-@writes
+@writes(SUPERVISORS)
 def assign(
-    session: Session, user: User, documents: Iterable[Document], *, actor: User | None = None
+    session: Session, actor: Actor, project_id: int, user_ids: Sequence[int], document_ids: Sequence[int] | None = None,
 ) -> list[Assignment]:
-    """Give ``documents`` to ``user``; already assigned ones are left as they are.
+    """Give the project's documents (``document_ids``, else all of them) to each of the users;
+    already assigned ones are left as they are. A withdrawn assignment is restored, with the
+    annotations made under it."""
+    project = get_project(session, actor, project_id)
+    if not user_ids:
+        raise ServiceError("choose at least one annotator", field="user")
+    people = [user_by_id(session, actor, user_id) for user_id in user_ids]
+    inactive = [user.username for user in people if not user.active]
+    if inactive:
+        raise ServiceError(f"deactivated: {', '.join(inactive)}", field="user")
+    query = select(Document).where(Document.project_id == project.id).order_by(Document.id)
+    if document_ids is not None:
+        if not document_ids:
+            raise ServiceError("choose at least one document", field="documents")
+        query = query.where(Document.id.in_(document_ids))
+    documents = session.scalars(query).all()
+    missing = set(document_ids or ()) - {document.id for document in documents}
+    if missing:
+        raise ServiceError(f"no document {', '.join(map(str, sorted(missing)))} in project {project.name!r}", field="documents")
+    return [assignment for user in people for assignment in _give(session, actor, user, documents)]
 
-    A withdrawn assignment is restored, with the annotations made under it.
-    """
-    _authorise(actor)
-    if not user.active:
-        raise ServiceError(f"{user.username!r} is deactivated", field="user")
+
+def _give(session: Session, actor: Actor, user: User, documents: Sequence[Document]) -> list[Assignment]:
     created = []
     for document in documents:
         assignment = session.scalar(
@@ -79,28 +79,8 @@ def assign(
     return created
 
 
-@writes
-def assign_documents(
-    session: Session, project: Project, user_id: int, document_ids: Sequence[int], *, actor: User | None
-) -> list[Assignment]:
-    """assign() by ids: the documents must belong to the project."""
-    _authorise(actor)
-    user = session.get(User, user_id)
-    if user is None:
-        raise ServiceError("no such user", field="user")
-    if not document_ids:
-        raise ServiceError("choose at least one document", field="documents")
-    documents = session.scalars(
-        select(Document).where(Document.project_id == project.id, Document.id.in_(document_ids)).order_by(Document.id)
-    ).all()
-    missing = set(document_ids) - {document.id for document in documents}
-    if missing:
-        raise ServiceError(f"no document {', '.join(map(str, sorted(missing)))} in project {project.name!r}", field="documents")
-    return assign(session, user, documents, actor=actor)
-
-
-def get_assignment(session: Session, assignment_id: int, *, actor: User | None) -> Assignment:
-    _authorise(actor)
+@reads(SUPERVISORS)
+def get_assignment(session: Session, actor: Actor, assignment_id: int) -> Assignment:
     return _assignment(session, assignment_id)
 
 
@@ -111,11 +91,10 @@ def _assignment(session: Session, assignment_id: int) -> Assignment:
     return assignment
 
 
-@writes
-def withdraw(session: Session, assignment_id: int, *, actor: User | None) -> Assignment:
+@writes(SUPERVISORS)
+def withdraw(session: Session, actor: Actor, assignment_id: int) -> Assignment:
     """Take the document away from the annotator. Nothing is deleted: the annotations stay,
     read-only, marked by the assignment's status 'withdrawn'."""
-    _authorise(actor)
     assignment = _assignment(session, assignment_id)
     if assignment.status == "withdrawn":
         raise Conflict("this assignment is already withdrawn", field="assignment_id")
@@ -125,15 +104,12 @@ def withdraw(session: Session, assignment_id: int, *, actor: User | None) -> Ass
     return assignment
 
 
-@writes
-def reassign(session: Session, assignment_id: int, to_user_id: int, *, actor: User | None) -> Assignment:
+@writes(SUPERVISORS)
+def reassign(session: Session, actor: Actor, assignment_id: int, to_user_id: int) -> Assignment:
     """Withdraw the assignment from its annotator and give the document to another one, who
     starts from their own (usually empty) annotations; the first annotator's stay."""
-    _authorise(actor)
     assignment = _assignment(session, assignment_id)
-    to_user = session.get(User, to_user_id)
-    if to_user is None:
-        raise ServiceError("no such user", field="user")
+    to_user = user_by_id(session, actor, to_user_id)
     if to_user.id == assignment.user_id:
         raise ServiceError("reassign to a different annotator", field="user")
     taken = session.scalar(
@@ -147,14 +123,13 @@ def reassign(session: Session, assignment_id: int, to_user_id: int, *, actor: Us
         raise Conflict(f"{to_user.username!r} already has this document", field="user")
     if not to_user.active:
         raise ServiceError(f"{to_user.username!r} is deactivated", field="user")
-    withdraw(session, assignment_id, actor=actor)
-    return assign(session, to_user, [assignment.document], actor=actor)[0]
+    withdraw(session, actor, assignment_id)
+    return _give(session, actor, to_user, [assignment.document])[0]
 
 
-@writes
-def reopen(session: Session, assignment_id: int, *, actor: User | None) -> Assignment:
+@writes(SUPERVISORS)
+def reopen(session: Session, actor: Actor, assignment_id: int) -> Assignment:
     """Make a done assignment editable again (status back to in_progress)."""
-    _authorise(actor)
     assignment = _assignment(session, assignment_id)
     if assignment.status != "done":
         raise Conflict("only a done assignment can be reopened", field="assignment_id")
@@ -164,16 +139,16 @@ def reopen(session: Session, assignment_id: int, *, actor: User | None) -> Assig
     return assignment
 
 
-@writes
-def mark_done(session: Session, user: User, document_id: int) -> Assignment:
+@writes(ANYONE)
+def mark_done(session: Session, actor: Actor, document_id: int) -> dict:
     """The annotator declares their own assignment finished: it becomes read-only for them
     until a supervisor reopens it. Marking a done assignment again changes nothing."""
-    assignment = active_assignment(session, user, document_id, for_write=False)
+    assignment = active_assignment(session, actor, document_id, for_write=False)
     if assignment.status != "done":
         before = _json(assignment)
         assignment.status, assignment.completed_at = "done", utcnow()
-        audit.record(session, actor=user, action="done", entity=assignment, before=before, after=_json(assignment))
-    return assignment
+        audit.record(session, actor=actor, action="done", entity=assignment, before=before, after=_json(assignment))
+    return status_json(assignment)
 
 
 def status_json(assignment: Assignment) -> dict:
@@ -221,27 +196,27 @@ def _sentence_counts(session: Session, project: Project) -> dict[int, int]:
     )
 
 
-def eligible_annotators(session: Session) -> list[User]:
+def _eligible_annotators(session: Session) -> list[User]:
     """Active annotators (never the gold account, even if someone reactivated it)."""
     return list(session.scalars(
         select(User).where(User.active, User.role == "annotator", not_gold(User.id)).order_by(User.username)
     ))
 
 
-@writes
+@writes(SUPERVISORS)
 def auto_assign(
     session: Session,
-    project: Project,
+    actor: Actor,
+    project_id: int,
     per_document: int,
     *,
     seed: int = 0,
     calibration: int = 0,
-    annotators: Sequence[User] | None = None,
-    actor: User | None = None,
+    annotator_ids: Sequence[int] | None = None,
 ) -> AutoAssignment:
     """Give every document of the project to ``per_document`` annotators, balancing sentences.
 
-    Eligible: ``annotators`` if given, else every active user with the role annotator.
+    Eligible: the users ``annotator_ids`` if given, else every active user with the role annotator.
     ``calibration`` documents (the first in the seeded order) go to every eligible annotator.
     The other documents, longest first (ties in the seeded order), each go to the least
     loaded eligible annotators (load = sentences already assigned in the project, live
@@ -251,8 +226,16 @@ def auto_assign(
     documents, annotators, existing assignments and seed: same result. Everything is checked
     before anything is written.
     """
-    _authorise(actor)
-    pool = sorted({user.id: user for user in (annotators if annotators is not None else eligible_annotators(session))}.values(), key=lambda u: u.username)
+    project = get_project(session, actor, project_id)
+    if annotator_ids is not None and not annotator_ids:
+        raise ServiceError("choose at least one annotator", field="annotators")
+    annotators = None if annotator_ids is None else [user_by_id(session, actor, user_id) for user_id in annotator_ids]
+    if annotators is not None:
+        eligible = {user.id for user in _eligible_annotators(session)}
+        others = [user.username for user in annotators if user.active and user.id not in eligible]
+        if others:
+            raise ServiceError(f"not annotators: {', '.join(others)}", field="annotators")
+    pool = sorted({user.id: user for user in (annotators if annotators is not None else _eligible_annotators(session))}.values(), key=lambda u: u.username)
     inactive = [user.username for user in pool if not user.active]
     if inactive:
         raise ServiceError(f"deactivated: {', '.join(inactive)}", field="annotators")
@@ -328,10 +311,12 @@ def auto_assign(
     return AutoAssignment(created, list(loads.values()), calibration_set, short)
 
 
-def loads_of(session: Session, project: Project, users: Sequence[User]) -> list[Load]:
+@reads(SUPERVISORS)
+def loads_of(session: Session, actor: Actor, project_id: int, user_ids: Sequence[int]) -> list[Load]:
     """Documents and sentences each user holds (live assignments) in the project."""
+    project = get_project(session, actor, project_id)
     sentences = _sentence_counts(session, project)
-    loads = {user.id: Load(user) for user in users}
+    loads = {user_id: Load(user_by_id(session, actor, user_id)) for user_id in user_ids}
     rows = session.execute(
         select(Assignment.user_id, Assignment.document_id)
         .join(Document)
@@ -355,8 +340,9 @@ class Matrix:
     candidates: list[User]  # whom the page offers for assigning by hand and reassigning
 
 
-def assignment_matrix(session: Session, project_id: int, *, actor: User | None) -> Matrix:
-    project = project_by_id(session, project_id, actor=actor)
+@reads(SUPERVISORS)
+def assignment_matrix(session: Session, actor: Actor, project_id: int) -> Matrix:
+    project = get_project(session, actor, project_id)
     sentences = _sentence_counts(session, project)
     documents = session.scalars(select(Document).where(Document.project_id == project.id).order_by(Document.id)).all()
     rows = session.scalars(
@@ -365,7 +351,7 @@ def assignment_matrix(session: Session, project_id: int, *, actor: User | None) 
         .options(joinedload(Assignment.user))
     ).all()
     cells = {(row.document_id, row.user_id): row for row in rows}
-    candidates = eligible_annotators(session)
+    candidates = _eligible_annotators(session)
     users = {row.user.id: row.user for row in rows} | {user.id: user for user in candidates}
     return Matrix(
         project,
@@ -399,15 +385,6 @@ def active_assignment(session: Session, user: User, document_id: int, *, for_wri
     return assignment
 
 
-def assignments_of(session: Session, user: User) -> list[Assignment]:
-    return list(
-        session.scalars(
-            select(Assignment)
-            .join(Document)
-            .where(Assignment.user_id == user.id, Assignment.status.in_(ACTIVE_STATUSES))
-            .order_by(Document.project_id, Document.id)
-        )
-    )
 
 
 def _done_layers(codebook_data: dict) -> list[str]:
@@ -426,8 +403,16 @@ class Progress:
     next_position: int  # the first sentence not done yet (0 when all are done)
 
 
-def progress_of(session: Session, user: User, assignments: list[Assignment]) -> list[Progress]:
-    """Sentences done / total per assigned document, and where to continue."""
+@reads(ANYONE)
+def my_progress(session: Session, actor: Actor) -> list[Progress]:
+    """The actor's live assignments: sentences done / total per document, and where to continue."""
+    user = actor
+    assignments = session.scalars(
+        select(Assignment)
+        .join(Document)
+        .where(Assignment.user_id == user.id, Assignment.status.in_(ACTIVE_STATUSES))
+        .order_by(Document.project_id, Document.id)
+    ).all()
     result = []
     for assignment in assignments:
         document = assignment.document

@@ -12,7 +12,7 @@ project.
 
 Only work under a live (not withdrawn) assignment is exported. Annotators are named by a
 pseudonym unless usernames are asked for: stable for a (project, user) and not reversible
-without the instance's secret key. The gold standard (annotator.adjudication) is exported
+without the instance's secret key. The gold standard (annotator.services.adjudication) is exported
 instead of the annotators when asked for (``gold=True``): the gold account's work on the
 adjudicated documents, as the one annotator named "gold", in the same shapes; otherwise it
 is never exported.
@@ -30,9 +30,9 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.orm import Session
 
-from .annotations import project_codebook
-from .errors import NotFound, ServiceError
-from .models import (
+from ..db import reads
+from ..errors import NotFound, ServiceError
+from ..models import (
     Assignment,
     Attribution,
     AttributionPart,
@@ -43,8 +43,9 @@ from .models import (
     Span,
     User,
 )
-from .permissions import require_supervisor
-from .pseudonyms import pseudonym
+from ..pseudonyms import pseudonym
+from .permissions import SUPERVISORS, Actor
+from .projects import get_project, project_codebook
 from .users import GOLD_USERNAME, not_gold
 
 DOCUMENT_BATCH = 200  # documents read at a time; their texts and sentences live at once
@@ -298,9 +299,10 @@ class _ByDocument:
         return rows
 
 
+@reads(SUPERVISORS)
 def document_records(
     session: Session,
-    actor: User | None,
+    actor: Actor,
     project_id: int,
     *,
     secret_key: str,
@@ -311,7 +313,6 @@ def document_records(
 ) -> DocumentRecords:
     """The project's document records, checked now and read as they are iterated.
 
-    ``actor`` must be a supervisor or admin (None: the command line, trusted).
     ``annotators``: only these users (by username); every annotator with a live assignment
     otherwise. ``usernames``: name annotators by username instead of by pseudonym.
     ``secret_key``: the instance's secret key (SECRET_KEY), which the pseudonyms derive from.
@@ -320,11 +321,7 @@ def document_records(
     Every document of the project is a record, in id order; one nobody (selected) annotates
     has an empty ``annotations`` list.
     """
-    if actor is not None:
-        require_supervisor(actor)
-    project = session.get(Project, project_id)
-    if project is None:
-        raise NotFound(f"no project with id {project_id}", field="project")
+    project = get_project(session, actor, project_id)
     if batch_size < 1:
         raise ServiceError("batch_size must be at least 1", field="batch_size")
     if not usernames and not secret_key:

@@ -3,7 +3,7 @@
 The gold standard is stored as ordinary annotation rows (spans, sentence labels,
 attributions) of one system account, ``gold`` (users.GOLD_USERNAME: inactive, no usable
 password, never counted as an annotator). Starting a document gives that account an
-assignment, so the annotation services (annotator.annotations) validate and write gold
+assignment, so the annotation services (annotator.services.annotations) validate and write gold
 exactly as they write an annotator's work; the functions here wrap them, and record beside
 each gold item its provenance (a ``gold_provenance`` row: method, the annotators whose item
 it matches, who decided, when, a note) and an audit event naming the supervisor, in the same
@@ -13,8 +13,8 @@ Proposals come from the pure rules of annotator.agreement.consensus with the pro
 settings (``projects.adjudication``: min_agree, matching). Ties are never written: they
 stay open for a person.
 
-Every function takes ``actor``: a supervisor or admin on the web, None for the command line
-(trusted). Annotators get Forbidden from all of them. Writes commit. See docs/adjudication.md.
+Supervisors and admins (and the command line's SYSTEM) only: annotators get Forbidden from
+every function here. See docs/adjudication.md.
 """
 
 from __future__ import annotations
@@ -26,12 +26,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from . import agreement, annotations, audit, report
-from .agreement.consensus import attribution_consensus, attribution_key, majority, span_consensus, vote_key
-from .assignments import ACTIVE_STATUSES
-from .db import writes
-from .errors import Conflict, NotFound, ServiceError
-from .models import (
+from .. import agreement
+from ..agreement.consensus import attribution_consensus, attribution_key, majority, span_consensus, vote_key
+from ..db import batch, reads, writes
+from ..errors import Conflict, NotFound, ServiceError
+from ..models import (
     ADJUDICATION_DEFAULTS,
     MATCHINGS,
     Adjudication,
@@ -46,15 +45,13 @@ from .models import (
     User,
     utcnow,
 )
-from .permissions import require_supervisor
-from .users import GOLD_USERNAME, create_placeholder, not_gold
+from . import annotations, audit
+from .assignments import ACTIVE_STATUSES
+from .permissions import SUPERVISORS, Actor
+from .projects import get_project, project_codebook
+from .users import GOLD_USERNAME, add_placeholder, not_gold
 
 NOT_STARTED = "not_started"
-
-
-def _authorise(actor: User | None) -> None:
-    if actor is not None:
-        require_supervisor(actor)
 
 
 # -- the gold account and the settings ----------------------------------------------------------
@@ -65,10 +62,10 @@ def gold_id(session: Session) -> int | None:
     return session.scalar(select(User.id).where(User.username == GOLD_USERNAME))
 
 
-def gold_user(session: Session) -> User:
+def _gold_user(session: Session, actor: Actor) -> User:
     """The gold account, created (audited) on first use; call within a write."""
     user = session.scalar(select(User).where(User.username == GOLD_USERNAME))
-    return user if user is not None else create_placeholder(session, GOLD_USERNAME, system=True)
+    return user if user is not None else add_placeholder(session, actor, GOLD_USERNAME, system=True)
 
 
 def project_settings(project: Project) -> dict:
@@ -76,6 +73,9 @@ def project_settings(project: Project) -> dict:
 
 
 def _checked_settings(min_agree: Any, matching: Any) -> dict:
+    """The rule as sent: min_agree a whole number (or its digits, as a form sends it)."""
+    if isinstance(min_agree, str) and min_agree.strip().isascii() and min_agree.strip().isdigit() and len(min_agree.strip()) < 10:
+        min_agree = int(min_agree)
     if isinstance(min_agree, bool) or not isinstance(min_agree, int) or min_agree < 1:
         raise ServiceError("min_agree must be a whole number of at least 1", field="min_agree")
     if matching not in MATCHINGS:
@@ -83,31 +83,22 @@ def _checked_settings(min_agree: Any, matching: Any) -> dict:
     return {"min_agree": min_agree, "matching": matching}
 
 
-def _project(session: Session, project_id: int) -> Project:
-    project = session.get(Project, project_id)
-    if project is None:
-        raise NotFound(f"no project with id {project_id}", field="project")
-    return project
+@reads(SUPERVISORS)
+def settings(session: Session, actor: Actor, project_id: int) -> dict:
+    return project_settings(get_project(session, actor, project_id))
 
 
-def settings(session: Session, actor: User | None, project_id: int) -> dict:
-    _authorise(actor)
-    return project_settings(_project(session, project_id))
-
-
-@writes
-def update_settings(session: Session, actor: User | None, project_id: int, data: dict) -> dict:
+@writes(SUPERVISORS)
+def update_settings(session: Session, actor: Actor, project_id: int, data: dict) -> dict:
     """Set the project's proposal rule: ``data`` {"min_agree": m, "matching": "exact"|"overlap"}
     (a missing key keeps its value). Audited on the project."""
-    _authorise(actor)
-    project = _project(session, project_id)
+    project = get_project(session, actor, project_id)
     before = project_settings(project)
     after = _checked_settings(data.get("min_agree", before["min_agree"]), data.get("matching", before["matching"]))
     if after != before:
         project.adjudication = after
         audit.record(session, actor=actor, action="adjudication_settings", entity=project,
                      before={"adjudication": before}, after={"adjudication": after})
-    annotations.commit(session)
     return after
 
 
@@ -130,7 +121,7 @@ def _annotators(session: Session, document_id: int) -> list[User]:
     ))
 
 
-def _unit(attribution: Attribution) -> agreement.Attribution:
+def _as_unit(attribution: Attribution) -> agreement.Attribution:
     """An attribution row as the agreement functions take it: parts by role, attributes."""
     parts: dict[str, list[tuple[int, int]]] = {}
     for part in attribution.parts:
@@ -139,7 +130,7 @@ def _unit(attribution: Attribution) -> agreement.Attribution:
 
 
 @dataclass
-class _Work:
+class _DocumentRows:
     """Everyone's rows on one document, by user id."""
 
     labels: dict[int, dict[str, dict[int, Any]]] = field(default_factory=dict)  # sentence -> layer -> user -> value
@@ -148,8 +139,8 @@ class _Work:
     attributions: dict[int, list[Attribution]] = field(default_factory=dict)
 
 
-def _work(session: Session, document_id: int, user_ids: list[int]) -> _Work:
-    work = _Work()
+def _document_rows(session: Session, document_id: int, user_ids: list[int]) -> _DocumentRows:
+    work = _DocumentRows()
     for row in session.scalars(
         select(SentenceLabel).join(Sentence, Sentence.id == SentenceLabel.sentence_id)
         .where(Sentence.document_id == document_id, SentenceLabel.user_id.in_(user_ids))
@@ -186,7 +177,7 @@ def _span_attributes(spans: list[Span]) -> tuple[dict, list[str]]:
     return chosen, open_names
 
 
-def proposal(codebook, document: Document, work: _Work, annotator_ids: list[int], gold: int | None,
+def proposal(codebook, document: Document, work: _DocumentRows, annotator_ids: list[int], gold: int | None,
              rule: dict) -> dict:
     """The proposed gold of a document from the annotators' rows in ``work``: labels by
     majority, spans and attributions by agreement of at least min_agree annotators
@@ -224,10 +215,10 @@ def proposal(codebook, document: Document, work: _Work, annotator_ids: list[int]
         for tie in result.ties:
             span_ties.append({"layer": layer.name, "annotators": tie.annotators,
                               "candidates": [{"label": label, "start": start, "end": end} for start, end, label in tie.candidates]})
-    gold_units = {attribution_key(_unit(a)) for a in work.attributions.get(gold, [])}
+    gold_units = {attribution_key(_as_unit(a)) for a in work.attributions.get(gold, [])}
     attributions, attribution_ties = [], []
     for relation in codebook.relations:
-        units = {u: [_unit(a) for a in work.attributions.get(u, []) if a.relation == relation.name] for u in annotator_ids}
+        units = {u: [_as_unit(a) for a in work.attributions.get(u, []) if a.relation == relation.name] for u in annotator_ids}
         result = attribution_consensus(units, min_agree, matching)
         labels_of = {role.name: role.label for role in relation.roles}
         for unit, agreed in result.proposed:
@@ -302,11 +293,11 @@ def _counts(statuses: list[str]) -> dict:
     return counts | {"total": len(statuses)}
 
 
-def queue(session: Session, actor: User | None, project_id: int) -> dict:
+@reads(SUPERVISORS)
+def queue(session: Session, actor: Actor, project_id: int) -> dict:
     """The project's documents for adjudication, lowest agreement first (see _disagreement;
     documents with nothing comparable last), then by id, with their status and counts."""
-    _authorise(actor)
-    project = _project(session, project_id)
+    project = get_project(session, actor, project_id)
     in_project = select(Document.id).where(Document.project_id == project.id)
     documents = session.execute(select(Document.id, Document.title).where(Document.project_id == project.id)).all()
     statuses = _statuses(session, in_project)
@@ -323,11 +314,11 @@ def queue(session: Session, actor: User | None, project_id: int) -> dict:
             "documents": rows, "counts": _counts([row["status"] for row in rows])}
 
 
-def status(session: Session, actor: User | None, project_id: int) -> dict:
+@reads(SUPERVISORS)
+def status(session: Session, actor: Actor, project_id: int) -> dict:
     """Counts by adjudication status, and per document its status, annotators and how many
     gold labels, spans and attributions it has (for `annotator gold status`)."""
-    _authorise(actor)
-    project = _project(session, project_id)
+    project = get_project(session, actor, project_id)
     in_project = select(Document.id).where(Document.project_id == project.id)
     statuses = _statuses(session, in_project)
     annotators = _live_counts(session, in_project)
@@ -370,17 +361,31 @@ def adjudication_json(row: Adjudication | None) -> dict:
     return {"document": row.document_id, "status": row.status, "adjudicator_id": row.adjudicator_id, "note": row.note}
 
 
-def view(session: Session, actor: User | None, document_id: int, *, hide_names: bool = False) -> dict:
+@reads(SUPERVISORS)
+def page(session: Session, actor: Actor, document_id: int, *, hide_names: bool = False) -> dict:
+    """What the adjudication page shows: the document, its codebook and :func:`view`."""
+    result = view(session, actor, document_id, hide_names=hide_names)
+    document = _document(session, document_id)
+    return {"document": document, "codebook": project_codebook(document.project), "view": result}
+
+
+@reads(SUPERVISORS)
+def record_activity(session: Session, actor: Actor, document_id: int) -> None:
+    """The adjudication page reports active time as the annotation page does; adjudication
+    time is not recorded (only who may adjudicate is checked)."""
+
+
+@reads(SUPERVISORS)
+def view(session: Session, actor: Actor, document_id: int, *, hide_names: bool = False) -> dict:
     """Everything the adjudication page shows of a document: its sentences, each annotator's
     labels, spans and attributions, the proposal, the gold so far and its provenance.
     Dict keys that are ids (sentence, annotator) are strings, as in JSON."""
-    _authorise(actor)
     document = _document(session, document_id)
-    codebook = annotations.project_codebook(document.project)
+    codebook = project_codebook(document.project)
     people = _annotators(session, document.id)
     ids = [user.id for user in people]
     gold = session.scalar(select(User).where(User.username == GOLD_USERNAME))
-    work = _work(session, document.id, ids + ([gold.id] if gold else []))
+    work = _document_rows(session, document.id, ids + ([gold.id] if gold else []))
     row = session.scalar(select(Adjudication).where(Adjudication.document_id == document.id))
     gold_state = {"status": None, "spans": [], "labels": [], "attributions": []}
     if gold is not None and _gold_assignment(session, gold, document.id) is not None:
@@ -418,8 +423,8 @@ def _gold_assignment(session: Session, gold: User, document_id: int) -> Assignme
     return session.scalar(select(Assignment).where(Assignment.user_id == gold.id, Assignment.document_id == document_id))
 
 
-def _start(session: Session, actor: User | None, document: Document) -> tuple[User, Adjudication]:
-    gold = gold_user(session)
+def _start(session: Session, actor: Actor, document: Document) -> tuple[User, Adjudication]:
+    gold = _gold_user(session, actor)
     assignment = _gold_assignment(session, gold, document.id)
     if assignment is None:
         assignment = Assignment(user_id=gold.id, document_id=document.id, status="in_progress")
@@ -434,13 +439,11 @@ def _start(session: Session, actor: User | None, document: Document) -> tuple[Us
     return gold, row
 
 
-@writes
-def start(session: Session, actor: User | None, document_id: int) -> dict:
+@writes(SUPERVISORS)
+def start(session: Session, actor: Actor, document_id: int) -> dict:
     """Open the document for adjudication (idempotent): the gold account's assignment and the
     queue row. A finished document stays finished (reopen it to change its gold)."""
-    _authorise(actor)
     _, row = _start(session, actor, _document(session, document_id))
-    annotations.commit(session)
     return adjudication_json(row)
 
 
@@ -452,62 +455,59 @@ def _in_progress(session: Session, document: Document) -> None:
         raise Conflict("this document is adjudicated; reopen it to change its gold", field="document_id")
 
 
-@writes
-def apply_proposal(session: Session, actor: User | None, document_id: int) -> dict:
+@writes(SUPERVISORS)
+def apply_proposal(session: Session, actor: Actor, document_id: int) -> dict:
     """Start the document if needed and write every proposed item gold does not hold yet
     (method "auto", agreed as proposed). Ties are left open. Returns what was written."""
-    _authorise(actor)
     document = _document(session, document_id)
     return _apply(session, actor, document, project_settings(document.project))
 
 
-def _apply(session: Session, actor: User | None, document: Document, rule: dict) -> dict:
+def _apply(session: Session, actor: Actor, document: Document, rule: dict) -> dict:
     gold, row = _start(session, actor, document)
     if row.status != "in_progress":
         raise Conflict("this document is adjudicated; reopen it to change its gold", field="document_id")
-    codebook = annotations.project_codebook(document.project)
+    codebook = project_codebook(document.project)
     ids = [user.id for user in _annotators(session, document.id)]
-    work = _work(session, document.id, [*ids, gold.id])
+    work = _document_rows(session, document.id, [*ids, gold.id])
     proposed = proposal(codebook, document, work, ids, gold.id, rule)
     written = {"labels": 0, "spans": 0, "attributions": 0}
     existing_labels = {(r.sentence_id, r.layer): r for r in work.label_rows.get(gold.id, [])}
     gold_spans = {(s.layer, s.label, s.start, s.end): s.id for s in work.spans.get(gold.id, [])}
-    with annotations.deferred_commit(session):
-        for item in proposed["labels"]:
-            current = existing_labels.get((item["sentence_id"], item["layer"]))
-            if current is not None and current.value is not None:
-                continue  # gold has a value (the proposal's, or a person's): never overwritten
-            saved = annotations.set_sentence_label(
-                session, gold, item["sentence_id"], item["layer"],
-                {"value": item["value"], "version": current.version if current else None})
-            _record(session, actor, "sentence_label", saved["id"], "auto", item["agreed"], None)
-            written["labels"] += 1
-        for item in proposed["spans"]:
-            if item["in_gold"]:
-                continue
-            saved = annotations.create_span(session, gold, document.id, {key: item[key] for key in ("layer", "label", "start", "end", "text", "attributes")})
-            gold_spans[(item["layer"], item["label"], item["start"], item["end"])] = saved["id"]
-            _record(session, actor, "span", saved["id"], "auto", item["agreed"], None)
-            written["spans"] += 1
-        for item in proposed["attributions"]:
-            if item["in_gold"]:
-                continue
-            parts = []
-            for part in item["parts"]:
-                key = (item["layer"], part["label"], part["start"], part["end"])
-                if key not in gold_spans:
-                    saved = annotations.create_span(session, gold, document.id, {
-                        "layer": item["layer"], "label": part["label"], "start": part["start"], "end": part["end"],
-                        "text": document.text[part["start"]:part["end"]]})
-                    gold_spans[key] = saved["id"]
-                    _record(session, actor, "span", saved["id"], "auto", item["agreed"], None)
-                    written["spans"] += 1
-                parts.append({"span_id": gold_spans[key], "role": part["role"]})
-            saved = annotations.create_attribution(session, gold, document.id, {
-                "relation": item["relation"], "attributes": item["attributes"], "parts": parts})
-            _record(session, actor, "attribution", saved["id"], "auto", item["agreed"], None)
-            written["attributions"] += 1
-    annotations.commit(session)
+    for item in proposed["labels"]:
+        current = existing_labels.get((item["sentence_id"], item["layer"]))
+        if current is not None and current.value is not None:
+            continue  # gold has a value (the proposal's, or a person's): never overwritten
+        saved = annotations.set_sentence_label(
+            session, gold, item["sentence_id"], item["layer"],
+            {"value": item["value"], "version": current.version if current else None})
+        _set_provenance(session, actor, "sentence_label", saved["id"], "auto", item["agreed"], None)
+        written["labels"] += 1
+    for item in proposed["spans"]:
+        if item["in_gold"]:
+            continue
+        saved = annotations.create_span(session, gold, document.id, {key: item[key] for key in ("layer", "label", "start", "end", "text", "attributes")})
+        gold_spans[(item["layer"], item["label"], item["start"], item["end"])] = saved["id"]
+        _set_provenance(session, actor, "span", saved["id"], "auto", item["agreed"], None)
+        written["spans"] += 1
+    for item in proposed["attributions"]:
+        if item["in_gold"]:
+            continue
+        parts = []
+        for part in item["parts"]:
+            key = (item["layer"], part["label"], part["start"], part["end"])
+            if key not in gold_spans:
+                saved = annotations.create_span(session, gold, document.id, {
+                    "layer": item["layer"], "label": part["label"], "start": part["start"], "end": part["end"],
+                    "text": document.text[part["start"]:part["end"]]})
+                gold_spans[key] = saved["id"]
+                _set_provenance(session, actor, "span", saved["id"], "auto", item["agreed"], None)
+                written["spans"] += 1
+            parts.append({"span_id": gold_spans[key], "role": part["role"]})
+        saved = annotations.create_attribution(session, gold, document.id, {
+            "relation": item["relation"], "attributes": item["attributes"], "parts": parts})
+        _set_provenance(session, actor, "attribution", saved["id"], "auto", item["agreed"], None)
+        written["attributions"] += 1
     open_items = len(proposed["ties"]) + len(proposed["span_ties"]) + len(proposed["attribution_ties"])
     return written | {"ties": open_items}
 
@@ -515,7 +515,7 @@ def _apply(session: Session, actor: User | None, document: Document, rule: dict)
 # -- gold written by a person ---------------------------------------------------------------------
 
 
-def _record(session: Session, actor: User | None, kind: str, entity_id: int, method: str, agreed: list[int],
+def _set_provenance(session: Session, actor: Actor, kind: str, entity_id: int, method: str, agreed: list[int],
             note: str | None) -> GoldProvenance:
     """Set the item's provenance (its latest decision) and audit the change, before and after."""
     row = session.scalar(select(GoldProvenance).where(GoldProvenance.entity_type == kind, GoldProvenance.entity_id == entity_id))
@@ -531,7 +531,7 @@ def _record(session: Session, actor: User | None, kind: str, entity_id: int, met
     return row
 
 
-def _forget(session: Session, actor: User | None, kind: str, entity_id: int) -> None:
+def _drop_provenance(session: Session, actor: Actor, kind: str, entity_id: int) -> None:
     row = session.scalar(select(GoldProvenance).where(GoldProvenance.entity_type == kind, GoldProvenance.entity_id == entity_id))
     if row is not None:
         audit.record(session, actor=actor, action="delete", entity=row, before=provenance_json(row))
@@ -542,13 +542,12 @@ def _note(data: dict) -> str | None:
     return annotations.free_text(data, "note")
 
 
-def _gold_write(session: Session, actor: User | None, document_id: int) -> tuple[User, Document, list[int]]:
+def _gold_write(session: Session, actor: Actor, document_id: int) -> tuple[User, Document, list[int]]:
     """Check the actor and that the document is being adjudicated; the gold account, the
     document and its annotators' ids."""
-    _authorise(actor)
     document = _document(session, document_id)
     _in_progress(session, document)
-    return gold_user(session), document, [user.id for user in _annotators(session, document.id)]
+    return _gold_user(session, actor), document, [user.id for user in _annotators(session, document.id)]
 
 
 def _method(agreed: list[int], existed: bool) -> str:
@@ -565,19 +564,19 @@ def _span_agreed(session: Session, annotator_ids: list[int], span: dict) -> list
 
 def _attribution_agreed(session: Session, annotator_ids: list[int], attribution_id: int) -> list[int]:
     gold = session.get(Attribution, attribution_id)
-    key = attribution_key(_unit(gold))
+    key = attribution_key(_as_unit(gold))
     candidates = session.scalars(
         select(Attribution).where(Attribution.document_id == gold.document_id, Attribution.user_id.in_(annotator_ids),
                                   Attribution.relation == gold.relation).options(selectinload(Attribution.parts))
     )
-    return sorted({a.user_id for a in candidates if attribution_key(_unit(a)) == key})
+    return sorted({a.user_id for a in candidates if attribution_key(_as_unit(a)) == key})
 
 
-def _refit(session: Session, actor: User | None, annotator_ids: list[int], changed: list[dict]) -> None:
+def _renew_attribution_provenance(session: Session, actor: Actor, annotator_ids: list[int], changed: list[dict]) -> None:
     """Attributions a span change altered (annotations._fit_roles): their provenance anew."""
     for attribution in changed:
         agreed = _attribution_agreed(session, annotator_ids, attribution["id"])
-        _record(session, actor, "attribution", attribution["id"], _method(agreed, True), agreed, None)
+        _set_provenance(session, actor, "attribution", attribution["id"], _method(agreed, True), agreed, None)
 
 
 def _sentence_document(session: Session, sentence_id: int) -> int:
@@ -587,30 +586,27 @@ def _sentence_document(session: Session, sentence_id: int) -> int:
     return document_id
 
 
-def _owned(session: Session, actor: User | None, model, entity_id: int) -> Any:
+def _owned(session: Session, actor: Actor, model, entity_id: int) -> Any:
     """A gold span or attribution (404 for anyone else's)."""
-    _authorise(actor)
     row = session.get(model, entity_id)
     if row is None or row.user_id != gold_id(session):
         raise NotFound(f"no such gold {model.__tablename__[:-1]}", field="id")
     return row
 
 
-def _gold_call(session: Session, write: Callable[[], dict], record: Callable[[dict], None]) -> dict:
-    with annotations.deferred_commit(session):
-        result = write()
-        record(result)
-    annotations.commit(session)
+def _gold_call(write: Callable[[], dict], record: Callable[[dict], None]) -> dict:
+    """Write gold through the annotators' service, then its provenance: one transaction."""
+    result = write()
+    record(result)
     return result
 
 
-@writes
-def set_gold_label(session: Session, actor: User | None, sentence_id: int, layer: str, data: dict) -> dict:
+@writes(SUPERVISORS)
+def set_gold_label(session: Session, actor: Actor, sentence_id: int, layer: str, data: dict) -> dict:
     """annotations.set_sentence_label for gold; provenance "accepted" (agreed: the annotators
     who chose this value) or "edited"/"added" when nobody did."""
-    _authorise(actor)  # before looking the sentence up: annotators learn nothing, not even a 404
     gold, document, ids = _gold_write(session, actor, _sentence_document(session, sentence_id))
-    annotations.check_sentence_layer(annotations.project_codebook(document.project), layer)  # before a query has it
+    annotations.check_sentence_layer(project_codebook(document.project), layer)  # before a query has it
     existed = session.scalar(select(SentenceLabel.id).where(
         SentenceLabel.user_id == gold.id, SentenceLabel.sentence_id == sentence_id, SentenceLabel.layer == layer)) is not None
     note = _note(data)
@@ -620,88 +616,87 @@ def set_gold_label(session: Session, actor: User | None, sentence_id: int, layer
         rows = session.execute(select(SentenceLabel.user_id, SentenceLabel.value).where(
             SentenceLabel.sentence_id == sentence_id, SentenceLabel.layer == layer, SentenceLabel.user_id.in_(ids))).all()
         agreed = [u for u, v in rows if value is not None and vote_key(v) == vote_key(value)]
-        _record(session, actor, "sentence_label", saved["id"], _method(agreed, existed), agreed, note)
+        _set_provenance(session, actor, "sentence_label", saved["id"], _method(agreed, existed), agreed, note)
 
-    return _gold_call(session, lambda: annotations.set_sentence_label(session, gold, sentence_id, layer, data), record)
+    return _gold_call(lambda: annotations.set_sentence_label(session, gold, sentence_id, layer, data), record)
 
 
-@writes
-def create_gold_span(session: Session, actor: User | None, document_id: int, data: dict) -> dict:
+@writes(SUPERVISORS)
+def create_gold_span(session: Session, actor: Actor, document_id: int, data: dict) -> dict:
     gold, _, ids = _gold_write(session, actor, document_id)
     note = _note(data)
 
     def record(saved: dict) -> None:
         agreed = _span_agreed(session, ids, saved)
-        _record(session, actor, "span", saved["id"], _method(agreed, False), agreed, note)
+        _set_provenance(session, actor, "span", saved["id"], _method(agreed, False), agreed, note)
 
-    return _gold_call(session, lambda: annotations.create_span(session, gold, document_id, data), record)
+    return _gold_call(lambda: annotations.create_span(session, gold, document_id, data), record)
 
 
-@writes
-def update_gold_span(session: Session, actor: User | None, span_id: int, data: dict) -> dict:
+@writes(SUPERVISORS)
+def update_gold_span(session: Session, actor: Actor, span_id: int, data: dict) -> dict:
     span = _owned(session, actor, Span, span_id)
     gold, _, ids = _gold_write(session, actor, span.document_id)
     note = _note(data)
 
     def record(saved: dict) -> None:
         agreed = _span_agreed(session, ids, saved)
-        _record(session, actor, "span", saved["id"], _method(agreed, True), agreed, note)
-        _refit(session, actor, ids, saved["attributions"])
+        _set_provenance(session, actor, "span", saved["id"], _method(agreed, True), agreed, note)
+        _renew_attribution_provenance(session, actor, ids, saved["attributions"])
 
-    return _gold_call(session, lambda: annotations.update_span(session, gold, span_id, data), record)
+    return _gold_call(lambda: annotations.update_span(session, gold, span_id, data), record)
 
 
-@writes
-def delete_gold_span(session: Session, actor: User | None, span_id: int, data: dict) -> dict:
+@writes(SUPERVISORS)
+def delete_gold_span(session: Session, actor: Actor, span_id: int, data: dict) -> dict:
     span = _owned(session, actor, Span, span_id)
     gold, _, ids = _gold_write(session, actor, span.document_id)
 
     def record(result: dict) -> None:
-        _forget(session, actor, "span", span_id)
-        _refit(session, actor, ids, result["attributions"])
+        _drop_provenance(session, actor, "span", span_id)
+        _renew_attribution_provenance(session, actor, ids, result["attributions"])
 
-    return _gold_call(session, lambda: annotations.delete_span(session, gold, span_id, data), record)
+    return _gold_call(lambda: annotations.delete_span(session, gold, span_id, data), record)
 
 
-@writes
-def create_gold_attribution(session: Session, actor: User | None, document_id: int, data: dict) -> dict:
+@writes(SUPERVISORS)
+def create_gold_attribution(session: Session, actor: Actor, document_id: int, data: dict) -> dict:
     gold, _, ids = _gold_write(session, actor, document_id)
     note = _note(data)
 
     def record(saved: dict) -> None:
         agreed = _attribution_agreed(session, ids, saved["id"])
-        _record(session, actor, "attribution", saved["id"], _method(agreed, False), agreed, note)
+        _set_provenance(session, actor, "attribution", saved["id"], _method(agreed, False), agreed, note)
 
-    return _gold_call(session, lambda: annotations.create_attribution(session, gold, document_id, data), record)
+    return _gold_call(lambda: annotations.create_attribution(session, gold, document_id, data), record)
 
 
-@writes
-def update_gold_attribution(session: Session, actor: User | None, attribution_id: int, data: dict) -> dict:
+@writes(SUPERVISORS)
+def update_gold_attribution(session: Session, actor: Actor, attribution_id: int, data: dict) -> dict:
     attribution = _owned(session, actor, Attribution, attribution_id)
     gold, _, ids = _gold_write(session, actor, attribution.document_id)
     note = _note(data)
 
     def record(saved: dict) -> None:
         agreed = _attribution_agreed(session, ids, saved["id"])
-        _record(session, actor, "attribution", saved["id"], _method(agreed, True), agreed, note)
+        _set_provenance(session, actor, "attribution", saved["id"], _method(agreed, True), agreed, note)
 
-    return _gold_call(session, lambda: annotations.update_attribution(session, gold, attribution_id, data), record)
+    return _gold_call(lambda: annotations.update_attribution(session, gold, attribution_id, data), record)
 
 
-@writes
-def delete_gold_attribution(session: Session, actor: User | None, attribution_id: int, data: dict) -> None:
+@writes(SUPERVISORS)
+def delete_gold_attribution(session: Session, actor: Actor, attribution_id: int, data: dict) -> None:
     attribution = _owned(session, actor, Attribution, attribution_id)
     gold, _, _ = _gold_write(session, actor, attribution.document_id)
-    _gold_call(session, lambda: annotations.delete_attribution(session, gold, attribution_id, data) or {},
-               lambda _: _forget(session, actor, "attribution", attribution_id))
+    _gold_call(lambda: annotations.delete_attribution(session, gold, attribution_id, data) or {},
+               lambda _: _drop_provenance(session, actor, "attribution", attribution_id))
 
 
 # -- finishing ------------------------------------------------------------------------------------
 
 
-def _set_status(session: Session, actor: User | None, document_id: int, status: str, note: str | None,
+def _set_status(session: Session, actor: Actor, document_id: int, status: str, note: str | None,
                 action: str) -> dict:
-    _authorise(actor)
     checked_note = annotations.free_text({"note": note}, "note")
     document = _document(session, document_id)
     row = session.scalar(select(Adjudication).where(Adjudication.document_id == document.id))
@@ -714,21 +709,20 @@ def _set_status(session: Session, actor: User | None, document_id: int, status: 
     row.status, row.adjudicator_id = status, actor.id if actor else None
     if note is not None:  # else the note stays as it was
         row.note = checked_note
-    assignment = _gold_assignment(session, gold_user(session), document.id)
+    assignment = _gold_assignment(session, _gold_user(session, actor), document.id)
     assignment.status, assignment.completed_at = ("done", utcnow()) if status == "adjudicated" else ("in_progress", None)
     audit.record(session, actor=actor, action=action, entity=row, before=before, after=adjudication_json(row))
-    annotations.commit(session)
     return adjudication_json(row)
 
 
-@writes
-def finish(session: Session, actor: User | None, document_id: int, note: str | None = None) -> dict:
+@writes(SUPERVISORS)
+def finish(session: Session, actor: Actor, document_id: int, note: str | None = None) -> dict:
     """Mark the document adjudicated: its gold becomes read-only and counts in the scores."""
     return _set_status(session, actor, document_id, "adjudicated", note, "adjudicated")
 
 
-@writes
-def reopen(session: Session, actor: User | None, document_id: int, note: str | None = None) -> dict:
+@writes(SUPERVISORS)
+def reopen(session: Session, actor: Actor, document_id: int, note: str | None = None) -> dict:
     """Back to in progress, so its gold can change again (history stays in the audit log)."""
     return _set_status(session, actor, document_id, "in_progress", note, "reopen")
 
@@ -736,14 +730,14 @@ def reopen(session: Session, actor: User | None, document_id: int, note: str | N
 # -- the whole project ----------------------------------------------------------------------------
 
 
-def auto(session: Session, actor: User | None, project_id: int, *, min_agree: int | None = None,
+@batch(SUPERVISORS)
+def auto(session: Session, actor: Actor, project_id: int, *, min_agree: int | None = None,
          matching: str | None = None, progress: Callable[[], None] | None = None) -> dict:
     """Pre-fill gold where annotators agree, on every document of the project with at least
     ``min_agree`` annotators that is not adjudicated yet (start + apply_proposal, one
     transaction per document). ``min_agree``/``matching`` override the project's settings for
     this run. ``progress`` is called after each document. Returns the counts."""
-    _authorise(actor)
-    project = _project(session, project_id)
+    project = get_project(session, actor, project_id)
     saved = project_settings(project)
     rule = _checked_settings(saved["min_agree"] if min_agree is None else min_agree,
                              saved["matching"] if matching is None else matching)
@@ -767,16 +761,6 @@ def auto(session: Session, actor: User | None, project_id: int, *, min_agree: in
     return counts | {"settings": rule}
 
 
-@writes
-def _apply_document(session: Session, actor: User | None, document_id: int, rule: dict) -> dict:
+@writes(SUPERVISORS)
+def _apply_document(session: Session, actor: Actor, document_id: int, rule: dict) -> dict:
     return _apply(session, actor, _document(session, document_id), rule)
-
-
-# -- scores ---------------------------------------------------------------------------------------
-
-
-def scores(session: Session, actor: User | None, project_id: int) -> dict:
-    """Each annotator against gold, per layer, over the adjudicated documents
-    (report.gold_scores: kappa, exact/overlap F1, per-role F1)."""
-    _authorise(actor)
-    return report.gold_scores(session, _project(session, project_id))

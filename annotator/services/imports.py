@@ -1,15 +1,19 @@
-"""Importing annotations: document records (annotator.ingest.annotations) into a project.
+"""What comes into a project: articles, and annotations made elsewhere (the pair of
+annotator.services.exports). Supervisors and admins only.
 
-All or nothing: every record is checked, against the project's codebook and the document
-text, inside one write transaction that also makes the rows; if anything is wrong, the
-transaction is rolled back and every problem is raised at once (ImportRejected), so a failed
-import leaves the database exactly as it was. Supervisors and admins only; ``actor`` None is
-the command line.
+Articles (read by annotator.ingest from files and uploads): each document is stored in a
+transaction of its own; content already in the project (same SHA-256) is skipped.
+
+Annotations (document records read by annotator.ingest.annotations): all or nothing. Every
+record is checked, against the project's codebook and the document text, inside one write
+transaction that also makes the rows; if anything is wrong, the transaction is rolled back
+and every problem is raised at once (ImportRejected), so a failed import leaves the database
+exactly as it was.
 
 Documents are matched by content hash within the project, else created from the record's
 text (its sentences if they are consistent with it, else segmented). Annotators are matched
 by username, else created as inactive annotator accounts that cannot log in
-(users.create_placeholder). An annotator's existing annotations of a document are never
+(users.add_placeholder). An annotator's existing annotations of a document are never
 silently merged with imported ones (that would duplicate every span of a re-run import):
 the import is refused, naming them, unless ``replace`` is set, which deletes them first.
 """
@@ -18,22 +22,23 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from . import audit, users
-from .annotations import checked_extent, free_text, payload_field, project_codebook, resolved_parts
-from .codebook import Codebook
-from .db import writes
-from .documents import store_article
-from .errors import NotFound, ServiceError
-from .ingest import Article, IngestError, segment
-from .ingest.annotations import is_id
-from .ingest.text import language_code, parse_date, spans_are_valid
-from .models import (
+from .annotations import checked_extent, free_text, payload_field, resolved_parts
+from .permissions import SUPERVISORS, Actor
+from .projects import get_project, project_codebook
+from ..codebook import Codebook
+from ..db import batch, writes
+from ..errors import Conflict, ServiceError
+from ..ingest import Article, IngestError, read_bytes, segment
+from ..ingest.annotations import is_id
+from ..ingest.text import language_code, parse_date, spans_are_valid
+from ..models import (
     ASSIGNMENT_STATUSES,
     Assignment,
     Attribution,
@@ -46,9 +51,149 @@ from .models import (
     User,
     utcnow,
 )
-from .permissions import require_supervisor
 
 TITLE_MAX = 120
+
+
+# -- articles ---------------------------------------------------------------------------------
+
+
+@dataclass
+class ImportSummary:
+    # Ids, not ORM objects: a session holding thousands of them would expire every one at
+    # each per-document commit (quadratic time on a large import).
+    imported: list[int] = field(default_factory=list)
+    skipped: list[Article] = field(default_factory=list)
+    sentences: int = 0
+
+
+def _exists(session: Session, project: Project, article: Article) -> bool:
+    query = select(Document.id).where(
+        Document.project_id == project.id, Document.content_hash == article.content_hash
+    )
+    return session.scalar(query) is not None
+
+
+def _store_article(session: Session, actor: Actor, project: Project, article: Article) -> Document:
+    """Add one article and its sentences (in the caller's write transaction)."""
+    document = Document(
+        project_id=project.id,
+        title=article.title,
+        outlet=article.outlet,
+        url=article.url,
+        published=article.published,
+        language=article.language,
+        text=article.text,
+        content_hash=article.content_hash,
+        meta=article.metadata,
+    )
+    session.add(document)
+    session.flush()
+    session.execute(
+        insert(Sentence),
+        [
+            {"document_id": document.id, "position": position, "start": start, "end": end}
+            for position, (start, end) in enumerate(article.sentences)
+        ],
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="import",
+        entity=document,
+        after={
+            "title": article.title,
+            "content_hash": article.content_hash,
+            "sentences": len(article.sentences),
+            "source": article.source,
+        },
+    )
+    return document
+
+
+@writes(SUPERVISORS)
+def _store_new(session: Session, actor: Actor, project_id: int, article: Article) -> int | None:
+    """The new document's id, or None when its content is in the project already (checked and
+    inserted under one write lock, so two importers cannot both insert it)."""
+    project = get_project(session, actor, project_id)
+    if _exists(session, project, article):
+        return None
+    return _store_article(session, actor, project, article).id
+
+
+@batch(SUPERVISORS)
+def import_articles(
+    session: Session,
+    actor: Actor,
+    project_id: int,
+    articles: Iterable[Article],
+    *,
+    on_progress: Callable[[Article], None] | None = None,
+) -> ImportSummary:
+    """Store each article in its own transaction; content already in the project is skipped."""
+    project = get_project(session, actor, project_id)
+    summary = ImportSummary()
+    for article in articles:
+        try:
+            document_id = _store_new(session, actor, project.id, article)
+        except Conflict:
+            # Another process stored the same content between our check and our insert.
+            if not _exists(session, project, article):
+                raise
+            document_id = None
+        if document_id is None:
+            summary.skipped.append(article)
+        else:
+            summary.imported.append(document_id)
+            summary.sentences += len(article.sentences)
+        if on_progress:
+            on_progress(article)
+    return summary
+
+
+@dataclass
+class UploadResult:
+    """What became of one uploaded file: documents imported and skipped, or why it failed."""
+
+    name: str
+    imported: int = 0
+    skipped: int = 0
+    errors: list[IngestError] = field(default_factory=list)
+
+
+@batch(SUPERVISORS)
+def import_uploads(
+    session: Session,
+    actor: Actor,
+    project_id: int,
+    files: Iterable[tuple[str, bytes]],
+    *,
+    max_bytes: int,
+    max_sentences: int,
+    encoding: str | None = None,
+) -> list[UploadResult]:
+    """Import uploaded files (name, content) into a project; supervisors and admins only.
+
+    Unlike the command line, which imports nothing if any input is invalid, each file stands
+    alone: a file with any problem (one bad JSONL line is enough) imports nothing and reports
+    every problem; the valid files are imported, a transaction per document, as import_articles.
+    The name only picks the format; the content is checked as the command line checks files,
+    with the same limits and ``encoding`` (None: each file's own, see annotator.ingest.readers).
+    """
+    project = get_project(session, actor, project_id)
+    results = []
+    for name, data in files:
+        read = read_bytes(name, data, max_bytes=max_bytes, max_sentences=max_sentences, encoding=encoding)
+        errors = [item for item in read if isinstance(item, IngestError)]
+        if errors:
+            results.append(UploadResult(name, errors=errors))
+            continue
+        summary = import_articles(session, actor, project.id, read)
+        results.append(UploadResult(name, imported=len(summary.imported), skipped=len(summary.skipped)))
+    return results
+
+
+# -- annotations ------------------------------------------------------------------------------
 
 
 class ImportRejected(ServiceError):
@@ -78,10 +223,10 @@ class _Problem(Exception):
     """One problem of the record being imported; collected, never raised to the caller."""
 
 
-@writes
+@writes(SUPERVISORS)
 def import_annotations(
     session: Session,
-    actor: User | None,
+    actor: Actor,
     project_id: int,
     records: Iterable[dict],
     *,
@@ -96,27 +241,18 @@ def import_annotations(
     ``read_problems``: what reading the file found wrong; the records read are still checked,
     so that one refusal reports every problem, ordered by line.
     """
-    if actor is not None:
-        require_supervisor(actor)
-    project = session.get(Project, project_id)
-    if project is None:
-        raise NotFound(f"no project with id {project_id}", field="project")
+    project = get_project(session, actor, project_id)
     run = _Import(session, actor, project, source, replace)
-    try:
-        for number, record in enumerate(records, start=1):
-            run.record(number, record)
-        problems = [*read_problems, *run.problems]
-        if problems:
-            raise ImportRejected(sorted(problems, key=lambda problem: problem.line or 0))
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
+    for number, record in enumerate(records, start=1):
+        run.record(number, record)
+    problems = [*read_problems, *run.problems]
+    if problems:
+        raise ImportRejected(sorted(problems, key=lambda problem: problem.line or 0))
     return run.summary
 
 
 class _Import:
-    def __init__(self, session: Session, actor: User | None, project: Project, source: str, replace: bool):
+    def __init__(self, session: Session, actor: Actor, project: Project, source: str, replace: bool):
         self.session, self.actor, self.project = session, actor, project
         self.source, self.replace = source, replace
         self.codebook: Codebook = project_codebook(project)
@@ -183,7 +319,7 @@ class _Import:
                 metadata=data.get("metadata") if isinstance(data.get("metadata"), dict) else {},
                 source=self.source,
             )
-            document = store_article(self.session, self.project, article, actor=self.actor)
+            document = _store_article(self.session, self.actor, self.project, article)
             self.summary.documents_created += 1
         else:
             self.summary.documents_matched += 1
@@ -229,7 +365,7 @@ class _Import:
         if name not in self.users:
             user = self.session.scalar(select(User).where(User.username == name))
             if user is None:
-                user = users.create_placeholder(self.session, name, actor=self.actor)
+                user = users.add_placeholder(self.session, self.actor, name)
                 self.session.flush()
                 self.summary.annotators_created.append(user.username)
             self.users[name] = user

@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from .annotations import project_codebook
-from .codebook import Codebook
+from ..codebook import Codebook
+from ..db import reads
+from ..errors import NotFound
+from ..models import Assignment, Document, Sentence, SentenceLabel, Span, User
 from .assignments import ACTIVE_STATUSES, _done_layers
-from .errors import NotFound
-from .models import Assignment, Document, Sentence, SentenceLabel, Span, User
-from .permissions import require_supervisor
+from .permissions import SUPERVISORS, Actor
+from .projects import project_codebook
 from .users import not_gold
 
 
@@ -98,9 +99,10 @@ def _signature(cell: Cell, layers: list[str]) -> tuple:
     return values, spans
 
 
+@reads(SUPERVISORS)
 def document_review(
     session: Session,
-    actor: User,
+    actor: Actor,
     document_id: int,
     *,
     annotator_id: int | None = None,
@@ -114,7 +116,6 @@ def document_review(
     values for the required choice layers, or marked different spans starting in it.
     ``blind``: "Annotator A", "B", ... in the order the assignments were made.
     """
-    require_supervisor(actor)
     document = session.scalar(select(Document).where(Document.id == document_id).options(joinedload(Document.project)))
     if document is None:
         raise NotFound("no such document", field="document_id")

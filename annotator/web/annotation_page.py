@@ -1,0 +1,28 @@
+"""The annotation page's data block (templates/annotate.html, static/annotate.js), shared by
+the annotators' page and the adjudication page, which points its API URLs at /api/gold/."""
+
+from __future__ import annotations
+
+from ..codebook import Codebook
+from ..models import Document
+
+
+def annotate_data(document: Document, codebook: Codebook, state: dict, api: dict) -> dict:
+    """The article, the codebook, the saved state and the API URLs the page saves to."""
+    return {
+        "document": {
+            "id": document.id,
+            "title": document.title,
+            "text": document.text,
+            "outlet": document.outlet,
+            "url": document.url,
+            "published": document.published.isoformat() if document.published else None,
+        },
+        "sentences": [
+            {"id": s.id, "position": s.position, "start": s.start, "end": s.end} for s in document.sentences
+        ],
+        "codebook": codebook.to_dict(),
+        "hotkeys": codebook.hotkeys(),
+        "state": state,
+        "api": api,
+    }
