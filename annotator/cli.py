@@ -380,8 +380,9 @@ def users_add(instance: Instance, username: str, role: str, password_stdin: bool
 def users_list(instance: Instance) -> None:
     """List accounts."""
     from .services import users
+    from .services.paging import every_item
 
-    rows = users.list_users(instance.session, SYSTEM)
+    rows = every_item(lambda number: users.list_users(instance.session, SYSTEM, number))
     if not rows:
         click.echo("No users yet: create one with `annotator users add NAME --role ROLE`.")
         return

@@ -85,9 +85,11 @@ def configure_engine(engine: Engine, *, synchronous: str = "NORMAL") -> Engine:
 
 
 _HOLDS_WRITER = "annotator.holds_writer"
-# session.info: whether a write service's transaction is open, and how deep in services we are
+# session.info: whether a write service's transaction is open, how deep in services we are, and
+# the write transaction begin_write opened for the next write service
 _WRITING = "annotator.writing"
 _DEPTH = "annotator.service_depth"
+_BEGUN = "annotator.write_begun"
 
 
 class Database:
@@ -130,6 +132,15 @@ def _begin_write(session: Session) -> None:
     session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
 
 
+def begin_write(session: Session) -> None:
+    """Begin the session's write transaction now, for a write service to come, which joins it
+    instead of beginning its own: what is read before it (the user of a request that will write)
+    is read under the write lock, in the same transaction. Ended by that service, or rolled back
+    when the session closes without one."""
+    _begin_write(session)
+    session.info[_BEGUN] = session.get_transaction()
+
+
 P = ParamSpec("P")
 R = TypeVar("R")
 Service = Callable[Concatenate[Session, Actor, P], R]
@@ -145,19 +156,17 @@ def writes(roles: tuple[str, ...] | None) -> Callable[[Service], Service]:
             with _entered(session, actor, roles):
                 if session.info.get(_WRITING):  # called by another write service: its transaction
                     return function(session, actor, *args, **kwargs)
-                _begin_write(session)
+                begun = session.info.pop(_BEGUN, None)
+                if begun is None or begun is not session.get_transaction():  # none begun for it, or ended
+                    _begin_write(session)
                 session.info[_WRITING] = True
                 try:
                     result = function(session, actor, *args, **kwargs)
                     session.commit()
                     return result
-                except StaleDataError as error:
+                except (StaleDataError, IntegrityError) as error:
                     session.rollback()
-                    raise Conflict("this item was changed elsewhere at the same moment; reload to see it",
-                                   field="version") from error
-                except IntegrityError as error:
-                    session.rollback()
-                    raise Conflict("this item was saved elsewhere at the same moment; reload to see it") from error
+                    raise race_conflict(error) from error
                 except BaseException:
                     session.rollback()
                     raise
@@ -167,6 +176,14 @@ def writes(roles: tuple[str, ...] | None) -> Callable[[Service], Service]:
         return run
 
     return decorate
+
+
+def race_conflict(error: StaleDataError | IntegrityError) -> Conflict:
+    """What the client is told when the database caught a race: a row changed since it was
+    read (its version moved on), or saved twice at once (a unique key)."""
+    if isinstance(error, StaleDataError):
+        return Conflict("this item was changed elsewhere at the same moment; reload to see it", field="version")
+    return Conflict("this item was saved elsewhere at the same moment; reload to see it")
 
 
 def reads(roles: tuple[str, ...]) -> Callable[[Service], Service]:

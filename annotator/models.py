@@ -120,7 +120,11 @@ class Project(Base):
 
 class Document(Base):
     __tablename__ = "documents"
-    __table_args__ = (UniqueConstraint("project_id", "content_hash"),)
+    __table_args__ = (
+        UniqueConstraint("project_id", "content_hash"),
+        # A project's documents in import order: the pages that list them (migration 0007).
+        Index("ix_documents_project_id_id", "project_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
@@ -162,6 +166,8 @@ class Assignment(Timestamped, Base):
     __table_args__ = (
         UniqueConstraint("user_id", "document_id"),
         Index("ix_assignments_document_id", "document_id"),
+        # An annotator's live assignments, read from the index alone (migration 0007).
+        Index("ix_assignments_user_id_status_document_id", "user_id", "status", "document_id"),
         CheckConstraint(f"status IN {ASSIGNMENT_STATUSES!r}", name="status"),
     )
 
@@ -269,6 +275,8 @@ class Event(Base):
     __table_args__ = (
         Index("ix_events_entity", "entity_type", "entity_id"),
         Index("ix_events_created_at", "created_at"),
+        # An annotator's own events on assignments: the progress page's last activity (migration 0007).
+        Index("ix_events_user_id_entity_type", "user_id", "entity_type"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,7 +1,7 @@
 """Import throughput: 2,000 synthetic articles of ~40 sentences into a fresh SQLite database.
 
 Prints articles/s and sentences/s for the whole import (read the JSONL file, normalise,
-segment, validate, store one transaction per document) next to sentencex's own speed on the
+segment, validate, store a transaction per batch of documents) next to sentencex's own speed on the
 same texts in the same run; the ratio shows what reading, validation and the database cost.
 
     python bench/import_bench.py [--articles 2000] [--database-url URL]

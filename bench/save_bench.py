@@ -1,12 +1,21 @@
 """Autosave under concurrent annotators, through the production server (waitress) on 127.0.0.1.
 
-For K simulated annotators (default 1, 8 and 32), each logged in with its own session, every
-annotator saves spans and claim-type labels as fast as the server answers for a fixed time;
+For K simulated annotators (default 1, 8 and 32), each logged in with its own session (before
+the clock starts: logging in hashes a password), every annotator saves spans and claim-type labels as fast as the server answers for a fixed time;
 then the same clients call a trivial endpoint (/healthz) for the same time. Prints p50/p95/p99
-latency and requests/s for both, their ratio, and checks that every acknowledged save is in
-the database with the value acknowledged. Also prints the annotation page's weight.
+latency, requests/s and the server process's CPU time per request (from /proc) for both, their
+ratio, and checks that every acknowledged save is in the database with the value acknowledged.
 
-    python bench/save_bench.py [--seconds 10] [--clients 1 8 32] [--database-url URL]
+Then whole annotations (two spans and the sentence's claim type) at --annotation-clients (8):
+as three single requests, then as one batch request (POST /api/documents/ID/changes; skipped
+against a server without it). Prints annotations/s, latency per annotation and the server
+process's CPU time per annotation (from /proc), checked like the saves.
+Also prints the annotation page's weight.
+
+Before/after: run it with another checkout's Python (its venv's annotator is the server), e.g.
+/tmp/pre14/.venv/bin/python bench/save_bench.py, then with this one's.
+
+    python bench/save_bench.py [--seconds 10] [--clients 1 8 32] [--annotation-clients 8] [--database-url URL]
 """
 
 from __future__ import annotations
@@ -86,10 +95,18 @@ def _words(text: str) -> list[tuple[int, int]]:
     return [(m.start(), m.end()) for m in re.finditer(r"\w+", text)]
 
 
-def annotate(annotator: Annotator, port: int, document: dict, deadline: float, seed: int) -> None:
+def logged_in(port: int, annotators: list[Annotator]) -> dict[str, Browser]:
+    """A logged-in client for each annotator, made before a phase's clock starts (logging in
+    hashes the password: no part of a save's cost)."""
+    browsers = {}
+    for annotator in annotators:
+        browsers[annotator.name] = Browser(port)
+        browsers[annotator.name].login(annotator.name)
+    return browsers
+
+
+def annotate(annotator: Annotator, browser: Browser, document: dict, deadline: float, seed: int) -> None:
     rng = random.Random(seed)
-    browser = Browser(port)
-    browser.login(annotator.name)
     text, sentences = document["text"], document["sentences"]
     candidates = [(s, e, label) for s, e in _words(text) for label in ATTRIBUTION_LABELS]
     rng.shuffle(candidates)
@@ -113,6 +130,45 @@ def annotate(annotator: Annotator, port: int, document: dict, deadline: float, s
         annotator.latencies.append(time.perf_counter() - started)
         if status >= 300:
             annotator.errors.append(f"{status} {body[:200]!r}")
+
+
+def annotate_whole(annotator: Annotator, browser: Browser, document: dict, deadline: float, seed: int, batched: bool) -> None:
+    """Annotations of two spans and a sentence's claim type, as three requests or one batch."""
+    rng = random.Random(seed)
+    text, sentences = document["text"], document["sentences"]
+    candidates = [(s, e, label) for s, e in _words(text) for label in ATTRIBUTION_LABELS]
+    rng.shuffle(candidates)
+    url = f"/api/documents/{document['id']}"
+    while time.perf_counter() < deadline and len(candidates) >= 2:
+        spans = [candidates.pop(), candidates.pop()]
+        sentence = rng.choice(sentences)["id"]
+        known = annotator.labels.get(sentence)
+        label = {"value": rng.choice(CLAIM_TYPES), "version": known[1] if known else None}
+        bodies = [{"layer": "attribution", "label": lab, "start": s, "end": e, "text": text[s:e]} for s, e, lab in spans]
+        started = time.perf_counter()
+        if batched:
+            changes = [{"op": "create_span", "key": f"n{i}", "body": body} for i, body in enumerate(bodies)]
+            changes.append({"op": "set_label", "sentence_id": sentence, "layer": "claim_type", "body": label})
+            status, body = browser.json("POST", f"{url}/changes", {"changes": changes})
+            answers = [(r["status"], r["body"]) for r in json.loads(body)["results"]] if status == 200 else [(status, body)]
+        else:
+            answers = [browser.json("POST", f"{url}/spans", body) for body in bodies]
+            answers.append(browser.json("PUT", f"/api/sentences/{sentence}/labels/claim_type", label))
+            answers = [(status, json.loads(body) if status < 300 else body) for status, body in answers]
+        annotator.latencies.append(time.perf_counter() - started)
+        for (status, saved), extent in zip(answers, [*spans, None]):
+            if status >= 300:
+                annotator.errors.append(f"{status} {str(saved)[:200]}")
+            elif extent is not None:
+                annotator.spans[saved["id"]] = extent
+            else:
+                annotator.labels[sentence] = (saved["value"], saved["version"])
+
+
+def server_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of the server process (all its threads), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
 def call_trivial(annotator: Annotator, port: int, deadline: float) -> None:
@@ -179,6 +235,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 8, 32])
+    parser.add_argument("--annotation-clients", type=int, default=8, help="annotators for the whole-annotation phases")
     parser.add_argument("--database-url", help="default: SQLite in a temporary instance folder (a PostgreSQL URL works too)")
     parser.add_argument("--threads", type=int, default=16, help="waitress worker threads")
     args = parser.parse_args()
@@ -192,7 +249,7 @@ def main() -> None:
         run("init")
         run("import", str(REPO / "seeds" / "000_a8e75834ae8b6b50.txt"))
         # Each phase gets annotators of its own, who start with nothing saved.
-        names = [f"bench{n:03d}" for n in range(sum(args.clients))] + ["reader"]
+        names = [f"bench{n:03d}" for n in range(sum(args.clients) + 2 * args.annotation_clients)] + ["reader"]
         for name in names:
             run("users", "add", name, "--role", "annotator", "--password-stdin", input=PASSWORD + "\n")
         run("assign", *[f"--user={name}" for name in names])
@@ -218,13 +275,18 @@ def main() -> None:
                     except OSError:
                         time.sleep(0.1)
                 print(f"machine: {platform.node()} · {os.cpu_count()} cores · Python {platform.python_version()} · {engine.dialect.name} · waitress threads {args.threads} · {args.seconds:g} s per phase")
-                print(f"{'K':>3} | {'saves/s':>8} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} | {'trivial/s':>9} {'p50 ms':>7} {'p99 ms':>7} | {'ratio':>5} | {'acked':>6} {'lost':>4} {'errors':>6}")
+                print(f"{'K':>3} | {'saves/s':>8} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'srv CPU ms':>10} | {'trivial/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'srv CPU ms':>10} | {'ratio':>5} | {'acked':>6} {'lost':>4} {'errors':>6}")
                 for phase, k in enumerate(args.clients):
                     first = sum(args.clients[:phase])
                     savers = [Annotator(name) for name in names[first : first + k]]
-                    saving = run_threads(lambda a, d: annotate(a, port, document, d, hash(a.name) + k), savers, time.perf_counter() + args.seconds)
+                    browsers = logged_in(port, savers)
+                    save_cpu = server_cpu_seconds(server.pid)
+                    saving = run_threads(lambda a, d: annotate(a, browsers[a.name], document, d, hash(a.name) + k), savers, time.perf_counter() + args.seconds)
+                    save_cpu = server_cpu_seconds(server.pid) - save_cpu
                     trivial = [Annotator(name) for name in names[first : first + k]]
+                    trivial_cpu = server_cpu_seconds(server.pid)
                     calling = run_threads(lambda a, d: call_trivial(a, port, d), trivial, time.perf_counter() + args.seconds)
+                    trivial_cpu = server_cpu_seconds(server.pid) - trivial_cpu
                     save_latencies = [x for a in savers for x in a.latencies]
                     trivial_latencies = [x for a in trivial for x in a.latencies]
                     save_rate, trivial_rate = len(save_latencies) / saving, len(trivial_latencies) / calling
@@ -232,10 +294,40 @@ def main() -> None:
                     errors = sum(len(a.errors) for a in savers + trivial)
                     s50, s95, s99 = percentiles(save_latencies)
                     t50, _, t99 = percentiles(trivial_latencies)
-                    print(f"{k:>3} | {save_rate:>8.0f} {s50:>7.1f} {s95:>7.1f} {s99:>7.1f} | {trivial_rate:>9.0f} {t50:>7.1f} {t99:>7.1f} | {save_rate / trivial_rate:>5.2f} | {acknowledged:>6} {lost:>4} {errors:>6}")
+                    save_ms, trivial_ms = save_cpu / len(save_latencies) * 1000, trivial_cpu / len(trivial_latencies) * 1000
+                    print(f"{k:>3} | {save_rate:>8.0f} {s50:>7.1f} {s95:>7.1f} {s99:>7.1f} {save_ms:>10.2f} | {trivial_rate:>9.0f} {t50:>7.1f} {t99:>7.1f} {trivial_ms:>10.2f} | {save_rate / trivial_rate:>5.2f} | {acknowledged:>6} {lost:>4} {errors:>6}")
                     for annotator in savers + trivial:
                         for error in annotator.errors[:3]:
                             print(f"    {annotator.name}: {error}")
+
+                k = args.annotation_clients
+                print(f"whole annotations (two spans and a claim type) at K = {k}:")
+                print(f"{'as':>14} | {'ann/s':>6} {'p50 ms':>7} {'p99 ms':>7} | {'requests/ann':>12} {'srv CPU ms/ann':>14} | {'acked':>6} {'lost':>4} {'errors':>6}")
+                rates = {}
+                for phase, batched in enumerate((False, True)):
+                    first = sum(args.clients) + phase * k
+                    annotators = [Annotator(name) for name in names[first : first + k]]
+                    browsers = logged_in(port, annotators)
+                    if batched and browsers[annotators[0].name].json("POST", f"/api/documents/{document['id']}/changes", {})[0] == 404:
+                        print(f"{'one batch':>14} | not served by this server")
+                        break
+                    cpu = server_cpu_seconds(server.pid)
+                    elapsed = run_threads(
+                        lambda a, d: annotate_whole(a, browsers[a.name], document, d, hash(a.name), batched),
+                        annotators, time.perf_counter() + args.seconds)
+                    cpu = server_cpu_seconds(server.pid) - cpu
+                    latencies = [x for a in annotators for x in a.latencies]
+                    acknowledged, lost = verify(engine, annotators)
+                    rates[batched] = len(latencies) / elapsed
+                    a50, _, a99 = percentiles(latencies)
+                    print(f"{'one batch' if batched else 'three requests':>14} | {rates[batched]:>6.0f} {a50:>7.1f} {a99:>7.1f} | "
+                          f"{1 if batched else 3:>12} {cpu / len(latencies) * 1000:>14.2f} | {acknowledged:>6} {lost:>4} "
+                          f"{sum(len(a.errors) for a in annotators):>6}")
+                    for annotator in annotators:
+                        for error in annotator.errors[:3]:
+                            print(f"    {annotator.name}: {error}")
+                if len(rates) == 2:
+                    print(f"ratio one batch / three requests: {rates[True] / rates[False]:.2f} annotations/s")
 
                 browser = Browser(port)
                 browser.login("reader")  # a fresh annotator: the page as it first loads

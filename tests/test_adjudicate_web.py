@@ -99,8 +99,7 @@ def test_page_saves_to_the_gold_api_and_renders_text_as_data(world):
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     data = json.loads(re.search(r'<script type="application/json" id="annotator-data">(.*?)</script>', html, re.S).group(1))
-    assert data["api"]["label"] == "/api/gold/sentences/{sentence_id}/labels/{layer}"
-    assert data["api"]["spans"] == f"/api/gold/documents/{seed.id}/spans"
+    assert data["api"]["changes"] == f"/api/gold/documents/{seed.id}/changes"
     assert data["api"]["done"] == f"/api/gold/documents/{seed.id}/done"
     assert all(url.startswith("/api/gold/") for url in data["api"].values())
     assert data["state"]["spans"] == [] and data["state"]["labels"] == []  # gold, not the supervisor's own

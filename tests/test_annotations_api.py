@@ -323,3 +323,151 @@ def test_annotator_home_progress(world):
     home = ann.http.get("/").get_data(as_text=True)
     assert f"1 / {total} sentences" in home and f"/documents/{seed.id}#s1" in home
     assert world["other"].title not in home
+
+
+# -- several changes in one request (POST /api/documents/ID/changes) --------------------------------
+
+
+def _batch(client, document_id: int, *changes: dict):
+    return client.call("POST", f"/api/documents/{document_id}/changes", {"changes": list(changes)})
+
+
+def _events(session) -> list[tuple]:
+    session.rollback()
+    return session.execute(select(Event.action, Event.entity_type, Event.entity_id).order_by(Event.id)).all()
+
+
+def test_an_annotation_goes_in_one_request_answered_as_its_single_requests(world):
+    """Two spans, a label and the attribution joining the spans, one request; each change
+    answered, checked and audited as its own request is (bob sends the same as single requests)."""
+    seed, session = world["seed"], world["session"]
+    sentence = sentence_of(session, seed, "ARY News")
+    source, cue = span_payload(seed, "ARY News", "attribution", "SOURCE"), span_payload(seed, "as reported by", "attribution", "CUE")
+    label = {"value": "event", "version": None}
+    ann, bob = Client(world["app"], "ann"), Client(world["app"], "bob")
+    response = _batch(
+        ann, seed.id,
+        {"op": "create_span", "key": "n1", "body": source},
+        {"op": "create_span", "key": "n2", "body": cue},
+        {"op": "set_label", "sentence_id": sentence.id, "layer": "claim_type", "body": label},
+        {"op": "create_attribution", "key": "m1", "body": {"parts": [{"span_id": "n1", "role": "source"}, {"span_id": "n2", "role": "cue"}]}},
+    )
+    assert response.status_code == 200, response.json
+    results = response.json["results"]
+    singles = [bob.call("POST", f"/api/documents/{seed.id}/spans", source), bob.call("POST", f"/api/documents/{seed.id}/spans", cue),
+               bob.call("PUT", f"/api/sentences/{sentence.id}/labels/claim_type", label)]
+    singles.append(bob.call("POST", f"/api/documents/{seed.id}/attributions", {"parts": [
+        {"span_id": singles[0].json["id"], "role": "source"}, {"span_id": singles[1].json["id"], "role": "cue"}]}))
+    assert [r["status"] for r in results] == [s.status_code for s in singles] == [201, 201, 200, 201]
+
+    def without_ids(body):
+        return {k: v for k, v in body.items() if k not in ("id", "parts")} | {"roles": [p["role"] for p in body.get("parts", [])]}
+
+    assert [without_ids(r["body"]) for r in results] == [without_ids(s.json) for s in singles]
+    spans = [r["body"]["id"] for r in results[:2]]
+    assert {(p["span_id"], p["role"]) for p in results[3]["body"]["parts"]} == {(spans[0], "source"), (spans[1], "cue")}
+    ann_id = world["ann"].id
+    assert [(action, kind) for action, kind, _ in _events(session)[-8:]] == [
+        ("create", "spans"), ("create", "spans"), ("create", "sentence_labels"), ("create", "attributions")] * 2
+    assert session.scalars(select(Event.user_id).where(Event.entity_id.in_(spans), Event.entity_type == "spans")).all() == [ann_id] * 2
+
+
+def test_a_batch_changes_what_its_earlier_changes_made_at_the_versions_they_left(world):
+    seed, session, ann = world["seed"], world["session"], Client(world["app"], "ann")
+    sentence = sentence_of(session, seed, "ARY News")
+    [made] = _batch(ann, seed.id, {"op": "create_span", "body": span_payload(seed, "Khaled Meshaal", "attribution", "SOURCE")}).json["results"]
+    saved = made["body"]
+    response = _batch(
+        ann, seed.id,
+        {"op": "set_label", "sentence_id": sentence.id, "layer": "claim_type", "body": {"value": "event"}},
+        {"op": "set_label", "sentence_id": sentence.id, "layer": "claim_type", "body": {"value": "opinion"}},
+        {"op": "update_span", "span_id": saved["id"], "body": {"version": 1, "label": "CUE"}},
+        {"op": "update_span", "span_id": saved["id"], "body": {"version": 1, "label": "SOURCE"}},
+        {"op": "create_span", "key": "n1", "body": span_payload(seed, "ARY News", "attribution", "SOURCE")},
+        {"op": "create_attribution", "key": "m1", "body": {"parts": [{"span_id": "n1", "role": "source"}]}},
+        {"op": "update_span", "span_id": "n1", "body": {"label": "CONTENT"}},  # its part in m1 goes: m1 at version 2
+        {"op": "update_attribution", "attribution_id": "m1", "body": {"version": 1, "parts": [{"span_id": saved["id"], "role": "source"}]}},
+        {"op": "delete_span", "span_id": "n1", "body": {}},
+        {"op": "delete_attribution", "attribution_id": "m1", "body": {"version": 1}},
+    )
+    results = response.json["results"]
+    assert [r["status"] for r in results] == [200, 200, 200, 200, 201, 201, 200, 200, 200, 200], results
+    assert [r["body"].get("version") for r in results[:4]] == [1, 2, 2, 3]
+    assert results[6]["body"]["attributions"][0]["version"] == 2 and results[7]["body"]["version"] == 3
+    assert results[9]["body"] == {"deleted": results[5]["body"]["id"]}
+    session.rollback()
+    assert session.scalar(select(SentenceLabel.value)) == "opinion"
+    assert session.scalars(select(Span.label)).all() == ["SOURCE"]
+    assert session.scalar(select(func.count(Attribution.id))) == 0
+
+
+def test_a_batch_stops_at_its_first_failed_change_and_keeps_the_ones_before(world):
+    seed, session, ann = world["seed"], world["session"], Client(world["app"], "ann")
+    sentence = sentence_of(session, seed, "ARY News")
+    label = {"op": "set_label", "sentence_id": sentence.id, "layer": "claim_type", "body": {"value": "event"}}
+    before = len(_events(session))
+    response = _batch(
+        ann, seed.id,
+        {"op": "create_span", "body": span_payload(seed, "ARY News", "attribution", "SOURCE")},
+        {"op": "create_span", "body": span_payload(seed, "ARY News", "attribution", "SOURCE", text="ARY Newz")},
+        label,
+    )
+    assert response.status_code == 200
+    [kept, refused] = response.json["results"]
+    assert kept["status"] == 201 and refused == {"status": 400, "body": {"error": "text does not match the document at start:end", "field": "text"}}
+    assert [action for action, _, _ in _events(session)[before:]] == ["create"]
+    assert session.scalar(select(func.count(SentenceLabel.id))) == 0
+
+    # A conflict answers with the saved row, as the single request does; the rest is not run.
+    ok = _batch(ann, seed.id, label).json["results"]
+    stale = _batch(ann, seed.id, {**label, "body": {"value": "opinion", "version": 7}}, label).json["results"]
+    assert len(stale) == 1 and stale[0]["status"] == 409 and stale[0]["body"]["current"] == ok[0]["body"]
+
+
+# Malformed batches, most of them after a valid change (OK), which is not run either.
+OK = "a valid change"
+
+
+@pytest.mark.parametrize("body", [
+    [], {}, {"changes": []}, {"changes": {}}, {"changes": [OK, 1]}, {"changes": [OK, {"op": "drop_table"}]},
+    {"changes": [OK, {"op": ["create_span"]}]}, {"changes": [OK, {"op": "create_span", "body": []}]},
+    {"changes": [OK, {"op": "update_span", "key": "n1", "span_id": 1, "body": {}}]},
+    {"changes": [OK, {"op": "create_span", "key": "n1", "body": {}}, {"op": "create_span", "key": "n1", "body": {}}]},
+    {"changes": [OK, {"op": "create_span", "key": 7, "body": {}}]},
+    {"changes": [OK] * 101}, {"changes": [OK, {"op": "update_span", "body": {}}]},
+    {"changes": [OK, {"op": "delete_span", "span_id": True, "body": {}}]}, {"changes": [OK, {"op": "create_span", "key": None}]},
+    {"changes": [OK, {"op": "set_label", "sentence_id": "1", "layer": "claim_type", "body": {}}]},
+])
+def test_a_malformed_batch_is_refused_whole(world, body):
+    seed, session, ann = world["seed"], world["session"], Client(world["app"], "ann")
+    sentence = sentence_of(session, seed, "ARY News")
+    ok = {"op": "set_label", "sentence_id": sentence.id, "layer": "claim_type", "body": {"value": "event"}}
+    if isinstance(body, dict) and isinstance(body.get("changes"), list):
+        body = {"changes": [ok if change == OK else change for change in body["changes"]]}
+    response = ann.call("POST", f"/api/documents/{seed.id}/changes", body)
+    assert response.status_code == 400 and response.json["error"], response.json
+    assert session.scalar(select(func.count(SentenceLabel.id))) == 0
+
+
+def test_every_item_of_a_batch_is_on_its_document_and_the_actors(world):
+    seed, other, session = world["seed"], world["other"], world["session"]
+    ann, bob = Client(world["app"], "ann"), Client(world["app"], "bob")
+    bobs = bob.call("POST", f"/api/documents/{seed.id}/spans", span_payload(seed, "ARY News", "attribution", "SOURCE")).json
+    sentence, elsewhere = sentence_of(session, seed, "ARY News"), session.scalar(select(Sentence.id).where(Sentence.document_id == other.id))
+    cases = [
+        ({"op": "update_span", "span_id": bobs["id"], "body": {"version": 1, "label": "CUE"}}, 404, "no such span among yours"),
+        ({"op": "delete_span", "span_id": 2**31, "body": {"version": 1}}, 404, "no span 2147483648 on this document"),
+        ({"op": "set_label", "sentence_id": elsewhere, "layer": "claim_type", "body": {"value": "event"}}, 404,
+         f"no sentence {elsewhere} on this document"),
+        ({"op": "set_label", "sentence_id": sentence.id, "layer": "claim\x00type", "body": {}}, 400, "layer must be printable text"),
+        ({"op": "set_label", "sentence_id": sentence.id, "layer": "\ud800", "body": {}}, 400, "layer must be printable text"),
+        ({"op": "update_attribution", "attribution_id": "m9", "body": {}}, 400, "attribution_id 'm9' names no attribution created earlier"),
+        ({"op": "create_attribution", "body": {"parts": [{"span_id": "n9", "role": "source"}]}}, 400, "parts[0].span_id 'n9' names no span created earlier"),
+    ]
+    for change, status, error in cases:
+        [result] = _batch(ann, seed.id, change).json["results"]
+        assert result["status"] == status and result["body"]["error"].startswith(error), (change, result)
+    refused = _batch(ann, other.id, {"op": "create_span", "body": span_payload(other, other.text.split()[0], "attribution", "SOURCE")})
+    assert refused.status_code == 404 and refused.json == {"error": "no such document among your assignments", "field": "document_id"}
+    session.rollback()
+    assert session.scalars(select(Span.label)).all() == ["SOURCE"]

@@ -16,7 +16,17 @@ from sqlalchemy import func, select
 
 from annotator.models import Assignment, Attribution, AttributionPart, Event, SentenceLabel, SentenceTime, Span
 
-from .helpers import NOT_A_JSON_OBJECT, ODD_OBJECTS, Client, annotation_world, fuzz_bodies, sentence_of, span_payload
+from .helpers import (
+    FUZZ_FIELDS,
+    NOT_A_JSON_OBJECT,
+    ODD_OBJECTS,
+    Client,
+    annotation_world,
+    fuzz_bodies,
+    json_values,
+    sentence_of,
+    span_payload,
+)
 
 TABLES = (Span, SentenceLabel, Attribution, AttributionPart, Event, SentenceTime, Assignment)
 
@@ -48,6 +58,7 @@ def _endpoints(world) -> list[tuple[str, str]]:
         ("POST", f"/api/documents/{seed.id}/attributions"),
         ("PATCH", f"/api/attributions/{attribution['id']}"),
         ("DELETE", f"/api/attributions/{attribution['id']}"),
+        ("POST", f"/api/documents/{seed.id}/changes"),
         ("POST", f"/api/documents/{seed.id}/done"),
         ("POST", f"/api/documents/{seed.id}/activity"),
     ]
@@ -74,6 +85,53 @@ def test_any_json_body_gets_a_4xx_with_a_message_or_succeeds(world):
         _check(ann.call(method, url, body), before, session)
 
     run()
+
+
+@st.composite
+def _near_miss_batches(draw, changes: list[dict]) -> dict:
+    """A valid batch with one change, or that change's body, given a field of any JSON value."""
+    changes = [dict(change, body=dict(change["body"])) for change in changes]
+    change = draw(st.sampled_from(changes))
+    target = change if draw(st.booleans()) else change["body"]
+    target[draw(st.sampled_from(sorted(target) + list(FUZZ_FIELDS) + ["op", "key", "body"]))] = draw(json_values)
+    return {"changes": changes}
+
+
+def test_every_change_of_a_batch_is_audited_once_and_a_failed_one_writes_nothing(world):
+    """Near misses of a batch: never a 5xx; refused whole, nothing written; answered, an audit
+    event for each change that succeeded and each attribution it changed along with a span, and
+    none for a failed change or after it."""
+    seed, session = world["seed"], world["session"]
+    sentence = sentence_of(session, seed, "ARY News")
+    ann = Client(world["app"], "ann")
+    changes = [
+        {"op": "set_label", "sentence_id": sentence.id, "layer": "claim_type", "body": {"value": "event"}},
+        {"op": "create_span", "key": "n1", "body": span_payload(seed, "Khaled Meshaal", "attribution", "SOURCE")},
+        {"op": "update_span", "span_id": "n1", "body": {"label": "CUE"}},
+        {"op": "create_attribution", "key": "m1", "body": {"parts": [{"span_id": "n1", "role": "cue"}]}},
+        {"op": "delete_span", "span_id": "n1", "body": {}},
+    ]
+    answered: list[int] = []
+
+    @settings(max_examples=80, deadline=None, derandomize=True,
+              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+    @given(body=st.one_of(st.just({"changes": changes}), _near_miss_batches(changes)))
+    def run(body):
+        before = _counts(session)
+        response = ann.call("POST", f"/api/documents/{seed.id}/changes", body)
+        _check(response, before, session)
+        if response.status_code == 200:
+            results = response.json["results"]
+            assert all(r["status"] < 300 for r in results[:-1]) and len(results) <= len(changes)
+            if results[-1]["status"] >= 300:
+                assert isinstance(results[-1]["body"]["error"], str)
+            succeeded = sum(r["status"] < 300 for r in results)
+            along = sum(len(r["body"].get("attributions", [])) for r in results if r["status"] < 300)
+            assert _counts(session)[TABLES.index(Event)] - before[TABLES.index(Event)] == succeeded + along
+            answered.append(succeeded)
+
+    run()
+    assert max(answered) == len(changes) and min(answered) < len(changes)
 
 
 @pytest.mark.parametrize("raw, content_type", NOT_A_JSON_OBJECT + [(body, "application/json") for body in ODD_OBJECTS])

@@ -60,6 +60,11 @@ ENDPOINTS = {
     "adjudicate.activity": ("POST", "/api/gold/documents/{document}/activity", "activity"),
 }
 
+# The batch (several of those changes in one request): fuzzed by a test of its own, so that the
+# derandomized examples of ENDPOINTS' test stay the ones known to reach both outcomes.
+BATCH = {"adjudicate.apply_changes": ("POST", "/api/gold/documents/{document}/changes", "changes")}
+EVERY_WRITE = ENDPOINTS | BATCH
+
 
 @pytest.fixture
 def world(app, session):
@@ -71,7 +76,7 @@ def world(app, session):
 def test_every_gold_write_is_fuzzed(app):
     writes = {rule.endpoint for rule in app.url_map.iter_rules()
               if rule.rule.startswith("/api/gold/") and rule.methods - {"GET", "HEAD", "OPTIONS"}}
-    assert writes == ENDPOINTS.keys()
+    assert writes == EVERY_WRITE.keys()
 
 
 class Gold:
@@ -143,6 +148,11 @@ class Gold:
             "attribution_version": {"version": versions["attribution"]},
             "note": {"note": "finished"},
             "activity": {"ms": 1000, "sentence_id": self.world["split"].id},
+            "changes": {"changes": [
+                {"op": "set_label", "sentence_id": self.world["split"].id, "layer": "claim_type", "body": {"value": "event"}},
+                {"op": "create_span", "key": "n1", "body": gold_span_payload(self.seed, "Israeli brutalities", note="batched")},
+                {"op": "update_span", "span_id": "n1", "body": {"label": "NAME_CALLING_LABELING"}},
+            ]},
         }[kind]
 
 
@@ -197,15 +207,48 @@ def test_any_body_to_the_gold_api_gets_a_4xx_with_a_message_or_succeeds(world):
         assert any(code < 300 for code in codes) and any(code >= 400 for code in codes), (endpoint, sorted(set(codes)))
 
 
+@st.composite
+def _changed_batch(draw, valid: dict) -> dict:
+    """A valid batch with one of its changes, or that change's body, changed as _changed_body
+    changes a body."""
+    changes = [dict(change) for change in valid["changes"]]
+    index = draw(st.integers(0, len(changes) - 1))
+    if draw(st.booleans()):
+        changes[index] = draw(_changed_body(changes[index]))
+    else:
+        changes[index]["body"] = draw(_changed_body(changes[index]["body"]))
+    return {"changes": changes}
+
+
+def test_any_batch_to_the_gold_api_gets_a_4xx_with_a_message_or_succeeds(world):
+    gold, session = Gold(world), world["session"]
+    method, template, kind = BATCH["adjudicate.apply_changes"]
+    codes: list[int] = []
+
+    @settings(max_examples=60, **EXAMPLES)
+    @given(choice=st.one_of(st.just(0), st.integers(0, 10)), data=st.data())
+    def run(choice, data):
+        valid = gold.valid(kind)
+        body = data.draw(st.one_of(st.just(valid), _changed_batch(valid), bodies, gold_near_misses))
+        before = _snapshot(session)
+        response = gold.sup.call(method, gold.url(template, choice, "claim_type"), body)
+        _check(response, before, session)
+        codes.append(response.status_code)
+        gold.restore()
+
+    run()
+    assert any(code < 300 for code in codes) and any(code >= 400 for code in codes), sorted(set(codes))
+
+
 def test_odd_ids_and_layers_in_gold_urls(world):
     """Each endpoint with a valid body and each id no row has (zero, past PostgreSQL's INTEGER,
     past SQLite's), and the label endpoint with each odd layer (NUL, bytes that are not UTF-8,
     a path, overlong): a 4xx with a message, nothing written."""
     gold, session = Gold(world), world["session"]
-    cases = [(endpoint, odd, "claim_type") for endpoint in ENDPOINTS for odd in range(len(ODD_IDS))]
+    cases = [(endpoint, odd, "claim_type") for endpoint in EVERY_WRITE for odd in range(len(ODD_IDS))]
     cases += [("adjudicate.set_sentence_label", None, layer) for layer in LAYERS[1:]]
     for endpoint, odd, layer in cases:
-        method, template, kind = ENDPOINTS[endpoint]
+        method, template, kind = EVERY_WRITE[endpoint]
         url = gold.url(template, 0, layer, odd=odd)
         before = _snapshot(session)
         response = gold.sup.call(method, url, gold.valid(kind))
@@ -222,7 +265,7 @@ ODD_NOTES = [b'{"note": "\\u0000"}', b'{"note": ' + DEEP_JSON[:2000].encode() + 
 @pytest.mark.parametrize("raw, content_type", NOT_A_JSON_OBJECT + [(body, "application/json") for body in ODD_OBJECTS + ODD_NOTES])
 def test_malformed_bodies_to_the_gold_api(world, raw, content_type):
     gold, session = Gold(world), world["session"]
-    for endpoint, (method, template, _) in ENDPOINTS.items():
+    for endpoint, (method, template, _) in EVERY_WRITE.items():
         before = _snapshot(session)
         response = gold.sup.http.open(gold.url(template, 0, "claim_type"), method=method, data=raw,
                                       headers={"X-CSRFToken": gold.sup.token, "Content-Type": content_type})

@@ -15,5 +15,6 @@ adjudication gold standard: proposals, decisions with provenance
 imports      what comes in: articles, annotations made elsewhere
 exports      what goes out: document records for annotator.exporters
 audit        the audit log every change appends to
+paging       the page of a long listing every listing service returns
 permissions  roles, and who acts
 """

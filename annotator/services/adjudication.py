@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Float, Integer, Select, Text, case, cast, func, null, select, union_all
 from sqlalchemy.orm import Session, selectinload
 
 from .. import agreement
@@ -32,6 +32,7 @@ from ..db import batch, reads, writes
 from ..errors import Conflict, NotFound, ServiceError
 from ..models import (
     ADJUDICATION_DEFAULTS,
+    ADJUDICATION_STATUSES,
     MATCHINGS,
     Adjudication,
     Assignment,
@@ -46,7 +47,8 @@ from ..models import (
     utcnow,
 )
 from . import annotations, audit
-from .assignments import ACTIVE_STATUSES
+from .assignments import ACTIVE_STATUSES, holders, is_live
+from .paging import cut, page_of
 from .permissions import SUPERVISORS, Actor
 from .projects import get_project, project_codebook
 from .users import GOLD_USERNAME, add_placeholder, not_gold
@@ -253,39 +255,49 @@ def _live_counts(session: Session, in_project) -> dict[int, int]:
     ).all())
 
 
-def _disagreement(session: Session, in_project) -> dict[int, float]:
-    """Per document: the share of its comparable sentences on which annotators differ. A
-    sentence is comparable when at least two annotators labelled it or marked a span starting
-    in it; they differ when their choice-layer values or their spans there differ."""
-    live = set(session.execute(
-        select(Assignment.user_id, Assignment.document_id)
-        .where(Assignment.document_id.in_(in_project), Assignment.status.in_(ACTIVE_STATUSES), not_gold(Assignment.user_id))
-    ).all())
-    sentence_document = dict(session.execute(select(Sentence.id, Sentence.document_id).where(Sentence.document_id.in_(in_project))).all())
-    signature: dict[tuple[int, int], list] = {}  # (sentence, user) -> [labels, spans]
-    for user, sentence, layer, value in session.execute(
-        select(SentenceLabel.user_id, SentenceLabel.sentence_id, SentenceLabel.layer, SentenceLabel.value)
-        .join(Sentence, Sentence.id == SentenceLabel.sentence_id).where(Sentence.document_id.in_(in_project))
-    ):
-        if (user, sentence_document[sentence]) in live and value is not None and value != []:
-            signature.setdefault((sentence, user), [set(), set()])[0].add((layer, repr(sorted(value) if isinstance(value, list) else value)))
-    for user, document, sentence, layer, label, start, end in session.execute(
-        select(Span.user_id, Span.document_id, Span.sentence_id, Span.layer, Span.label, Span.start, Span.end)
-        .where(Span.document_id.in_(in_project))
-    ):
-        if (user, document) in live:
-            signature.setdefault((sentence, user), [set(), set()])[1].add((layer, label, start, end))
-    by_sentence: dict[int, list] = {}
-    for (sentence, _), (labels, spans) in signature.items():
-        by_sentence.setdefault(sentence, []).append((frozenset(labels), frozenset(spans)))
-    comparable: dict[int, int] = {}
-    differing: dict[int, int] = {}
-    for sentence, signatures in by_sentence.items():
-        if len(signatures) >= 2:
-            document = sentence_document[sentence]
-            comparable[document] = comparable.get(document, 0) + 1
-            differing[document] = differing.get(document, 0) + (len(set(signatures)) > 1)
-    return {document: differing[document] / n for document, n in comparable.items()}
+def _disagreement(project_id: int, annotator_ids: list[int]) -> Select:
+    """Per document (``document_id``): how many of its sentences are ``comparable`` and on how many
+    of those annotators are ``differing``. A sentence is comparable when at least two annotators
+    labelled it or marked a span starting in it; they differ when their choice-layer values or
+    their spans there differ, that is when some value or span there is not held by every one of
+    them. Only the work of ``annotator_ids`` (never gold) under live assignments counts, found
+    from their own rows (see assignments.is_live). Values are compared as stored (JSON text;
+    multiple choices are stored sorted)."""
+    in_project = Document.project_id == project_id
+    value = cast(SentenceLabel.value, Text)
+    no_offset = null().cast(Integer)
+    items = union_all(  # what each annotator holds on each sentence: (layer, value) and (layer, label, start, end)
+        select(SentenceLabel.sentence_id, SentenceLabel.user_id, SentenceLabel.layer, value.label("value"),
+               no_offset.label("start"), no_offset.label("end"))
+        .join(Sentence, Sentence.id == SentenceLabel.sentence_id).join(Document, Document.id == Sentence.document_id)
+        .where(SentenceLabel.user_id.in_(annotator_ids), in_project, SentenceLabel.value.is_not(None), value != "[]",
+               is_live(SentenceLabel.user_id, Sentence.document_id)),
+        select(Span.sentence_id, Span.user_id, Span.layer, Span.label, Span.start, Span.end)
+        .join(Document, Document.id == Span.document_id)
+        .where(Span.user_id.in_(annotator_ids), in_project, is_live(Span.user_id, Span.document_id)),
+    ).cte("items")
+    per_item = (  # how many annotators hold each item of a sentence
+        select(items.c.sentence_id, func.count(func.distinct(items.c.user_id)).label("holders"))
+        .group_by(items.c.sentence_id, items.c.layer, items.c.value, items.c.start, items.c.end)
+        .subquery()
+    )
+    signers = (  # how many annotators left something on a sentence, where at least two did
+        select(items.c.sentence_id, func.count(func.distinct(items.c.user_id)).label("signers"))
+        .group_by(items.c.sentence_id)
+        .having(func.count(func.distinct(items.c.user_id)) >= 2)
+        .subquery()
+    )
+    sentences = (
+        select(signers.c.sentence_id, case((func.min(per_item.c.holders) < signers.c.signers, 1), else_=0).label("differs"))
+        .join(per_item, per_item.c.sentence_id == signers.c.sentence_id)
+        .group_by(signers.c.sentence_id, signers.c.signers)
+        .subquery()
+    )
+    return (
+        select(Sentence.document_id, func.count().label("comparable"), func.sum(sentences.c.differs).label("differing"))
+        .join(sentences, sentences.c.sentence_id == Sentence.id)
+        .group_by(Sentence.document_id)
+    )
 
 
 def _counts(statuses: list[str]) -> dict:
@@ -293,25 +305,43 @@ def _counts(statuses: list[str]) -> dict:
     return counts | {"total": len(statuses)}
 
 
+QUEUE_PAGE_SIZE = 100  # documents a page of the adjudication queue lists
+
+
 @reads(SUPERVISORS)
-def queue(session: Session, actor: Actor, project_id: int) -> dict:
-    """The project's documents for adjudication, lowest agreement first (see _disagreement;
-    documents with nothing comparable last), then by id, with their status and counts."""
+def queue(session: Session, actor: Actor, project_id: int, page: int = 1) -> dict:
+    """A page of the project's documents for adjudication, lowest agreement first (the share of
+    differing sentences, see _disagreement; documents with nothing comparable last), then by id,
+    with their status and annotators; ``counts`` over all the documents."""
     project = get_project(session, actor, project_id)
-    in_project = select(Document.id).where(Document.project_id == project.id)
-    documents = session.execute(select(Document.id, Document.title).where(Document.project_id == project.id)).all()
-    statuses = _statuses(session, in_project)
-    annotators = _live_counts(session, in_project)
-    disagreement = _disagreement(session, in_project)
-    rows = [
-        {"document": d, "title": title,
-         "status": statuses[d].status if d in statuses else NOT_STARTED,
-         "disagreement": disagreement.get(d), "annotators": annotators.get(d, 0)}
-        for d, title in documents
+    people = session.scalars(holders(project.id, ACTIVE_STATUSES).with_only_columns(User.id)).all()
+    shares = _disagreement(project.id, people).subquery()
+    # Ordered by ids alone (the documents' index), then the page's titles and statuses.
+    rows = session.execute(cut(
+        select(Document.id, shares.c.comparable, shares.c.differing)
+        .outerjoin(shares, shares.c.document_id == Document.id)
+        .where(Document.project_id == project.id)
+        .order_by(shares.c.comparable.is_(None), (cast(shares.c.differing, Float) / shares.c.comparable).desc(), Document.id),
+        page, QUEUE_PAGE_SIZE,
+    )).all()
+    ids = [row.id for row in rows]
+    titles = dict(session.execute(select(Document.id, Document.title).where(Document.id.in_(ids))).all())
+    statuses = _statuses(session, ids)
+    annotators = _live_counts(session, ids)
+    documents = [
+        {"document": row.id, "title": titles[row.id],
+         "status": statuses[row.id].status if row.id in statuses else NOT_STARTED,
+         "disagreement": row.differing / row.comparable if row.comparable else None, "annotators": annotators.get(row.id, 0)}
+        for row in rows
     ]
-    rows.sort(key=lambda row: (row["disagreement"] is None, -(row["disagreement"] or 0.0), row["document"]))
+    started = dict(session.execute(
+        select(Adjudication.status, func.count()).join(Document, Document.id == Adjudication.document_id)
+        .where(Document.project_id == project.id).group_by(Adjudication.status)
+    ).all())
+    total = session.scalar(select(func.count(Document.id)).where(Document.project_id == project.id))
+    counts = {NOT_STARTED: total - sum(started.values())} | {status: started.get(status, 0) for status in ADJUDICATION_STATUSES}
     return {"project": {"id": project.id, "name": project.name}, "settings": project_settings(project),
-            "documents": rows, "counts": _counts([row["status"] for row in rows])}
+            "documents": page_of(documents, page, QUEUE_PAGE_SIZE, total), "counts": counts | {"total": total}}
 
 
 @reads(SUPERVISORS)
@@ -685,11 +715,32 @@ def update_gold_attribution(session: Session, actor: Actor, attribution_id: int,
 
 
 @writes(SUPERVISORS)
-def delete_gold_attribution(session: Session, actor: Actor, attribution_id: int, data: dict) -> None:
+def delete_gold_attribution(session: Session, actor: Actor, attribution_id: int, data: dict) -> dict:
     attribution = _owned(session, actor, Attribution, attribution_id)
     gold, _, _ = _gold_write(session, actor, attribution.document_id)
-    _gold_call(lambda: annotations.delete_attribution(session, gold, attribution_id, data) or {},
-               lambda _: _drop_provenance(session, actor, "attribution", attribution_id))
+    return _gold_call(lambda: annotations.delete_attribution(session, gold, attribution_id, data),
+                      lambda _: _drop_provenance(session, actor, "attribution", attribution_id))
+
+
+# The gold API's batch: the annotators' (annotations._run_changes) with gold's writes.
+GOLD_OPERATIONS = {
+    "create_span": annotations.Operation(create_gold_span, "span", True),
+    "update_span": annotations.Operation(update_gold_span, "span", False),
+    "delete_span": annotations.Operation(delete_gold_span, "span", False),
+    "set_label": annotations.Operation(set_gold_label, "label", False),
+    "create_attribution": annotations.Operation(create_gold_attribution, "attribution", True),
+    "update_attribution": annotations.Operation(update_gold_attribution, "attribution", False),
+    "delete_attribution": annotations.Operation(delete_gold_attribution, "attribution", False),
+}
+
+
+@writes(SUPERVISORS)
+def apply_gold_changes(session: Session, actor: Actor, document_id: int, data: dict) -> dict:
+    """A batch of changes to a document's gold in one transaction, as annotations._run_changes
+    runs the annotators' (each change with its provenance, as its own request would be); on a
+    document not being adjudicated, refused whole as its single requests are."""
+    _gold_write(session, actor, document_id)
+    return annotations._run_changes(session, actor, document_id, data, GOLD_OPERATIONS)
 
 
 # -- finishing ------------------------------------------------------------------------------------

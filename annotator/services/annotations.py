@@ -9,17 +9,23 @@ ServiceError naming the field.
 
 from __future__ import annotations
 
-from typing import Any
+from bisect import bisect_right
+from collections.abc import Callable, Mapping, Sequence
+from operator import attrgetter
+from types import SimpleNamespace
+from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.exc import StaleDataError
 
 from . import audit
-from .assignments import active_assignment
+from .assignments import active_assignment, require_live
 from .permissions import ANYONE, Actor
-from .projects import project_codebook
+from .projects import codebook_of, project_codebook
 from ..codebook import Codebook
-from ..db import reads, writes
+from ..db import race_conflict, reads, writes
 from ..errors import Conflict, NotFound, ServiceError
 from ..models import (
     ID_MAX,
@@ -27,6 +33,7 @@ from ..models import (
     Attribution,
     AttributionPart,
     Document,
+    Project,
     Sentence,
     SentenceLabel,
     Span,
@@ -192,27 +199,97 @@ def _touch(row) -> None:
     row.updated_at = utcnow()
 
 
-def _started(assignment: Assignment) -> None:
-    if assignment.status == "assigned":
-        assignment.status = "in_progress"
+# -- what a write reads first --------------------------------------------------------------------
+# The statements of a save are built once (building a SELECT costs more than SQLite takes to run
+# it) and run on the session's connection: the ORM's work per statement was most of a save.
+
+
+def _connection(session: Session) -> Connection:
+    """The write transaction's connection, for Core statements; what the session holds pending
+    is flushed first, as the session's own queries would (autoflush)."""
+    session.flush()
+    return session.connection()
+
+
+def _expire_loaded(session: Session, model: type, row_id: int) -> None:
+    """After a Core UPDATE of a row: the session's copy of it, if it holds one, reloads when next read."""
+    loaded = session.identity_map.get(session.identity_key(model, row_id))
+    if loaded is not None:
+        session.expire(loaded)
+
+
+class DocumentText(NamedTuple):
+    """What the checks of a span read of its document (:func:`checked_extent`)."""
+
+    id: int
+    text: str
+
+
+class Assigned(NamedTuple):
+    """The actor's live assignment to a document, as a write reads it (:func:`_assigned`)."""
+
+    assignment_id: int
+    status: str
+    document: DocumentText
+    codebook: Codebook
+
+
+_ASSIGNED = (
+    select(Assignment.id, Assignment.status, Document.text, Document.project_id, Project.codebook_version)
+    .join_from(Assignment, Document, Document.id == Assignment.document_id)
+    .join(Project, Project.id == Document.project_id)
+    .where(Assignment.user_id == bindparam("user_id"), Assignment.document_id == bindparam("document_id"))
+)
+
+
+def _assigned(session: Session, user: User, document_id: int) -> Assigned:
+    """The user's live assignment to the document, with the document's text and codebook: one
+    statement; refused as :func:`active_assignment` refuses a write."""
+    row = _connection(session).execute(_ASSIGNED, {"user_id": user.id, "document_id": document_id}).first()
+    require_live(row.status if row is not None else None)
+    return Assigned(row.id, row.status, DocumentText(document_id, row.text),
+                    codebook_of(session, row.project_id, row.codebook_version))
+
+
+_START = update(Assignment).where(Assignment.id == bindparam("assignment_id")).values(status="in_progress")
+
+
+def _started(session: Session, assignment_id: int, status: str) -> None:
+    """The first change under an assignment starts it."""
+    if status == "assigned":
+        _connection(session).execute(_START, {"assignment_id": assignment_id})
+        _expire_loaded(session, Assignment, assignment_id)
 
 
 # -- spans ------------------------------------------------------------------------------------
 
 
-def _sentence_at(session: Session, document: Document, offset: int) -> Sentence:
-    sentence = session.scalar(
-        select(Sentence).where(
-            Sentence.document_id == document.id, Sentence.start <= offset, Sentence.end > offset
-        )
-    )
+_SENTENCE_AT = select(Sentence).where(
+    Sentence.document_id == bindparam("document_id"), Sentence.start <= bindparam("offset"), Sentence.end > bindparam("offset")
+)
+
+
+def _sentence_at(session: Session, document: Document | DocumentText, offset: int,
+                 sentences: Sequence[Sentence] | None) -> Sentence:
+    """The document's sentence where ``offset`` is: among ``sentences`` (the document's, in
+    order) if given, else looked up."""
+    if sentences is None:
+        sentence = session.scalar(_SENTENCE_AT, {"document_id": document.id, "offset": offset})
+    else:
+        index = bisect_right(sentences, offset, key=attrgetter("start")) - 1
+        sentence = sentences[index] if index >= 0 and sentences[index].end > offset else None
     if sentence is None:
         raise ServiceError("the span does not start inside a sentence", field="start")
     return sentence
 
 
-def checked_extent(session: Session, document: Document, codebook: Codebook, layer: str, data: dict):
-    """Validate start, end, text (and sentence_id, if sent); returns (start, end, text, sentence)."""
+def checked_extent(
+    session: Session, document: Document | DocumentText, codebook: Codebook, layer: str, data: dict,
+    *, sentences: Sequence[Sentence] | None = None,
+):
+    """Validate start, end, text (and sentence_id, if sent); returns (start, end, text, sentence).
+    ``sentences``: the document's, in order, when the caller has them (an import checking
+    thousands of spans); else the sentence is looked up."""
     start, end, text = payload_field(data, "start", int), payload_field(data, "end", int), payload_field(data, "text", str)
     length = len(document.text)
     if not 0 <= start < length:
@@ -227,7 +304,7 @@ def checked_extent(session: Session, document: Document, codebook: Codebook, lay
         raise ServiceError("a span must not start with whitespace", field="start")
     if text[-1].isspace():
         raise ServiceError("a span must not end with whitespace", field="end")
-    sentence = _sentence_at(session, document, start)
+    sentence = _sentence_at(session, document, start, sentences)
     if end > sentence.end and not codebook.layer(layer).cross_sentence:
         raise ServiceError(f"layer {layer!r} does not allow spans across sentences", field="end")
     sentence_id = payload_field(data, "sentence_id", int, default=sentence.id)
@@ -236,8 +313,20 @@ def checked_extent(session: Session, document: Document, codebook: Codebook, lay
     return start, end, text, sentence
 
 
+# One of a user's spans of a layer and label on a document: at exactly start:end; around it.
+_SAME_SPAN = select(Span.id).where(
+    Span.document_id == bindparam("document_id"), Span.user_id == bindparam("user_id"), Span.layer == bindparam("layer"),
+    Span.label == bindparam("label"), Span.start == bindparam("start"), Span.end == bindparam("end"),
+).limit(1)
+_SPAN_AROUND = select(Span.id).where(
+    Span.document_id == bindparam("document_id"), Span.user_id == bindparam("user_id"), Span.layer == bindparam("layer"),
+    Span.label == bindparam("label"), Span.start <= bindparam("start"), Span.end >= bindparam("end"),
+).limit(1)
+_INSERT_SPAN = insert(Span).returning(Span.id)
+
+
 def _prefilled(
-    session: Session, user: User, document: Document, codebook: Codebook,
+    session: Session, user: User, document: Document | DocumentText, codebook: Codebook,
     layer: str, label: str, start: int, end: int, attributes: dict,
 ) -> dict:
     """Attributes as sent, plus the values the codebook starts unsent ones with: a prefill
@@ -248,13 +337,10 @@ def _prefilled(
         if filled.get(attribute.name) is not None:
             continue
         rule = attribute.prefill
-        if rule is not None and session.scalar(
-            select(Span.id).where(
-                Span.document_id == document.id, Span.user_id == user.id,
-                Span.layer == rule.inside_layer, Span.label == rule.inside_label,
-                Span.start <= start, Span.end >= end,
-            ).limit(1)
-        ) is not None:
+        if rule is not None and _connection(session).execute(_SPAN_AROUND, {
+            "document_id": document.id, "user_id": user.id, "layer": rule.inside_layer, "label": rule.inside_label,
+            "start": start, "end": end,
+        }).first() is not None:
             filled[attribute.name] = rule.value
         elif attribute.default is not None:
             filled[attribute.name] = attribute.default
@@ -263,52 +349,38 @@ def _prefilled(
 
 @writes(ANYONE)
 def create_span(session: Session, actor: Actor, document_id: int, data: dict) -> dict:
-    assignment = active_assignment(session, actor, document_id)
-    document = assignment.document
-    codebook = project_codebook(document.project)
+    """A new span of the actor's; Core inserts of the span and its audit event."""
+    assigned = _assigned(session, actor, document_id)
+    codebook, document = assigned.codebook, assigned.document
     layer, label = payload_field(data, "layer", str), payload_field(data, "label", str)
     attributes = payload_field(data, "attributes", dict, default={})
     span_layers = {span_layer.name for span_layer in codebook.span_layers}
     _first_problem(codebook.validate_span(layer, label, attributes), "label" if layer in span_layers else "layer")
     start, end, text, sentence = checked_extent(session, document, codebook, layer, data)
-    duplicate = session.scalar(
-        select(Span.id).where(
-            Span.document_id == document.id, Span.user_id == actor.id, Span.layer == layer,
-            Span.label == label, Span.start == start, Span.end == end,
-        )
-    )
-    if duplicate is not None:
+    extent = {"document_id": document_id, "user_id": actor.id, "layer": layer, "label": label, "start": start, "end": end}
+    if _connection(session).execute(_SAME_SPAN, extent).first() is not None:
         raise Conflict("you already marked exactly this text with this label", field="start")
-    span = Span(
-        user_id=actor.id,
-        document_id=document.id,
-        sentence_id=sentence.id,
-        layer=layer,
-        label=label,
-        start=start,
-        end=end,
-        text=text,
-        attributes=_prefilled(session, actor, document, codebook, layer, label, start, end, attributes),
-    )
-    session.add(span)
-    _started(assignment)
-    session.flush()
-    audit.record(session, actor=actor, action="create", entity=span, after=span_json(span))
-    return span_json(span)
+    span = SimpleNamespace(**extent, sentence_id=sentence.id, text=text, version=1,
+                           attributes=_prefilled(session, actor, document, codebook, layer, label, start, end, attributes))
+    span.id = _connection(session).execute(_INSERT_SPAN, vars(span)).scalar_one()
+    _started(session, assigned.assignment_id, assigned.status)
+    saved = span_json(span)
+    audit.record_many(session, actor=actor, action="create", entity_type=Span.__tablename__, changes=[(span.id, None, saved)])
+    return saved
 
 
-def _own_span(session: Session, user: User, span_id: int) -> tuple[Span, Assignment]:
+def _own_span(session: Session, user: User, span_id: int) -> tuple[Span, Assigned]:
     span = session.get(Span, span_id)
     if span is None or span.user_id != user.id:
         raise NotFound("no such span among yours", field="span_id")
-    return span, active_assignment(session, user, span.document_id)
+    return span, _assigned(session, user, span.document_id)
 
 
 @writes(ANYONE)
 def update_span(session: Session, actor: Actor, span_id: int, data: dict) -> dict:
-    span, assignment = _own_span(session, actor, span_id)
+    span, assigned = _own_span(session, actor, span_id)
     _check_version(span, data, span_json)
-    codebook = project_codebook(assignment.document.project)
+    codebook = assigned.codebook
     before = span_json(span)
     label = payload_field(data, "label", str, default=span.label)
     attributes = payload_field(data, "attributes", dict, default=span.attributes)
@@ -316,7 +388,7 @@ def update_span(session: Session, actor: Actor, span_id: int, data: dict) -> dic
     if any(key in data for key in ("start", "end", "text")):
         extent = {"start": span.start, "end": span.end, "text": span.text} | data
         span.start, span.end, span.text, sentence = checked_extent(
-            session, assignment.document, codebook, span.layer, extent
+            session, assigned.document, codebook, span.layer, extent
         )
         span.sentence_id = sentence.id
     span.label, span.attributes = label, dict(attributes)
@@ -330,9 +402,9 @@ def update_span(session: Session, actor: Actor, span_id: int, data: dict) -> dic
 @writes(ANYONE)
 def delete_span(session: Session, actor: Actor, span_id: int, data: dict) -> dict:
     """Remove the span, and its part in any attribution; answers with the changed attributions."""
-    span, assignment = _own_span(session, actor, span_id)
+    span, assigned = _own_span(session, actor, span_id)
     _check_version(span, data, span_json)
-    changed = _fit_roles(session, actor, span, project_codebook(assignment.document.project), removing=True)
+    changed = _fit_roles(session, actor, span, assigned.codebook, removing=True)
     audit.record(session, actor=actor, action="delete", entity=span, before=span_json(span))
     session.delete(span)
     return {"deleted": span_id, "attributions": changed}
@@ -373,53 +445,79 @@ def check_sentence_layer(codebook: Codebook, layer: str) -> None:
         raise ServiceError(f"{layer!r} is not a sentence layer of this codebook", field="layer")
 
 
+# Everything a label save reads, in one statement: the sentence's document, the actor's
+# assignment to it (NULLs when none), the codebook's version and the actor's label (NULLs when none).
+_LABEL_SAVE = (
+    select(Sentence.document_id, Assignment.id.label("assignment_id"), Assignment.status, Document.project_id,
+           Project.codebook_version, SentenceLabel.id, SentenceLabel.sentence_id, SentenceLabel.layer,
+           SentenceLabel.value, SentenceLabel.unsure, SentenceLabel.comment, SentenceLabel.version)
+    .join_from(Sentence, Document, Document.id == Sentence.document_id)
+    .join(Project, Project.id == Document.project_id)
+    .outerjoin(Assignment, (Assignment.document_id == Sentence.document_id) & (Assignment.user_id == bindparam("user_id")))
+    .outerjoin(SentenceLabel, (SentenceLabel.sentence_id == Sentence.id) & (SentenceLabel.user_id == bindparam("user_id"))
+               & (SentenceLabel.layer == bindparam("layer")))
+    .where(Sentence.id == bindparam("sentence_id"))
+)
+_INSERT_LABEL = insert(SentenceLabel).returning(SentenceLabel.id)
+_UPDATE_LABEL = (
+    update(SentenceLabel)
+    .where(SentenceLabel.id == bindparam("label_id"), SentenceLabel.version == bindparam("seen_version"))
+    .values(value=bindparam("new_value", type_=SentenceLabel.__table__.c.value.type), unsure=bindparam("new_unsure"),
+            comment=bindparam("new_comment"), version=bindparam("new_version"))
+)
+
+
 @writes(ANYONE)
 def set_sentence_label(session: Session, actor: Actor, sentence_id: int, layer: str, data: dict) -> dict:
     """Create or update the actor's value (and unsure flag, comment) for one sentence and layer.
 
-    Creating sends no version; updating sends the version it last saw.
+    Creating sends no version; updating sends the version it last saw. One statement reads
+    what the checks need, one writes the label (its version checked in the UPDATE), one the
+    audit event.
     """
-    sentence = session.get(Sentence, sentence_id)
-    if sentence is None:
+    found = _connection(session).execute(_LABEL_SAVE, {"sentence_id": sentence_id, "user_id": actor.id, "layer": layer}).first()
+    if found is None:
         raise NotFound("no such sentence", field="sentence_id")
-    assignment = active_assignment(session, actor, sentence.document_id)
-    codebook = project_codebook(assignment.document.project)
+    require_live(found.status)
+    codebook = codebook_of(session, found.project_id, found.codebook_version)
     check_sentence_layer(codebook, layer)
     value = data.get("value")
     if value is not None:
         _first_problem(codebook.validate_choice(layer, value), "value")
     unsure = payload_field(data, "unsure", bool, default=False)
     comment = free_text(data, "comment")
-
-    row = session.scalar(
-        select(SentenceLabel).where(
-            SentenceLabel.user_id == actor.id,
-            SentenceLabel.sentence_id == sentence.id,
-            SentenceLabel.layer == layer,
-        )
-    )
-    if row is None:
+    row = SimpleNamespace(id=found.id, sentence_id=sentence_id, layer=layer, value=sorted(value) if isinstance(value, list) else value,
+                          unsure=unsure, comment=comment, version=1)
+    if found.id is None:
         if data.get("version") is not None:
             raise Conflict("this label was deleted elsewhere; reload to see it", field="version")
-        row = SentenceLabel(user_id=actor.id, sentence_id=sentence.id, layer=layer)
-        session.add(row)
         before = None
+        row.id = _connection(session).execute(_INSERT_LABEL, {
+            "user_id": actor.id, "sentence_id": sentence_id, "layer": layer, "value": row.value, "unsure": unsure,
+            "comment": comment, "version": row.version,
+        }).scalar_one()
     else:
         if data.get("version") is None:
             raise Conflict(
                 "this sentence was labelled elsewhere (another tab or window); reload to see it",
                 field="version",
-                current=label_json(row),
+                current=label_json(found),
             )
-        _check_version(row, data, label_json)
-        before = label_json(row)
-    row.value = sorted(value) if isinstance(value, list) else value
-    row.unsure, row.comment = unsure, comment
-    _touch(row)
-    _started(assignment)
-    session.flush()
-    audit.record(session, actor=actor, action="create" if before is None else "update", entity=row, before=before, after=label_json(row))
-    return label_json(row)
+        _check_version(found, data, label_json)
+        before = label_json(found)
+        row.version = found.version + 1
+        updated = _connection(session).execute(_UPDATE_LABEL, {
+            "label_id": found.id, "seen_version": found.version, "new_value": row.value, "new_unsure": unsure,
+            "new_comment": comment, "new_version": row.version,
+        })
+        if updated.rowcount != 1:  # changed since it was read: as the ORM's version check says
+            raise StaleDataError(f"sentence label {found.id} is no longer at version {found.version}")
+        _expire_loaded(session, SentenceLabel, found.id)
+    _started(session, found.assignment_id, found.status)
+    saved = label_json(row)
+    audit.record_many(session, actor=actor, action="create" if before is None else "update",
+                      entity_type=SentenceLabel.__tablename__, changes=[(row.id, before, saved)])
+    return saved
 
 
 # -- attributions -----------------------------------------------------------------------------
@@ -452,14 +550,13 @@ def resolved_parts(session: Session, user: User, document: Document, relation, p
     return resolved
 
 
-def _set_parts(session: Session, user: User, attribution: Attribution, codebook: Codebook, parts: list) -> None:
+def _set_parts(session: Session, user: User, attribution: Attribution, document: DocumentText, codebook: Codebook,
+               parts: list) -> None:
     """Make the attribution's parts exactly ``parts``, keeping the rows that stay (so the
     unique (attribution, span) constraint never sees a removed and re-added part twice)."""
     wanted = {
         (span.id, role): span
-        for role, span in resolved_parts(
-            session, user, attribution.document, codebook.relation(attribution.relation), parts
-        )
+        for role, span in resolved_parts(session, user, document, codebook.relation(attribution.relation), parts)
     }
     for part in list(attribution.parts):
         if (part.span_id, part.role) not in wanted:
@@ -473,40 +570,39 @@ def _set_parts(session: Session, user: User, attribution: Attribution, codebook:
 
 @writes(ANYONE)
 def create_attribution(session: Session, actor: Actor, document_id: int, data: dict) -> dict:
-    assignment = active_assignment(session, actor, document_id)
-    document = assignment.document
-    codebook = project_codebook(document.project)
+    assigned = _assigned(session, actor, document_id)
+    codebook = assigned.codebook
     relation_name = payload_field(data, "relation", str, default=codebook.relations[0].name)
     if relation_name not in {relation.name for relation in codebook.relations}:
         raise ServiceError(f"{relation_name!r} is not a relation of this codebook", field="relation")
     attributes = payload_field(data, "attributes", dict, default={})
     _first_problem(codebook.validate_relation_attributes(relation_name, attributes), "attributes")
-    attribution = Attribution(user_id=actor.id, document=document, relation=relation_name, attributes=attributes)
-    _set_parts(session, actor, attribution, codebook, payload_field(data, "parts", list, default=[]))
+    attribution = Attribution(user_id=actor.id, document_id=document_id, relation=relation_name, attributes=attributes)
+    _set_parts(session, actor, attribution, assigned.document, codebook, payload_field(data, "parts", list, default=[]))
     session.add(attribution)
-    _started(assignment)
+    _started(session, assigned.assignment_id, assigned.status)
     session.flush()
     audit.record(session, actor=actor, action="create", entity=attribution, after=attribution_json(attribution))
     return attribution_json(attribution, codebook)
 
 
-def _own_attribution(session: Session, user: User, attribution_id: int) -> tuple[Attribution, Assignment]:
+def _own_attribution(session: Session, user: User, attribution_id: int) -> tuple[Attribution, Assigned]:
     attribution = session.get(Attribution, attribution_id)
     if attribution is None or attribution.user_id != user.id:
         raise NotFound("no such attribution among yours", field="attribution_id")
-    return attribution, active_assignment(session, user, attribution.document_id)
+    return attribution, _assigned(session, user, attribution.document_id)
 
 
 @writes(ANYONE)
 def update_attribution(session: Session, actor: Actor, attribution_id: int, data: dict) -> dict:
-    attribution, assignment = _own_attribution(session, actor, attribution_id)
+    attribution, assigned = _own_attribution(session, actor, attribution_id)
     _check_version(attribution, data, attribution_json)
-    codebook = project_codebook(assignment.document.project)
+    codebook = assigned.codebook
     before = attribution_json(attribution)
     attributes = payload_field(data, "attributes", dict, default=attribution.attributes)
     _first_problem(codebook.validate_relation_attributes(attribution.relation, attributes), "attributes")
     if "parts" in data:
-        _set_parts(session, actor, attribution, codebook, payload_field(data, "parts", list))
+        _set_parts(session, actor, attribution, assigned.document, codebook, payload_field(data, "parts", list))
     attribution.attributes = dict(attributes)
     _touch(attribution)
     session.flush()
@@ -515,9 +611,213 @@ def update_attribution(session: Session, actor: Actor, attribution_id: int, data
 
 
 @writes(ANYONE)
-def delete_attribution(session: Session, actor: Actor, attribution_id: int, data: dict) -> None:
+def delete_attribution(session: Session, actor: Actor, attribution_id: int, data: dict) -> dict:
     """Remove the unit; its spans stay."""
     attribution, _ = _own_attribution(session, actor, attribution_id)
     _check_version(attribution, data, attribution_json)
     audit.record(session, actor=actor, action="delete", entity=attribution, before=attribution_json(attribution))
     session.delete(attribution)
+    return {"deleted": attribution_id}
+
+
+# -- several changes in one request -------------------------------------------------------------
+# The annotation page queues its changes and sends what is queued as one batch: one request and
+# one transaction for, say, two spans and a label, instead of three of each.
+
+MAX_CHANGES = 100  # a batch runs under the write lock: long batches would hold up everyone else
+
+
+class Operation(NamedTuple):
+    """A kind of change a batch may hold: the write service of its single endpoint, the kind
+    of item it writes ("span", "attribution" or "label"), and whether it creates one (it is
+    then made on the batch's document, and answers 201)."""
+
+    service: Callable[..., dict]
+    item: str
+    creates: bool
+
+
+OPERATIONS = {
+    "create_span": Operation(create_span, "span", True),
+    "update_span": Operation(update_span, "span", False),
+    "delete_span": Operation(delete_span, "span", False),
+    "set_label": Operation(set_sentence_label, "label", False),
+    "create_attribution": Operation(create_attribution, "attribution", True),
+    "update_attribution": Operation(update_attribution, "attribution", False),
+    "delete_attribution": Operation(delete_attribution, "attribution", False),
+}
+
+
+@writes(ANYONE)
+def apply_changes(session: Session, actor: Actor, document_id: int, data: dict) -> dict:
+    """A batch of changes to the actor's annotations of a document (:func:`_run_changes`); on a
+    document the actor may not write, refused whole as its single requests are."""
+    _assigned(session, actor, document_id)
+    return _run_changes(session, actor, document_id, data, OPERATIONS)
+
+
+def _run_changes(session: Session, actor: Actor, document_id: int, data: dict,
+                operations: Mapping[str, Operation]) -> dict:
+    """Run ``data["changes"]`` in order in the caller's write transaction, each through the
+    service of its single endpoint (checked, versioned and audited as that request would be),
+    each in a savepoint of its own.
+
+    A change is ``{"op", "body"}`` plus what the single endpoint's path names: ``span_id``,
+    ``attribution_id``, or ``sentence_id`` and ``layer``; a create may give a ``key``. Where an
+    id goes (those, and the ``span_id`` of an attribution's parts), the key of an item created
+    earlier in the batch may stand. An item an earlier change of the batch created or changed
+    is changed as that change left it: its version is the batch's, not the one sent (the page
+    cannot know it when it sends the batch). Every item named must be on the document.
+
+    The first change that fails ends the batch: the changes before it are kept, it writes
+    nothing, the rest are not run. Answers ``{"results": [{"status", "body"}, ...]}``, one per
+    change run, with the status and body its single endpoint would answer. A malformed batch
+    is refused whole (:func:`_batch_changes`).
+    """
+    changes = _batch_changes(data, operations)
+    batch = _Batch(document_id, _on_document(session, document_id, changes, operations))
+    results = []
+    for change in changes:
+        operation = operations[change["op"]]
+        try:
+            with session.begin_nested():
+                target, arguments = batch.arguments(change, operation)
+                body = operation.service(session, actor, *arguments)
+        except ServiceError as error:
+            results.append({"status": error.status, "body": error.to_json()})
+            break
+        except (StaleDataError, IntegrityError) as error:
+            conflict = race_conflict(error)
+            results.append({"status": conflict.status, "body": conflict.to_json()})
+            break
+        batch.saved(change, operation, target, body)
+        results.append({"status": 201 if operation.creates else 200, "body": body})
+    return {"results": results}
+
+
+# What a change that does not create names its item by: fields and their types (an id, or the
+# key of an item created earlier in the batch).
+_NAMES = {"span": {"span_id": (int, str)}, "attribution": {"attribution_id": (int, str)},
+          "label": {"sentence_id": int, "layer": str}}
+
+
+def _batch_changes(data: dict, operations: Mapping[str, Operation]) -> list[dict]:
+    """The batch's changes, refused whole (400, nothing run) unless 1 to MAX_CHANGES objects,
+    each of a known op, naming its item with values of the right types (a create names none;
+    it may give a key, a string no other change of the batch gives), its body an object."""
+    changes = payload_field(data, "changes", list)
+    if not 1 <= len(changes) <= MAX_CHANGES:
+        raise ServiceError(f"changes must hold 1 to {MAX_CHANGES} changes", field="changes")
+    keys = set()
+    for index, change in enumerate(changes):
+        where = f"changes[{index}]"
+        if not isinstance(change, dict):
+            raise ServiceError(f"{where} must be an object", field="changes")
+        op = change.get("op")
+        if not isinstance(op, str) or op not in operations:
+            raise ServiceError(f"{where}.op must be one of {', '.join(operations)}", field="changes")
+        operation = operations[op]
+        if not isinstance(change.get("body", {}), dict):
+            raise ServiceError(f"{where}.body must be an object", field="changes")
+        for name, kind in ({} if operation.creates else _NAMES[operation.item]).items():
+            try:
+                payload_field(change, name, kind)
+            except ServiceError as error:
+                raise ServiceError(f"{where}.{error.message}", field="changes") from None
+        if "key" in change:
+            if not operation.creates:
+                raise ServiceError(f"{where}.key: only a change that creates an item names it", field="changes")
+            if not isinstance(change["key"], str) or not change["key"] or change["key"] in keys:
+                raise ServiceError(f"{where}.key must be a string no earlier change of the batch gave", field="changes")
+            keys.add(change["key"])
+    return changes
+
+
+# The given ids (a list, "ids") of the spans, attributions or sentences on a document.
+_ON_DOCUMENT = {
+    item: select(model.id).where(model.document_id == bindparam("document_id"), model.id.in_(bindparam("ids", expanding=True)))
+    for item, model in (("span", Span), ("attribution", Attribution), ("label", Sentence))
+}
+_ID_FIELD = {item: next(iter(names)) for item, names in _NAMES.items()}  # the field holding the id
+
+
+def _on_document(session: Session, document_id: int, changes: list[dict],
+                 operations: Mapping[str, Operation]) -> dict[str, set[int]]:
+    """Which of the ids the changes name (spans, attributions, and the sentences of labels) are
+    on the document: a statement for each kind named, whatever the size of the batch."""
+    named: dict[str, set[int]] = {item: set() for item in _ID_FIELD}
+    for change in changes:
+        item = operations[change["op"]].item
+        value = change.get(_ID_FIELD[item])
+        if _is_id(value):
+            named[item].add(value)
+    return {item: set(_connection(session).execute(_ON_DOCUMENT[item], {"document_id": document_id, "ids": sorted(ids)}).scalars())
+            if ids else set() for item, ids in named.items()}
+
+
+def _is_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= ID_MAX
+
+
+class _Batch:
+    """What the earlier changes of a batch made: the ids of the items they created, by key, and
+    the versions they left items at."""
+
+    def __init__(self, document_id: int, on_document: dict[str, set[int]]):
+        self.document_id, self.on_document = document_id, on_document
+        self.created: dict[str, dict[str, int]] = {"span": {}, "attribution": {}}  # item -> key -> id
+        self.versions: dict[tuple, int] = {}  # (item, id; for a label its sentence id and layer) -> version
+
+    def arguments(self, change: dict, operation: Operation) -> tuple[tuple, tuple]:
+        """The change's item (as :attr:`versions` names it; None for a create) and the
+        arguments of its service after (session, actor)."""
+        body = dict(change.get("body", {}))
+        if isinstance(body.get("parts"), list):
+            body["parts"] = [self._part(index, part) for index, part in enumerate(body["parts"])]
+        if operation.creates:
+            return None, (self.document_id, body)
+        if operation.item == "label":
+            sentence_id, layer = self._id(change, "label"), change["layer"]
+            if not layer.isprintable():  # as a URL's layer cannot be: NUL, or text no database takes
+                raise ServiceError("layer must be printable text", field="layer")
+            target, arguments = ("label", sentence_id, layer), (sentence_id, layer)
+        else:
+            target = (operation.item, self._id(change, operation.item))
+            arguments = (target[1],)
+        if target in self.versions:
+            body["version"] = self.versions[target]
+        return target, (*arguments, body)
+
+    def _id(self, change: dict, item: str) -> int:
+        """The id the change names its item by (or the key of one created earlier in the batch)."""
+        field = _ID_FIELD[item]
+        value = change[field]
+        if isinstance(value, str):
+            if value not in self.created[item]:
+                raise ServiceError(f"{field} {value!r} names no {item} created earlier in this batch", field=field)
+            return self.created[item][value]
+        if value not in self.on_document[item]:
+            what = "sentence" if item == "label" else item
+            raise NotFound(f"no {what} {value} on this document", field=field)
+        return value
+
+    def _part(self, index: int, part: Any) -> Any:
+        """A part of an attribution, its span named by id (a key of the batch made an id)."""
+        if not isinstance(part, dict) or not isinstance(part.get("span_id"), str):
+            return part
+        if part["span_id"] not in self.created["span"]:
+            raise ServiceError(f"parts[{index}].span_id {part['span_id']!r} names no span created earlier in this batch",
+                               field="parts")
+        return part | {"span_id": self.created["span"][part["span_id"]]}
+
+    def saved(self, change: dict, operation: Operation, target: tuple | None, body: dict) -> None:
+        if "deleted" in body:
+            self.versions.pop(target, None)
+        elif operation.item == "label":
+            self.versions[target] = body["version"]
+        else:
+            self.versions[(operation.item, body["id"])] = body["version"]
+        for attribution in body.get("attributions", []):  # changed along with a span
+            self.versions[("attribution", attribution["id"])] = attribution["version"]
+        if "key" in change:
+            self.created[operation.item][change["key"]] = body["id"]

@@ -13,16 +13,17 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, case, exists, false, func, insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, contains_eager, joinedload, load_only
 
 from . import audit
 from ..db import reads, writes
 from ..errors import Conflict, Forbidden, NotFound, ServiceError
-from ..models import Assignment, Document, Project, Sentence, SentenceLabel, User, utcnow
+from ..models import ASSIGNMENT_STATUSES, Assignment, Document, Project, Sentence, SentenceLabel, User, utcnow
+from .paging import Page, cut, page_of
 from .permissions import ANYONE, SUPERVISORS, Actor
-from .projects import get_project
+from .projects import get_project, sentence_counts
 from .users import not_gold, user_by_id
 
 ACTIVE_STATUSES = ("assigned", "in_progress", "done")
@@ -49,34 +50,54 @@ def assign(
     inactive = [user.username for user in people if not user.active]
     if inactive:
         raise ServiceError(f"deactivated: {', '.join(inactive)}", field="user")
-    query = select(Document).where(Document.project_id == project.id).order_by(Document.id)
+    query = select(Document.id).where(Document.project_id == project.id).order_by(Document.id)
     if document_ids is not None:
         if not document_ids:
             raise ServiceError("choose at least one document", field="documents")
         query = query.where(Document.id.in_(document_ids))
     documents = session.scalars(query).all()
-    missing = set(document_ids or ()) - {document.id for document in documents}
+    missing = set(document_ids or ()) - set(documents)
     if missing:
         raise ServiceError(f"no document {', '.join(map(str, sorted(missing)))} in project {project.name!r}", field="documents")
-    return [assignment for user in people for assignment in _give(session, actor, user, documents)]
+    return _give(session, actor, project.id, people, documents)
 
 
-def _give(session: Session, actor: Actor, user: User, documents: Sequence[Document]) -> list[Assignment]:
-    created = []
-    for document in documents:
-        assignment = session.scalar(
-            select(Assignment).where(Assignment.user_id == user.id, Assignment.document_id == document.id)
-        )
-        if assignment is None:
-            assignment = Assignment(user_id=user.id, document_id=document.id)
-            session.add(assignment)
-        elif assignment.status == "withdrawn":
+def _give(session: Session, actor: Actor, project_id: int, people: Sequence[User], document_ids: Sequence[int]) -> list[Assignment]:
+    """Give each of the project's documents ``document_ids`` to each of ``people``: new
+    assignments inserted in one statement, withdrawn ones restored in one more, live ones left
+    as they are. Returns those given, by user then document, each with its audit event (all
+    recorded in one statement)."""
+    scope = (Assignment.user_id.in_([user.id for user in people]),
+             Assignment.document_id.in_(select(Document.id).where(Document.project_id == project_id)))
+    live = {(user_id, document_id) for user_id, document_id in session.execute(
+        select(Assignment.user_id, Assignment.document_id).where(*scope, Assignment.status != "withdrawn")
+    )}
+    withdrawn = {(assignment.user_id, assignment.document_id): assignment for assignment in session.scalars(
+        select(Assignment).where(*scope, Assignment.status == "withdrawn").execution_options(populate_existing=True)
+    )}
+    wanted = [(user, document_id) for user in people for document_id in document_ids if (user.id, document_id) not in live]
+    new = iter(_insert(session, [(user, document_id) for user, document_id in wanted
+                                 if (user.id, document_id) not in withdrawn]))
+    given = [withdrawn.get((user.id, document_id)) or next(new) for user, document_id in wanted]
+    for assignment in given:
+        if assignment.status == "withdrawn":
             assignment.status = "assigned"
-        else:
-            continue
-        audit.record(session, actor=actor, action="assign", entity=assignment, after=_json(assignment, user))
-        created.append(assignment)
-    return created
+    session.flush()  # the restored ones: one executemany UPDATE
+    audit.record_many(session, actor=actor, action="assign", entity_type=Assignment.__tablename__,
+                      changes=[(assignment.id, None, _json(assignment, user)) for assignment, (user, _) in zip(given, wanted)])
+    return given
+
+
+def _insert(session: Session, pairs: Sequence[tuple[User, int]]) -> list[Assignment]:
+    """New assignments of (user, document id), in one statement (sent in pages of rows); in
+    the order given."""
+    # RETURNING rows in no promised order (asking for it costs a statement per row on SQLite),
+    # matched to the pairs by (user, document), unique.
+    inserted = {(assignment.user_id, assignment.document_id): assignment for assignment in session.scalars(
+        insert(Assignment).returning(Assignment),
+        [{"user_id": user.id, "document_id": document_id} for user, document_id in pairs],
+    )} if pairs else {}
+    return [inserted[user.id, document_id] for user, document_id in pairs]
 
 
 @reads(SUPERVISORS)
@@ -124,7 +145,7 @@ def reassign(session: Session, actor: Actor, assignment_id: int, to_user_id: int
     if not to_user.active:
         raise ServiceError(f"{to_user.username!r} is deactivated", field="user")
     withdraw(session, actor, assignment_id)
-    return _give(session, actor, to_user, [assignment.document])[0]
+    return _give(session, actor, assignment.document.project_id, [to_user], [assignment.document_id])[0]
 
 
 @writes(SUPERVISORS)
@@ -247,7 +268,9 @@ def auto_assign(
             f"annotator(s){'' if annotators is not None else ' (active users with the role annotator)'}",
             field="per_document",
         )
-    documents = session.scalars(select(Document).where(Document.project_id == project.id)).all()
+    documents = session.scalars(
+        select(Document).where(Document.project_id == project.id).options(load_only(Document.id, Document.content_hash))
+    ).all()
     if not documents:
         raise ServiceError(f"project {project.name!r} has no documents", field="project")
     if not 0 <= calibration <= len(documents):
@@ -271,18 +294,14 @@ def auto_assign(
             loads[row.user_id].documents += 1
             loads[row.user_id].sentences += sentences.get(row.document_id, 0)
 
-    created: list[Assignment] = []
+    given: list[tuple[User, int, bool]] = []  # (user, document id, calibration), inserted at the end
 
     def give(user: User, document: Document, is_calibration: bool) -> None:
-        assignment = Assignment(user_id=user.id, document_id=document.id)
-        session.add(assignment)
         held.add((user.id, document.id))
         load = loads[user.id]
         load.documents, load.new_documents = load.documents + 1, load.new_documents + 1
         load.sentences += sentences.get(document.id, 0)
-        after = _json(assignment, user) | {"auto": {"seed": seed, "per_document": per_document, "calibration": is_calibration}}
-        audit.record(session, actor=actor, action="assign", entity=assignment, after=after)
-        created.append(assignment)
+        given.append((user, document.id, is_calibration))
 
     rng = random.Random(seed)
     ordered = sorted(documents, key=lambda document: _key(seed, document))
@@ -305,9 +324,14 @@ def auto_assign(
         for user in candidates[:need]:
             give(user, document, False)
     try:
-        session.flush()
+        created = _insert(session, [(user, document_id) for user, document_id, _ in given])
     except IntegrityError as error:
         raise Conflict("assignments changed at the same moment; run it again") from error
+    audit.record_many(session, actor=actor, action="assign", entity_type=Assignment.__tablename__, changes=[
+        (assignment.id, None,
+         _json(assignment, user) | {"auto": {"seed": seed, "per_document": per_document, "calibration": is_calibration}})
+        for assignment, (user, _, is_calibration) in zip(created, given)
+    ])
     return AutoAssignment(created, list(loads.values()), calibration_set, short)
 
 
@@ -331,31 +355,55 @@ def loads_of(session: Session, actor: Actor, project_id: int, user_ids: Sequence
 # -- the matrix of the assignment page ----------------------------------------------------------
 
 
+MATRIX_PAGE_SIZE = 100  # documents (rows) a page of the assignment matrix shows
+
+
 @dataclass
 class Matrix:
     project: Project
-    documents: list[tuple[Document, int]]  # with its number of sentences
-    users: list[User]  # columns: everyone holding an assignment, then the other eligible annotators
-    cells: dict[tuple[int, int], Assignment]  # (document id, user id)
+    documents: Page[tuple[Document, int]]  # a page of the project's documents, each with its number of sentences
+    users: list[User]  # columns: everyone holding an assignment in the project and every eligible annotator, by name
+    cells: dict[tuple[int, int], Assignment]  # (document id, user id), for the documents of the page
     candidates: list[User]  # whom the page offers for assigning by hand and reassigning
 
 
+def holders(project_id: int, statuses: Sequence[str] = ASSIGNMENT_STATUSES) -> Select:
+    """The users (never gold) holding an assignment in one of ``statuses`` in the project, by
+    name (SQLite probes each account's assignments; PostgreSQL hashes the project's)."""
+    return select(User).where(not_gold(User.id), exists().where(
+        Assignment.user_id == User.id, Assignment.status.in_(statuses),
+        Assignment.document_id == Document.id, Document.project_id == project_id,
+    )).order_by(User.username)
+
+
+def is_live(user_id, document_id):
+    """Whether the user's assignment to the document is live: a probe of its (user, document)
+    key, for queries that start from a user's own rows (labels, spans) and keep those made under
+    a live assignment."""
+    return exists().where(Assignment.user_id == user_id, Assignment.document_id == document_id,
+                          Assignment.status.in_(ACTIVE_STATUSES))
+
+
 @reads(SUPERVISORS)
-def assignment_matrix(session: Session, actor: Actor, project_id: int) -> Matrix:
+def assignment_matrix(session: Session, actor: Actor, project_id: int, page: int = 1) -> Matrix:
+    """Who holds which document, a page of documents (in import order) at a time; the columns
+    are the same on every page."""
     project = get_project(session, actor, project_id)
-    sentences = _sentence_counts(session, project)
-    documents = session.scalars(select(Document).where(Document.project_id == project.id).order_by(Document.id)).all()
-    rows = session.scalars(
-        select(Assignment).join(Document)
-        .where(Document.project_id == project.id, not_gold(Assignment.user_id))
-        .options(joinedload(Assignment.user))
-    ).all()
+    in_project = Document.project_id == project.id
+    documents = session.scalars(cut(
+        select(Document).where(in_project).order_by(Document.id).options(load_only(Document.id, Document.project_id, Document.title)),
+        page, MATRIX_PAGE_SIZE,
+    )).all()
+    ids = [document.id for document in documents]
+    sentences = sentence_counts(session, ids)
+    rows = session.scalars(select(Assignment).where(Assignment.document_id.in_(ids), not_gold(Assignment.user_id))).all()
     cells = {(row.document_id, row.user_id): row for row in rows}
     candidates = _eligible_annotators(session)
-    users = {row.user.id: row.user for row in rows} | {user.id: user for user in candidates}
+    total = session.scalar(select(func.count(Document.id)).where(in_project))
+    users = {user.id: user for user in session.scalars(holders(project.id))} | {user.id: user for user in candidates}
     return Matrix(
         project,
-        [(document, sentences.get(document.id, 0)) for document in documents],
+        page_of([(document, sentences.get(document.id, 0)) for document in documents], page, MATRIX_PAGE_SIZE, total),
         sorted(users.values(), key=lambda user: user.username),
         cells,
         candidates,
@@ -376,13 +424,19 @@ def active_assignment(session: Session, user: User, document_id: int, *, for_wri
         .where(Assignment.user_id == user.id, Assignment.document_id == document_id)
         .options(joinedload(Assignment.document).joinedload(Document.project))
     )
-    if assignment is None:
-        raise NotFound("no such document among your assignments", field="document_id")
-    if assignment.status not in ACTIVE_STATUSES:
-        raise Forbidden("this assignment was withdrawn; its annotations are kept read-only", field="document_id")
-    if for_write and assignment.status == "done":
-        raise Forbidden("you marked this document done; it is read-only until a supervisor reopens it", field="document_id")
+    require_live(assignment.status if assignment is not None else None, for_write=for_write)
     return assignment
+
+
+def require_live(status: str | None, *, for_write: bool = True) -> None:
+    """:func:`active_assignment`'s refusals, from the assignment's status (None: no assignment),
+    for a caller that read it itself."""
+    if status is None:
+        raise NotFound("no such document among your assignments", field="document_id")
+    if status not in ACTIVE_STATUSES:
+        raise Forbidden("this assignment was withdrawn; its annotations are kept read-only", field="document_id")
+    if for_write and status == "done":
+        raise Forbidden("you marked this document done; it is read-only until a supervisor reopens it", field="document_id")
 
 
 
@@ -395,6 +449,9 @@ def _done_layers(codebook_data: dict) -> list[str]:
     return required or [layer["name"] for layer in layers]
 
 
+HOME_PAGE_SIZE = 100  # assignments a page of the annotator's home lists
+
+
 @dataclass(frozen=True)
 class Progress:
     assignment: Assignment
@@ -404,30 +461,45 @@ class Progress:
 
 
 @reads(ANYONE)
-def my_progress(session: Session, actor: Actor) -> list[Progress]:
-    """The actor's live assignments: sentences done / total per document, and where to continue."""
-    user = actor
-    assignments = session.scalars(
-        select(Assignment)
-        .join(Document)
-        .where(Assignment.user_id == user.id, Assignment.status.in_(ACTIVE_STATUSES))
-        .order_by(Document.project_id, Document.id)
-    ).all()
-    result = []
+def my_progress(session: Session, actor: Actor, page: int = 1) -> Page[Progress]:
+    """A page of the actor's live assignments, by project then document: sentences done / total
+    per document, and where to continue; ``total`` counts them all. A few grouped queries a
+    page, however many assignments there are."""
+    live = (Assignment.user_id == actor.id, Assignment.status.in_(ACTIVE_STATUSES))
+    assignments = session.scalars(cut(
+        select(Assignment).join(Assignment.document).where(*live).order_by(Document.project_id, Document.id)
+        .options(contains_eager(Assignment.document).load_only(Document.id, Document.project_id, Document.title, Document.outlet)
+                 .selectinload(Document.project).undefer(Project.codebook)),
+        page, HOME_PAGE_SIZE,
+    )).all()
+    by_project: dict[int, list[Assignment]] = {}
     for assignment in assignments:
-        document = assignment.document
-        layers = _done_layers(document.project.codebook)
-        positions = session.scalars(select(Sentence.position).where(Sentence.document_id == document.id).order_by(Sentence.position)).all()
-        labelled = select(SentenceLabel.sentence_id).where(
-            SentenceLabel.user_id == user.id,
-            SentenceLabel.layer.in_(layers),
-            SentenceLabel.value.is_not(None),
-        ).group_by(SentenceLabel.sentence_id).having(func.count(func.distinct(SentenceLabel.layer)) == len(layers))
-        done_positions = set(
-            session.scalars(
-                select(Sentence.position).where(Sentence.document_id == document.id, Sentence.id.in_(labelled))
-            )
-        )
-        next_position = next((p for p in positions if p not in done_positions), 0)
-        result.append(Progress(assignment, len(done_positions), len(positions), next_position))
-    return result
+        by_project.setdefault(assignment.document.project_id, []).append(assignment)
+    counts: dict[int, tuple[int, int, int]] = {}
+    for mine in by_project.values():
+        layers = _done_layers(mine[0].document.project.codebook)
+        counts |= _sentences_done(session, actor.id, [assignment.document_id for assignment in mine], layers)
+    return page_of(
+        [Progress(assignment, *counts.get(assignment.document_id, (0, 0, 0))) for assignment in assignments],
+        page, HOME_PAGE_SIZE, session.scalar(select(func.count(Assignment.id)).where(*live)),
+    )
+
+
+def _sentences_done(session: Session, user_id: int, document_ids: list[int], layers: list[str]) -> dict[int, tuple[int, int, int]]:
+    """Per document: the user's sentences done (a value on each of ``layers``; none without
+    layers), its sentences, and the position of the first not done (0 when all are). Driven by
+    the documents' sentences, each looked up in the user's labels."""
+    values = (
+        select(func.count()).where(SentenceLabel.sentence_id == Sentence.id, SentenceLabel.user_id == user_id,
+                                   SentenceLabel.layer.in_(layers), SentenceLabel.value.is_not(None))
+        .correlate(Sentence).scalar_subquery()
+    )
+    sentences = select(Sentence.document_id, Sentence.position, values.label("values")) \
+        .where(Sentence.document_id.in_(document_ids)).subquery()
+    done = (sentences.c["values"] == len(layers)) if layers else false()
+    rows = session.execute(
+        select(sentences.c.document_id, func.count(case((done, 1))), func.count(),
+               func.min(case((~done, sentences.c.position))))
+        .group_by(sentences.c.document_id)
+    )
+    return {document: (n_done, total, first_open or 0) for document, n_done, total, first_open in rows}

@@ -37,10 +37,16 @@ def record_many(
     changes: Iterable[tuple[int | None, dict | None, dict | None]],
 ) -> int:
     """Append one event per ``(entity_id, before, after)``, in one statement (bulk work: an
-    import, an assignment of thousands of documents). Returns how many."""
+    import, an assignment of thousands of documents; a save's own event). Returns how many.
+
+    A Core insert on the session's connection: events are never loaded into a session, and the
+    ORM's bulk path costs a save more than the insert itself."""
     now, user_id = utcnow(), actor.id if actor is not None else None
     rows = [{"created_at": now, "user_id": user_id, "action": action, "entity_type": entity_type,
              "entity_id": entity_id, "before": before, "after": after} for entity_id, before, after in changes]
     if rows:
-        session.execute(insert(Event), rows)
+        session.connection().execute(_INSERT_EVENT, rows)
     return len(rows)
+
+
+_INSERT_EVENT = insert(Event)

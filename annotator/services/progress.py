@@ -11,16 +11,19 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import ScalarSelect, Select, case, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
-from .assignments import ACTIVE_STATUSES, _done_layers, active_assignment
+from .assignments import ACTIVE_STATUSES, _done_layers, active_assignment, holders, is_live
 from ..db import reads, writes
 from ..errors import ServiceError
-from ..models import ID_MAX, Assignment, Attribution, Document, Event, Sentence, SentenceLabel, SentenceTime, Span, User, utcnow
+from ..models import (
+    ID_MAX, Assignment, Attribution, Document, Event, Project, Sentence, SentenceLabel, SentenceTime, Span, User, utcnow,
+)
+from .paging import Page, cut, page_of
 from .permissions import ANYONE, SUPERVISORS, Actor
-from .projects import get_project
+from .projects import get_project, sentence_counts
 from .users import not_gold
 
 MAX_ACTIVITY_MS = 10 * 60 * 1000  # the most one report may add
@@ -77,6 +80,11 @@ def format_time(moment: dt.datetime | None) -> str:
 # -- the dashboard ------------------------------------------------------------------------------
 
 
+DOCUMENTS_PAGE_SIZE = 200  # rows a page of the progress page's document table shows
+# In a query grouping assignments: how many of them are done.
+ASSIGNMENTS_DONE = func.count(case((Assignment.status == "done", 1)))
+
+
 @dataclass
 class AnnotatorProgress:
     user: User
@@ -103,9 +111,13 @@ class DocumentProgress:
 
 @dataclass
 class ProjectProgress:
-    project: object
+    """Every annotator and the overall figures of a project, and a page of its documents."""
+
+    project: Project
     annotators: list[AnnotatorProgress]
-    documents: list[DocumentProgress]
+    documents: Page[DocumentProgress]
+    documents_assigned: int  # documents with at least one live assignment
+    documents_complete: int  # of those, the ones whose live assignments are all done
 
     @property
     def assignments(self) -> int:
@@ -123,110 +135,118 @@ class ProjectProgress:
     def sentences_labelled(self) -> int:
         return sum(a.sentences_labelled for a in self.annotators)
 
-    @property
-    def documents_complete(self) -> int:
-        """Documents with at least one live assignment, all of them done."""
-        return sum(1 for d in self.documents if d.annotators and d.done == d.annotators)
-
-    @property
-    def documents_assigned(self) -> int:
-        return sum(1 for d in self.documents if d.annotators)
-
-
-def _per_user_document(session: Session, statement) -> dict[tuple[int, int], int]:
-    return {(row[0], row[1]): row[2] for row in session.execute(statement)}
-
 
 @reads(SUPERVISORS)
-def project_progress(session: Session, actor: Actor, project_id: int) -> ProjectProgress:
-    """Per annotator, per document and overall numbers of a project."""
-    project = get_project(session, actor, project_id)
-    in_project = select(Document.id).where(Document.project_id == project.id)
-    sentences = dict(
-        session.execute(
-            select(Sentence.document_id, func.count(Sentence.id)).where(Sentence.document_id.in_(in_project)).group_by(Sentence.document_id)
-        ).all()
-    )
-    documents = {
-        document.id: DocumentProgress(document, sentences.get(document.id, 0))
-        for document in session.scalars(select(Document).where(Document.project_id == project.id).order_by(Document.id))
-    }
-    live = session.execute(
-        select(Assignment, User)
-        .join(User, User.id == Assignment.user_id)
-        .where(Assignment.document_id.in_(in_project), Assignment.status.in_(ACTIVE_STATUSES), not_gold(User.id))
-        .order_by(User.username)
-    ).all()
-    people: dict[int, AnnotatorProgress] = {}
-    pairs = set()
-    for assignment, user in live:
-        person = people.setdefault(user.id, AnnotatorProgress(user))
-        document = documents[assignment.document_id]
-        person.documents_assigned += 1
-        person.sentences_total += document.sentences
-        document.annotators += 1
-        if assignment.status == "done":
-            person.documents_done += 1
-            document.done += 1
-        pairs.add((user.id, assignment.document_id))
+def project_progress(session: Session, actor: Actor, project_id: int, page: int = 1) -> ProjectProgress:
+    """Per annotator and overall numbers of a project, and a page of its documents (in import
+    order): a fixed number of grouped queries, however many documents and assignments.
 
+    Each query starts from the annotators' own rows (or the page's documents) and checks each
+    row's live assignment with a probe (assignments.is_live), so that no planner (SQLite's, without
+    statistics, included) can turn it into a pass over an annotator's rows per assignment."""
+    project = get_project(session, actor, project_id)
+    people = {user.id: AnnotatorProgress(user) for user in session.scalars(holders(project.id, ACTIVE_STATUSES))}
+    for fields, statement in _totals(project, list(people)):
+        for user_id, *values in session.execute(statement):
+            person = people[user_id]
+            for field, value in zip(fields, values):
+                if field != "last_activity":
+                    setattr(person, field, int(value or 0))
+                elif value is not None:
+                    person.last_activity = max(filter(None, (person.last_activity, value)))
+    assigned, complete = session.execute(_completion(project, list(people))).one()
+    return ProjectProgress(project, list(people.values()), _documents(session, project, page), assigned, complete)
+
+
+def _totals(project: Project, user_ids: list[int]) -> list[tuple[tuple[str, ...], Select]]:
+    """The annotators' numbers: statements giving (user id, values) per user, each with the
+    AnnotatorProgress fields its values are; ``last_activity`` is the latest of those found."""
+    in_project = Document.project_id == project.id
+    live = Assignment.status.in_(ACTIVE_STATUSES)
     layers = _done_layers(project.codebook)
-    complete = (
-        select(SentenceLabel.user_id, SentenceLabel.sentence_id)
-        .where(SentenceLabel.layer.in_(layers), SentenceLabel.value.is_not(None))
+    per_sentence = (  # each sentence the annotators labelled: how many done-layers have a value, the last change
+        select(SentenceLabel.user_id, SentenceLabel.sentence_id,
+               func.count(case((SentenceLabel.layer.in_(layers) & SentenceLabel.value.is_not(None), 1))).label("values"),
+               func.max(SentenceLabel.updated_at).label("at"))
+        .where(SentenceLabel.user_id.in_(user_ids))
         .group_by(SentenceLabel.user_id, SentenceLabel.sentence_id)
-        .having(func.count(func.distinct(SentenceLabel.layer)) == len(layers))
         .subquery()
     )
-    labelled = _per_user_document(
-        session,
-        select(complete.c.user_id, Sentence.document_id, func.count())
-        .join(Sentence, Sentence.id == complete.c.sentence_id)
-        .where(Sentence.document_id.in_(in_project))
-        .group_by(complete.c.user_id, Sentence.document_id),
+    located = select(per_sentence, _document_of(per_sentence.c.sentence_id).label("document_id")).subquery()
+    labelled = func.count(case((located.c["values"] == len(layers), 1))) if layers else literal(0)
+    per_document = (  # then per document, so that each (annotator, document) is checked once
+        select(located.c.user_id, located.c.document_id, labelled.label("labelled"), func.max(located.c.at).label("at"))
+        .group_by(located.c.user_id, located.c.document_id)
+        .subquery()
     )
-    spans = _per_user_document(
-        session,
-        select(Span.user_id, Span.document_id, func.count(Span.id))
-        .where(Span.document_id.in_(in_project))
-        .group_by(Span.user_id, Span.document_id),
-    )
-    times = _per_user_document(
-        session,
-        select(SentenceTime.user_id, Sentence.document_id, func.sum(SentenceTime.active_ms))
-        .join(Sentence, Sentence.id == SentenceTime.sentence_id)
-        .where(Sentence.document_id.in_(in_project))
-        .group_by(SentenceTime.user_id, Sentence.document_id),
-    )
-    latest = [
-        select(SentenceLabel.user_id, Sentence.document_id, func.max(SentenceLabel.updated_at))
-        .join(Sentence, Sentence.id == SentenceLabel.sentence_id)
-        .where(Sentence.document_id.in_(in_project))
-        .group_by(SentenceLabel.user_id, Sentence.document_id),
-        select(Span.user_id, Span.document_id, func.max(Span.updated_at))
-        .where(Span.document_id.in_(in_project))
-        .group_by(Span.user_id, Span.document_id),
-        select(Attribution.user_id, Attribution.document_id, func.max(Attribution.updated_at))
-        .where(Attribution.document_id.in_(in_project))
-        .group_by(Attribution.user_id, Attribution.document_id),
-        select(SentenceTime.user_id, Sentence.document_id, func.max(SentenceTime.updated_at))
-        .join(Sentence, Sentence.id == SentenceTime.sentence_id)
-        .where(Sentence.document_id.in_(in_project))
-        .group_by(SentenceTime.user_id, Sentence.document_id),
-        # The user's own events on their assignments (marking a document done).
-        select(Event.user_id, Assignment.document_id, func.max(Event.created_at))
-        .join(Assignment, (Event.entity_type == "assignments") & (Event.entity_id == Assignment.id) & (Event.user_id == Assignment.user_id))
-        .where(Assignment.document_id.in_(in_project))
-        .group_by(Event.user_id, Assignment.document_id),
+    return [
+        (("documents_assigned", "documents_done"),
+         select(Assignment.user_id, func.count(), ASSIGNMENTS_DONE).join(Document, Document.id == Assignment.document_id)
+         .where(Assignment.user_id.in_(user_ids), in_project, live).group_by(Assignment.user_id)),
+        (("sentences_total",),
+         select(Assignment.user_id, func.count()).join(Document, Document.id == Assignment.document_id)
+         .join(Sentence, Sentence.document_id == Assignment.document_id)
+         .where(Assignment.user_id.in_(user_ids), in_project, live).group_by(Assignment.user_id)),
+        (("sentences_labelled", "last_activity"),
+         select(per_document.c.user_id, func.sum(per_document.c.labelled), func.max(per_document.c.at))
+         .join(Document, Document.id == per_document.c.document_id)
+         .where(in_project, is_live(per_document.c.user_id, per_document.c.document_id)).group_by(per_document.c.user_id)),
+        (("spans", "last_activity"),
+         select(Span.user_id, func.count(), func.max(Span.updated_at)).join(Document, Document.id == Span.document_id)
+         .where(Span.user_id.in_(user_ids), in_project, is_live(Span.user_id, Span.document_id)).group_by(Span.user_id)),
+        (("last_activity",),
+         select(Attribution.user_id, func.max(Attribution.updated_at)).join(Document, Document.id == Attribution.document_id)
+         .where(Attribution.user_id.in_(user_ids), in_project, is_live(Attribution.user_id, Attribution.document_id))
+         .group_by(Attribution.user_id)),
+        (("active_ms", "last_activity"),
+         select(SentenceTime.user_id, func.sum(SentenceTime.active_ms), func.max(SentenceTime.updated_at))
+         .join(Sentence, Sentence.id == SentenceTime.sentence_id).join(Document, Document.id == Sentence.document_id)
+         .where(SentenceTime.user_id.in_(user_ids), in_project, is_live(SentenceTime.user_id, Sentence.document_id))
+         .group_by(SentenceTime.user_id)),
+        # The user's own events on their live assignments (marking a document done).
+        (("last_activity",),
+         select(Event.user_id, func.max(Event.created_at))
+         .join(Assignment, (Event.entity_type == "assignments") & (Event.entity_id == Assignment.id) & (Event.user_id == Assignment.user_id))
+         .join(Document, Document.id == Assignment.document_id)
+         .where(Event.user_id.in_(user_ids), in_project, live).group_by(Event.user_id)),
     ]
-    for (user_id, document_id) in pairs:
-        person = people[user_id]
-        person.sentences_labelled += labelled.get((user_id, document_id), 0)
-        person.spans += spans.get((user_id, document_id), 0)
-        person.active_ms += int(times.get((user_id, document_id)) or 0)
-    for statement in latest:
-        for (user_id, document_id), moment in _per_user_document(session, statement).items():
-            if (user_id, document_id) in pairs and moment is not None:
-                person = people[user_id]
-                person.last_activity = max(filter(None, (person.last_activity, moment)))
-    return ProjectProgress(project, list(people.values()), list(documents.values()))
+
+
+def _document_of(sentence_id) -> ScalarSelect:
+    """The document of a sentence, looked up row by row: the few sentences an annotator labelled,
+    where a join could have PostgreSQL hash every sentence of the database first."""
+    return select(Sentence.document_id).where(Sentence.id == sentence_id).scalar_subquery()
+
+
+def _completion(project: Project, user_ids: list[int]) -> Select:
+    """(documents with a live assignment of the annotators, those whose live assignments are all done)."""
+    per_document = (
+        select(func.count().label("holders"), ASSIGNMENTS_DONE.label("done"))
+        .join(Document, Document.id == Assignment.document_id)
+        .where(Assignment.user_id.in_(user_ids), Document.project_id == project.id, Assignment.status.in_(ACTIVE_STATUSES))
+        .group_by(Assignment.document_id)
+        .subquery()
+    )
+    return select(func.count(), func.count(case((per_document.c.done == per_document.c.holders, 1)))).select_from(per_document)
+
+
+def _documents(session: Session, project: Project, page: int) -> Page[DocumentProgress]:
+    """A page of the project's documents: their sentences, live assignments and how many are done."""
+    in_project = Document.project_id == project.id
+    documents = session.scalars(cut(
+        select(Document).where(in_project).order_by(Document.id).options(load_only(Document.id, Document.title)),
+        page, DOCUMENTS_PAGE_SIZE,
+    )).all()
+    ids = [document.id for document in documents]
+    sentences = sentence_counts(session, ids)
+    held = {
+        document_id: (holding, done) for document_id, holding, done in session.execute(
+            select(Assignment.document_id, func.count(), ASSIGNMENTS_DONE)
+            .where(Assignment.document_id.in_(ids), Assignment.status.in_(ACTIVE_STATUSES), not_gold(Assignment.user_id))
+            .group_by(Assignment.document_id)
+        )
+    }
+    return page_of(
+        [DocumentProgress(document, sentences.get(document.id, 0), *held.get(document.id, (0, 0))) for document in documents],
+        page, DOCUMENTS_PAGE_SIZE, session.scalar(select(func.count(Document.id)).where(in_project)),
+    )

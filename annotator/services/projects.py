@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import tomllib
+from collections.abc import Sequence
 from pathlib import PurePath
+from typing import NamedTuple
 
 from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
@@ -14,6 +17,7 @@ from ..codebook import Codebook, CodebookError, codebook_from_dict, default_code
 from ..db import reads, writes
 from ..errors import Conflict, NotFound, ServiceError
 from ..models import Assignment, Document, Project, Sentence
+from .paging import Page, cut, page_of
 from .permissions import ADMINS, SUPERVISORS, Actor
 from .users import not_gold
 
@@ -29,6 +33,12 @@ def project_codebook(project: Project) -> Codebook:
     if key not in _codebooks:
         _codebooks[key] = codebook_from_dict(project.codebook, source=f"project {project.name!r}")
     return _codebooks[key]
+
+
+def codebook_of(session: Session, project_id: int, codebook_version: int) -> Codebook:
+    """:func:`project_codebook` for a caller that read only the project's id and codebook
+    version (a save): the project is loaded only when that version is not parsed yet."""
+    return _codebooks.get((project_id, codebook_version)) or project_codebook(session.get(Project, project_id))
 
 
 @reads(SUPERVISORS)
@@ -107,36 +117,48 @@ def list_projects(session: Session, actor: Actor) -> list[Row]:
     ).all()
 
 
-@reads(SUPERVISORS)
-def project_documents(session: Session, actor: Actor, project_id: int) -> list[Row]:
-    """The project's documents with their numbers of sentences and of annotators assigned
-    (assignments not withdrawn), in import order."""
-    get_project(session, actor, project_id)
-    sentences = (
-        select(Sentence.document_id, func.count(Sentence.id).label("sentences"))
+DOCUMENTS_PAGE_SIZE = 200  # documents a page of the project page lists
+
+
+class DocumentRow(NamedTuple):
+    id: int
+    title: str
+    outlet: str | None
+    imported_at: dt.datetime
+    sentences: int
+    annotators: int  # assignments not withdrawn
+
+
+def sentence_counts(session: Session, document_ids: Sequence[int]) -> dict[int, int]:
+    """The number of sentences of each of the documents (those with none are left out)."""
+    return dict(session.execute(
+        select(Sentence.document_id, func.count(Sentence.id))
+        .where(Sentence.document_id.in_(document_ids))
         .group_by(Sentence.document_id)
-        .subquery()
-    )
-    annotators = (
-        select(Assignment.document_id, func.count(Assignment.id).label("annotators"))
-        .where(Assignment.status != "withdrawn", not_gold(Assignment.user_id))
+    ).all())
+
+
+@reads(SUPERVISORS)
+def project_documents(session: Session, actor: Actor, project_id: int, page: int = 1) -> Page[DocumentRow]:
+    """A page of the project's documents, in import order, each with its numbers of sentences and
+    of annotators assigned (assignments not withdrawn); ``total`` counts them all."""
+    get_project(session, actor, project_id)
+    in_project = Document.project_id == project_id
+    documents = session.execute(cut(
+        select(Document.id, Document.title, Document.outlet, Document.imported_at).where(in_project).order_by(Document.id),
+        page, DOCUMENTS_PAGE_SIZE,
+    )).all()
+    ids = [document.id for document in documents]
+    sentences = sentence_counts(session, ids)
+    annotators = dict(session.execute(
+        select(Assignment.document_id, func.count(Assignment.id))
+        .where(Assignment.document_id.in_(ids), Assignment.status != "withdrawn", not_gold(Assignment.user_id))
         .group_by(Assignment.document_id)
-        .subquery()
+    ).all())
+    return page_of(
+        (DocumentRow(*document, sentences.get(document.id, 0), annotators.get(document.id, 0)) for document in documents),
+        page, DOCUMENTS_PAGE_SIZE, session.scalar(select(func.count(Document.id)).where(in_project)),
     )
-    return session.execute(
-        select(
-            Document.id,
-            Document.title,
-            Document.outlet,
-            Document.imported_at,
-            func.coalesce(sentences.c.sentences, 0).label("sentences"),
-            func.coalesce(annotators.c.annotators, 0).label("annotators"),
-        )
-        .outerjoin(sentences, sentences.c.document_id == Document.id)
-        .outerjoin(annotators, annotators.c.document_id == Document.id)
-        .where(Document.project_id == project_id)
-        .order_by(Document.id)
-    ).all()
 
 
 def codebook_from_upload(filename: str, data: bytes) -> Codebook:

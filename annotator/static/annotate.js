@@ -178,51 +178,70 @@ function restore() { // a queue left by a reload or crash: replayed on the saved
 }
 function act(op) { if (readOnly) return hint(READ_ONLY_HINT); apply(op); queue.push(op); lastError = null; persist(); showSave(); queueMicrotask(pump); }
 const pending = k => queue.some(o => canonical(o.k) === canonical(k));
-const partsOut = parts => parts.map(p => ({ span_id: getS(p.k)?.id, role: p.role })).filter(p => p.span_id != null);
-function build(op) { // [method, url, body]; null when the target was never saved
-  const s = getS(op.k), a = getA(op.k), api = DATA.api;
+// --- Saving: what is queued goes out as one batch (POST …/changes), answered change by change
+const MAX_BATCH = 100; // changes per request: the server's annotations.MAX_CHANGES
+function change(op, made) { // op as a change of the batch; null: its item was never saved; 'later': it needs an answer first
+  const s = getS(op.k), a = getA(op.k);
+  // An item saved before goes by its id; one created earlier in this batch by its key.
+  const ref = (x, k) => x?.id ?? (made.has(canonical(k)) ? canonical(k) : null);
+  const parts = ps => ps.map(p => ({ span_id: ref(getS(p.k), p.k), role: p.role })).filter(p => p.span_id != null);
   switch (op.t) {
-    case 'cs': { const { t, k, ...body } = op; return ['POST', api.spans, body]; }
+    case 'cs': { const { t, k, ...body } = op; made.add(k); return { op: 'create_span', key: k, body }; }
     case 'us': {
+      if (s && !s.id && made.has(s.k)) return 'later'; // its update keeps the defaults its create answers with
       if (!s?.id) return null;
       const names = new Set(attrsFor(s.layer, op.label).map(x => x.name));
       const attributes = Object.fromEntries(Object.entries({ ...s.srv?.attributes, ...op.attributes }).filter(([n]) => names.has(n)));
-      return ['PATCH', api.span + s.id, { version: s.sv, label: op.label, attributes }];
+      return { op: 'update_span', span_id: s.id, body: { version: s.sv, label: op.label, attributes } };
     }
-    case 'ds': return s?.id && ['DELETE', api.span + s.id, { version: s.sv }];
+    case 'ds': { const id = ref(s, op.k); return id == null ? null : { op: 'delete_span', span_id: id, body: { version: s.sv } }; }
     case 'lab': {
       const body = { value: op.value, version: row(op.sid, op.layer).sv };
       if (op.layer === FIRST) Object.assign(body, { unsure: op.unsure, comment: op.comment || '' });
-      return ['PUT', api.label.replace('{sentence_id}', op.sid).replace('{layer}', encodeURIComponent(op.layer)), body];
+      return { op: 'set_label', sentence_id: op.sid, layer: op.layer, body };
     }
-    case 'ca': return ['POST', api.attributions, { relation: op.relation, attributes: op.attributes, parts: partsOut(op.parts) }];
-    case 'ua': return a?.id && ['PATCH', api.attribution + a.id, { version: a.sv, attributes: op.attributes, parts: partsOut(op.parts) }];
-    case 'da': return a?.id && ['DELETE', api.attribution + a.id, { version: a.sv }];
+    case 'ca': made.add(op.k); return { op: 'create_attribution', key: op.k, body: { relation: op.relation, attributes: op.attributes, parts: parts(op.parts) } };
+    case 'ua': { const id = ref(a, op.k); return id == null ? null : { op: 'update_attribution', attribution_id: id, body: { version: a.sv, attributes: op.attributes, parts: parts(op.parts) } }; }
+    case 'da': { const id = ref(a, op.k); return id == null ? null : { op: 'delete_attribution', attribution_id: id, body: { version: a.sv } }; }
   }
   return null;
+}
+function nextBatch() { // the changes of the queue's first ops, dropping the ops whose item was never saved
+  const changes = [], made = new Set();
+  while (changes.length < Math.min(queue.length, MAX_BATCH)) {
+    const c = change(queue[changes.length], made);
+    if (c === 'later') break;
+    if (c) changes.push(c); else queue.splice(changes.length, 1);
+  }
+  persist();
+  return changes;
 }
 async function call(method, url, body) {
   const res = await fetch(url, { method, credentials: 'same-origin', body: body && JSON.stringify(body),
     headers: { 'Content-Type': 'application/json', 'X-CSRFToken': CSRF } });
   return [res, await res.json().catch(() => ({}))];
 }
-async function pump() { // one request at a time, in order
+async function pump() { // one batch at a time, in order; the server stops a batch at its first failed change
   if (busy || blocked || retryAt) return;
   busy = true;
   try {
     while (queue.length && !blocked) {
-      const op = queue[0], req = build(op);
-      if (!req) { queue.shift(); persist(); continue; }
+      const changes = nextBatch();
+      if (!changes.length) continue;
       let res = null, body = {};
-      try { [res, body] = await call(...req); } catch { /* offline: retried */ }
+      try { [res, body] = await call('POST', DATA.api.changes, { changes }); } catch { /* offline: retried */ }
       if (!res || res.status >= 500) return retryLater();
       fails = 0;
       if (res.status === 401 || (res.status === 400 && /csrf/i.test(body.error || ''))) {
         blocked = 'logged out — log in again in another tab, then reload; changes are kept in this browser';
         break;
       }
-      queue.shift();
-      await (res.ok ? saved(op, body) : failed(op, res.status, body));
+      // The batch refused whole (nothing was saved): the first change takes the blame, so the queue moves on.
+      const results = res.ok ? body.results : [{ status: res.status, body }];
+      for (const result of results) {
+        const op = queue.shift();
+        await (result.status < 300 ? saved(op, result.body) : failed(op, result.status, result.body));
+      }
       persist();
       render();
     }

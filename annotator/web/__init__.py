@@ -26,7 +26,9 @@ FORM_MAX_BYTES = 2 * 1024 * 1024
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> User | None:
-    return users.signed_in(db.session, int(user_id)) if user_id.isdigit() else None
+    # An API call that changes something reads its user in the transaction of its write.
+    writing = request.path.startswith("/api/") and request.method not in ("GET", "HEAD", "OPTIONS")
+    return users.signed_in(db.session, int(user_id), writing=writing) if user_id.isdigit() else None
 
 
 @login_manager.unauthorized_handler

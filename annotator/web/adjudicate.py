@@ -17,7 +17,7 @@ from ..app import db
 from ..services import adjudication
 from .annotation_page import annotate_data
 from .forms import finish_form
-from .params import flag, json_body
+from .params import flag, json_body, page_number
 
 bp = Blueprint("adjudicate", __name__)
 
@@ -27,7 +27,7 @@ bp = Blueprint("adjudicate", __name__)
 @bp.get("/projects/<int:project_id>/adjudication")
 @login_required
 def queue(project_id: int):
-    result = adjudication.queue(db.session, current_user, project_id)  # checks the role first
+    result = adjudication.queue(db.session, current_user, project_id, page_number())  # checks the role first
     return render_template("adjudicate/queue.html", project=result["project"], queue=result)
 
 
@@ -50,11 +50,7 @@ def page(document_id: int):
     view, document, codebook = page["view"], page["document"], page["codebook"]
     api = {
         "annotations": url_for(".gold_annotations", document_id=document.id),
-        "spans": url_for(".create_span", document_id=document.id),
-        "span": url_for(".update_span", span_id=0).removesuffix("0"),
-        "label": "/api/gold/sentences/{sentence_id}/labels/{layer}",
-        "attributions": url_for(".create_attribution", document_id=document.id),
-        "attribution": url_for(".update_attribution", attribution_id=0).removesuffix("0"),
+        "changes": url_for(".apply_changes", document_id=document.id),
         "done": url_for(".finish", document_id=document.id),
         "activity": url_for(".activity", document_id=document.id),
         "proposal": url_for(".proposal", document_id=document.id),
@@ -133,8 +129,13 @@ def update_attribution(attribution_id: int):
 @bp.delete("/api/gold/attributions/<int:attribution_id>")
 @login_required
 def delete_attribution(attribution_id: int):
-    adjudication.delete_gold_attribution(db.session, current_user, attribution_id, json_body())
-    return jsonify(deleted=attribution_id)
+    return jsonify(adjudication.delete_gold_attribution(db.session, current_user, attribution_id, json_body()))
+
+
+@bp.post("/api/gold/documents/<int:document_id>/changes")
+@login_required
+def apply_changes(document_id: int):
+    return jsonify(adjudication.apply_gold_changes(db.session, current_user, document_id, json_body()))
 
 
 @bp.post("/api/gold/documents/<int:document_id>/start")

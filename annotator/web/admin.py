@@ -21,6 +21,7 @@ from ..errors import ServiceError
 from ..models import ROLES
 from ..services import imports, projects, users
 from .forms import add_error, expected_problem
+from .params import form_page, page_number
 from .project_page import UploadForm, project_page
 
 bp = Blueprint("admin", __name__)
@@ -140,7 +141,7 @@ def user_list():
 
 
 def _users_page(form: NewUserForm, status: int = 200):
-    accounts = users.list_users(db.session, current_user)
+    accounts = users.list_users(db.session, current_user, page_number())
     return render_template("admin/users.html", users=accounts, form=form, roles=ROLES), status
 
 
@@ -161,7 +162,9 @@ def create_user():
 
 
 def _user_action(action, user_id: int, *args, done: str):
-    """Run a user service; flash ``done`` (a template of {username} and {role}) or the problem."""
+    """Run a user service; flash ``done`` (a template of {username} and {role}) or the problem;
+    back to the page of the list the form was on."""
+    back = form_page()
     try:
         user = action(db.session, current_user, user_id, *args)
     except ServiceError as error:
@@ -170,7 +173,7 @@ def _user_action(action, user_id: int, *args, done: str):
     else:
         flash(done.format(username=user.username, role=user.role))
     # An admin who just demoted themself may no longer see the list.
-    return redirect(url_for(".users") if current_user.role == "admin" else url_for("pages.home"))
+    return redirect(url_for(".users", page=back) if current_user.role == "admin" else url_for("pages.home"))
 
 
 @bp.post("/users/<int:user_id>/role")

@@ -57,8 +57,14 @@ def update_attribution(attribution_id: int):
 @bp.delete("/attributions/<int:attribution_id>")
 @login_required
 def delete_attribution(attribution_id: int):
-    annotations.delete_attribution(db.session, current_user, attribution_id, json_body())
-    return jsonify(deleted=attribution_id)
+    return jsonify(annotations.delete_attribution(db.session, current_user, attribution_id, json_body()))
+
+
+@bp.post("/documents/<int:document_id>/changes")
+@login_required
+def apply_changes(document_id: int):
+    """Several of the above in one request and one transaction (docs/annotation-ui.md)."""
+    return jsonify(annotations.apply_changes(db.session, current_user, document_id, json_body()))
 
 
 # -- marking done, active time ------------------------------------------------------------------

@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from ..app import db
 from ..services import annotations, assignments, projects
 from .annotation_page import annotate_data
+from .params import page_number
 
 bp = Blueprint("pages", __name__)
 
@@ -15,7 +16,7 @@ bp = Blueprint("pages", __name__)
 @bp.get("/")
 @login_required
 def home():
-    mine = assignments.my_progress(db.session, current_user)
+    mine = assignments.my_progress(db.session, current_user, page_number())
     counts = projects.list_projects(db.session, current_user) if current_user.role != "annotator" else []
     return render_template("home.html", assigned=mine, projects=counts)
 
@@ -27,11 +28,7 @@ def annotate(document_id: int):
     document, codebook = page["document"], page["codebook"]
     api = {
         "annotations": url_for("api.document_annotations", document_id=document.id),
-        "spans": url_for("api.create_span", document_id=document.id),
-        "span": url_for("api.update_span", span_id=0).removesuffix("0"),
-        "label": "/api/sentences/{sentence_id}/labels/{layer}",
-        "attributions": url_for("api.create_attribution", document_id=document.id),
-        "attribution": url_for("api.update_attribution", attribution_id=0).removesuffix("0"),
+        "changes": url_for("api.apply_changes", document_id=document.id),
         "done": url_for("api.mark_done", document_id=document.id),
         "activity": url_for("api.record_activity", document_id=document.id),
     }

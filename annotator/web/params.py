@@ -27,6 +27,19 @@ def whole_number(name: str, raw: str) -> int:
     return value
 
 
+def page_number() -> int:
+    """The page of a listing asked for (``?page=N``, 1 when absent; the service refuses numbers below 1)."""
+    raw = request.args.get("page", "").strip()
+    return whole_number("page", raw) if raw else 1
+
+
+def form_page() -> int | None:
+    """The page of the listing a form was sent from (its hidden ``page`` field, see
+    templates/_pagination.html), to go back to; None: the first."""
+    raw = request.form.get("page", "").strip()
+    return whole_number("page", raw) if raw else None
+
+
 def json_body() -> dict:
     """The request's JSON object (an API call's body); anything else is a 400."""
     try:

@@ -16,6 +16,7 @@ from ..app import db
 from ..ingest import EncodingNeeded, IngestError, check_encoding
 from ..services import projects
 from . import megabytes, upload_limit
+from .params import page_number
 
 
 def _known_encoding(_form, field) -> None:
@@ -39,7 +40,7 @@ def _upload_problem(error: IngestError) -> str:
 def project_page(project_id: int, *, results: list | None = None, form: UploadForm | None = None,
                  status: int = 200, export_sent: dict | None = None, export_problem: str | None = None):
     project = projects.get_project(db.session, current_user, project_id)
-    rows = projects.project_documents(db.session, current_user, project_id)
+    rows = projects.project_documents(db.session, current_user, project_id, page_number())
     page = render_template(
         "admin/project.html",
         project=project,

@@ -14,7 +14,7 @@ from ..app import db
 from ..services import assignments, progress, review
 from ..services.users import require_supervisor
 from .forms import finish_form
-from .params import whole_number
+from .params import form_page, page_number, whole_number
 
 bp = Blueprint("supervise", __name__)
 
@@ -36,7 +36,7 @@ def _ints(name: str) -> list[int]:
 @bp.get("/projects/<int:project_id>/assignments", endpoint="assignments")
 @login_required
 def assignments_page(project_id: int):
-    matrix = assignments.assignment_matrix(db.session, current_user, project_id)
+    matrix = assignments.assignment_matrix(db.session, current_user, project_id, page_number())
     return render_template("supervise/assignments.html", matrix=matrix)
 
 
@@ -66,13 +66,14 @@ def assign(project_id: int):
     def run():
         return assignments.assign(db.session, current_user, project_id, [_int("user")], _ints("documents"))
 
-    return finish_form(url_for(".assignments", project_id=project_id), run, lambda created: f"{len(created)} new assignment(s).")
+    back = url_for(".assignments", project_id=project_id, page=form_page())
+    return finish_form(back, run, lambda created: f"{len(created)} new assignment(s).")
 
 
 def _assignment_action(assignment_id: int, action, message: str):
-    """Withdraw, reassign or reopen; back to the project's assignment page."""
+    """Withdraw, reassign or reopen; back to the page of the project's assignments the form was on."""
     assignment = assignments.get_assignment(db.session, current_user, assignment_id)
-    back = url_for(".assignments", project_id=assignment.document.project_id)
+    back = url_for(".assignments", project_id=assignment.document.project_id, page=form_page())
     return finish_form(back, action, message)
 
 
@@ -105,9 +106,10 @@ def reopen(assignment_id: int):
 @bp.post("/documents/<int:document_id>/done")
 @login_required
 def mark_done(document_id: int):
+    back = url_for("pages.home", page=form_page())
     assignments.mark_done(db.session, current_user, document_id)
     flash("Marked done. It stays readable; a supervisor can reopen it.", "info")
-    return redirect(url_for("pages.home"))
+    return redirect(back)
 
 
 # -- progress and review -------------------------------------------------------------------------
@@ -116,7 +118,7 @@ def mark_done(document_id: int):
 @bp.get("/projects/<int:project_id>/progress", endpoint="progress")
 @login_required
 def progress_page(project_id: int):
-    report = progress.project_progress(db.session, current_user, project_id)
+    report = progress.project_progress(db.session, current_user, project_id, page_number())
     gold = reporting.gold_scores(db.session, current_user, project_id)
     return render_template(
         "supervise/progress.html", report=report, gold=gold, duration=progress.format_duration,
