@@ -170,7 +170,7 @@ def init_command(instance: Instance) -> None:
 
 
 def _import(instance: Instance, paths: list[str], project_name: str, *, max_bytes: int | None = None,
-            max_sentences: int | None = None, encoding: str | None = None) -> None:
+            max_sentences: int | None = None, encoding: str | None = None, language: str | None = None) -> None:
     from tqdm import tqdm
 
     from .ingest import Article, EncodingNeeded, IngestError, read_paths
@@ -178,7 +178,8 @@ def _import(instance: Instance, paths: list[str], project_name: str, *, max_byte
 
     settings = instance.settings
     results = read_paths(paths, max_bytes=max_bytes or settings["MAX_IMPORT_BYTES"],
-                         max_sentences=max_sentences or settings["MAX_SENTENCES"], encoding=encoding)
+                         max_sentences=max_sentences or settings["MAX_SENTENCES"], encoding=encoding,
+                         language=language)
     errors = [result for result in results if isinstance(result, IngestError)]
     articles = [result for result in results if isinstance(result, Article)]
     if errors:
@@ -196,17 +197,23 @@ def _import(instance: Instance, paths: list[str], project_name: str, *, max_byte
     )
 
 
-def _encoding_option(_context, _parameter, value: str | None) -> str | None:
-    """--encoding: a text encoding Python knows, or a usage error."""
-    if value is None:
-        return None
-    from .ingest import check_encoding
+def _checked_by(check: str):
+    """The callback of an option whose value annotator.ingest's function ``check`` must accept
+    (check_encoding: a text encoding Python knows; check_language: a language code), else a
+    usage error."""
 
-    try:
-        check_encoding(value)
-    except ValueError as error:
-        raise click.BadParameter(str(error)) from None
-    return value
+    def callback(_context, _parameter, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from . import ingest
+
+        try:
+            getattr(ingest, check)(value)
+        except ValueError as error:
+            raise click.BadParameter(str(error)) from None
+        return value
+
+    return callback
 
 
 @main.command("import")
@@ -215,21 +222,28 @@ def _encoding_option(_context, _parameter, value: str | None) -> str | None:
 @click.option("--max-bytes", type=int, help="Largest file accepted (default 5 MB, or ANNOTATOR_MAX_IMPORT_BYTES).")
 @click.option("--max-sentences", type=click.IntRange(min=1),
               help="Most sentences per document (default ANNOTATOR_MAX_SENTENCES, see README.md).")
-@click.option("--encoding", callback=_encoding_option,
+@click.option("--encoding", callback=_checked_by("check_encoding"),
               help="The files' encoding when they are not UTF-8, e.g. windows-1256 (Arabic), windows-1252 "
                    "(Western European), iso-8859-8 (Hebrew), shift_jis (Japanese), utf-16-le.")
+@click.option("--language", callback=_checked_by("check_language"),
+              help="The articles' language, e.g. ur, ar, fa, he or en, for every file; without it, each "
+                   "article's declared language if it fits the text's script, else the language its script "
+                   "says (README.md, \"Languages\").")
 @with_instance()
 def import_command(
     instance: Instance, paths: tuple[str, ...], project_name: str, max_bytes: int | None, max_sentences: int | None,
-    encoding: str | None,
+    encoding: str | None, language: str | None,
 ) -> None:
     """Import articles from .txt, .html and .jsonl files or folders of them.
 
     Every input is read and checked first; if any is invalid, nothing is imported.
     A file is read as its byte-order mark says, else as UTF-8, else in the --encoding given,
-    else (HTML) in the charset it declares (README.md, "Encodings").
+    else (HTML) in the charset it declares (README.md, "Encodings"). Each article's language
+    (its sentences are split by that language's rules) is the --language given, else declared
+    by the file, else detected from the script (README.md, "Languages").
     """
-    _import(instance, list(paths), project_name, max_bytes=max_bytes, max_sentences=max_sentences, encoding=encoding)
+    _import(instance, list(paths), project_name, max_bytes=max_bytes, max_sentences=max_sentences, encoding=encoding,
+            language=language)
 
 
 @main.command("import-annotations")
@@ -279,7 +293,7 @@ def import_annotations_command(
 
 @main.group("project")
 def project_group() -> None:
-    """Manage projects and their codebooks."""
+    """Manage projects, their codebooks and their members."""
 
 
 @project_group.command("create")
@@ -346,6 +360,77 @@ def project_show(instance: Instance, name: str, as_json: bool) -> None:
         click.echo(f"\nrelation {relation.name} over {relation.layer}: {roles}")
         for attribute in relation.attributes:
             click.echo(f"  attribute {attribute.name}: {', '.join(attribute.value_names)}")
+
+
+@project_group.command("codebook-language")
+@click.argument("name")
+@click.argument("language", required=False)
+@click.option("--as-written", is_flag=True, help="Show the codebook as written again.")
+@with_instance()
+def project_codebook_language(instance: Instance, name: str, language: str | None, as_written: bool) -> None:
+    """Show or set the language annotators see the codebook's names and titles in: one it is
+    translated into (docs/codebook.md, "Translations")."""
+    from .services import projects
+
+    project = projects.project_named(instance.session, SYSTEM, name)
+    if language is not None or as_written:
+        if language is not None and as_written:
+            raise click.UsageError("give a LANGUAGE or --as-written, not both")
+        project = projects.set_codebook_language(instance.session, SYSTEM, project.id, language)
+    offered = projects.project_codebook(project).languages
+    click.echo(f"Project {project.name!r}: codebook shown {f'in {project.codebook_language}' if project.codebook_language else 'as written'}; "
+               f"translated into {', '.join(offered) or 'no language'}.")
+
+
+@project_group.group("members")
+def members_group() -> None:
+    """The supervisors who see a project (admins see every project)."""
+
+
+@members_group.command("add")
+@click.argument("project_name", metavar="PROJECT")
+@click.argument("names", nargs=-1, required=True, metavar="SUPERVISOR[,SUPERVISOR…]…")
+@with_instance()
+def members_add(instance: Instance, project_name: str, names: tuple[str, ...]) -> None:
+    """Make supervisors members of a project; those already members are left as they are."""
+    from .services import projects
+
+    session = instance.session
+    wanted = _names(names)
+    added = [user.username for user in projects.add_members(
+        session, SYSTEM, _project_id(session, project_name), _user_ids(session, wanted))]
+    already = sorted(set(wanted) - set(added))
+    click.echo(f"Project {project_name!r}: added {', '.join(added) or 'nobody'}"
+               f"{'; already members: ' + ', '.join(already) if already else ''}.")
+
+
+@members_group.command("remove")
+@click.argument("project_name", metavar="PROJECT")
+@click.argument("name", metavar="SUPERVISOR")
+@with_instance()
+def members_remove(instance: Instance, project_name: str, name: str) -> None:
+    """Take a supervisor off a project: they no longer see it (what they did in it stays)."""
+    from .services import projects
+
+    session = instance.session
+    (user_id,) = _user_ids(session, [name])
+    user = projects.remove_member(session, SYSTEM, _project_id(session, project_name), user_id)
+    click.echo(f"Project {project_name!r}: {user.username} is no longer a member.")
+
+
+@members_group.command("list")
+@click.argument("project_name", metavar="PROJECT", default=DEFAULT_PROJECT)
+@with_instance()
+def members_list(instance: Instance, project_name: str) -> None:
+    """The supervisors who are members of a project."""
+    from .services import projects
+
+    members = projects.project_members(instance.session, SYSTEM, _project_id(instance.session, project_name)).members
+    if not members:
+        click.echo(f"Project {project_name!r} has no members: only admins see it "
+                   f"(`annotator project members add {project_name} NAME`).")
+    for user in members:
+        click.echo(f"{user.username}{'' if user.active else ' (deactivated)'}")
 
 
 # -- accounts -------------------------------------------------------------------------------------
@@ -586,7 +671,10 @@ def quickstart_command(instance: Instance, host: str, port: int, threads: int, n
             _, password = users.add_user(session, SYSTEM, username, role)
             click.echo(f"Account {username!r} ({role}) password (shown once): {password}")
     annotators = [username for username, role in DEMO_ACCOUNTS if role == "annotator"]
-    created = assignments.assign(session, SYSTEM, _project_id(session, DEFAULT_PROJECT), _user_ids(session, annotators))
+    supervisors = [username for username, role in DEMO_ACCOUNTS if role == "supervisor"]
+    project_id = _project_id(session, DEFAULT_PROJECT)
+    projects.add_members(session, SYSTEM, project_id, _user_ids(session, supervisors))
+    created = assignments.assign(session, SYSTEM, project_id, _user_ids(session, annotators))
     documents = sum(row.documents for row in projects.list_projects(session, SYSTEM))
     click.echo(f"{documents} document(s) in the database; {len(created)} new assignment(s) for {', '.join(annotators)}.")
     if not no_serve:

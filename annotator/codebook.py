@@ -8,6 +8,10 @@ the field names of the dataclasses below. It declares
 * relations: units linking spans by role, such as an attribution (source, cue, content);
 * attributes: extra choices on a span or a relation (polarity, source kind).
 
+Every item may carry translations of its wording (a label's name and guideline in Urdu, say):
+shown_in() gives the codebook as annotators reading one of those languages see it, while the
+names stored in annotations stay the names.
+
 Everything is checked on load and every problem is reported at once, each naming the path
 of the bad field, so a broken file fails when it is loaded, not halfway through annotation.
 docs/codebook.md describes the format and the default codebook.
@@ -22,7 +26,7 @@ import os
 import re
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Protocol, TypeVar
 
@@ -40,6 +44,7 @@ __all__ = [
     "Role",
     "SentenceFlag",
     "SpanLayer",
+    "Translation",
     "Value",
     "codebook_from_dict",
     "default_codebook",
@@ -63,6 +68,16 @@ DEFAULT_CODEBOOK_PATH = Path(__file__).parent / "codebooks" / "default.toml"
 _NAME = re.compile(r"[A-Za-z0-9_]+")
 MAX_NAME = 64  # the database keeps layer, label, relation and role names in 64 characters
 _COLOR = re.compile(r"#[0-9a-fA-F]{6}")
+# A translation's language: a lowercase primary subtag, then any subtags ("ur", "pt-BR"), in
+# the 16 characters projects.codebook_language keeps.
+_LANGUAGE = re.compile(r"[a-z]{2,3}(?:-[A-Za-z0-9]{1,8})*")
+MAX_LANGUAGE = 16
+# The longest translation of each kind of wording.
+MAX_TRANSLATION = {"name": MAX_NAME, "title": 120, "description": 4000, "example": 1000}
+# What a one-line translation (a name, a title) must not hold: control characters and line
+# breaks, and the bidirectional embeddings, overrides and isolates (U+202A-U+202E,
+# U+2066-U+2069) that would reorder the page's text around it (the page isolates every label).
+_NOT_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 class _Named(Protocol):
@@ -82,6 +97,20 @@ class CodebookError(ValueError):
 
 
 @dataclass(frozen=True, kw_only=True)
+class Translation:
+    """An item's wording in another language; None: the item's own. Each kind of item
+    translates the wording it has (its TRANSLATED): a name is only ever displayed."""
+
+    name: str | None = None
+    title: str | None = None
+    description: str | None = None
+    example: str | None = None
+
+
+Translations = Mapping[str, Translation]  # by language
+
+
+@dataclass(frozen=True, kw_only=True)
 class Value:
     """One option of a choice layer or of an attribute."""
 
@@ -89,6 +118,9 @@ class Value:
     description: str = ""
     example: str = ""
     hotkey: str | None = None
+    translations: Translations = field(default_factory=dict)
+
+    TRANSLATED: ClassVar[tuple[str, ...]] = ("name", "description", "example")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -110,6 +142,9 @@ class Attribute:
     required: bool = False
     default: str | None = None
     prefill: Prefill | None = None
+    translations: Translations = field(default_factory=dict)
+
+    TRANSLATED: ClassVar[tuple[str, ...]] = ("name", "description")
 
     @property
     def value_names(self) -> tuple[str, ...]:
@@ -126,6 +161,9 @@ class Label:
     hotkey: str | None = None
     color: str
     attributes: tuple[Attribute, ...] = ()
+    translations: Translations = field(default_factory=dict)
+
+    TRANSLATED: ClassVar[tuple[str, ...]] = ("name", "description", "example")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -139,6 +177,9 @@ class SpanLayer:
     attributes: tuple[Attribute, ...] = ()
     cross_sentence: bool = False
     allow_overlap: bool = True
+    translations: Translations = field(default_factory=dict)
+
+    TRANSLATED: ClassVar[tuple[str, ...]] = ("title", "description")
 
     def label(self, name: str) -> Label:
         return _named(self.labels, name, f"label of span layer {self.name!r}")
@@ -159,6 +200,9 @@ class ChoiceLayer:
     multiple: bool = False
     ordered: bool = False
     required: bool = False
+    translations: Translations = field(default_factory=dict)
+
+    TRANSLATED: ClassVar[tuple[str, ...]] = ("title", "description")
 
     @property
     def value_names(self) -> tuple[str, ...]:
@@ -173,6 +217,9 @@ class Role:
     label: str
     required: bool = False
     multiple: bool = False
+    translations: Translations = field(default_factory=dict)
+
+    TRANSLATED: ClassVar[tuple[str, ...]] = ("name",)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -186,6 +233,9 @@ class Relation:
     roles: tuple[Role, ...]
     attributes: tuple[Attribute, ...] = ()
     anchor: str = "cue"
+    translations: Translations = field(default_factory=dict)
+
+    TRANSLATED: ClassVar[tuple[str, ...]] = ("title", "description")
 
     def role(self, name: str) -> Role:
         return _named(self.roles, name, f"role of relation {self.name!r}")
@@ -230,7 +280,9 @@ class Codebook:
     span_layers: tuple[SpanLayer, ...] = ()
     choice_layers: tuple[ChoiceLayer, ...] = ()
     relations: tuple[Relation, ...] = ()
+    translations: Translations = field(default_factory=dict)
 
+    TRANSLATED: ClassVar[tuple[str, ...]] = ("description",)
     sentence_flags: ClassVar[tuple[SentenceFlag, ...]] = SENTENCE_FLAGS
 
     @classmethod
@@ -240,6 +292,19 @@ class Codebook:
     def to_dict(self) -> dict[str, Any]:
         """The codebook as JSON data in the file format, leaving out optional fields not set."""
         return _plain(self)
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The languages anything in the codebook is translated into, sorted."""
+        return tuple(sorted({language for item in _translatable(self) for language in item.translations}))
+
+    def shown_in(self, language: str | None) -> dict[str, Any]:
+        """The codebook as annotators reading ``language`` see it (None: as written): to_dict()
+        without the translations, each title, description and example in that language where
+        the codebook translates it, and beside the name of every label, value, attribute and
+        role its ``display`` name, the translated one or else the name itself. Names stay as
+        they are: annotations store them."""
+        return _shown(self, language)
 
     def layer(self, name: str) -> SpanLayer | ChoiceLayer:
         return _named(self.span_layers + self.choice_layers, name, "layer")
@@ -411,6 +476,7 @@ class _Parser:
             span_layers=span_layers,
             choice_layers=choice_layers,
             relations=relations,
+            translations=self.translations(table, "", Codebook),
         )
 
     def span_layer(self, table: dict[str, Any], path: str) -> SpanLayer:
@@ -433,6 +499,7 @@ class _Parser:
             attributes=attributes,
             cross_sentence=self.boolean(table, "cross_sentence", path, default=False),
             allow_overlap=self.boolean(table, "allow_overlap", path, default=True),
+            translations=self.translations(table, path, SpanLayer),
         )
 
     def label(self, table: dict[str, Any], path: str, attribute_scope: str,
@@ -453,6 +520,7 @@ class _Parser:
                 lambda item, item_path: self.attribute(item, item_path, attribute_scope),
                 names=dict(layer_attribute_names),
             ),
+            translations=self.translations(table, path, Label),
         )
 
     def choice_layer(self, table: dict[str, Any], path: str) -> ChoiceLayer:
@@ -470,6 +538,7 @@ class _Parser:
             multiple=multiple,
             ordered=ordered,
             required=self.boolean(table, "required", path, default=False),
+            translations=self.translations(table, path, ChoiceLayer),
         )
 
     def relation(self, table: dict[str, Any], path: str,
@@ -504,6 +573,7 @@ class _Parser:
                                                        allow_prefill=False),
             ),
             anchor=anchor,
+            translations=self.translations(table, path, Relation),
         )
 
     def role(self, table: dict[str, Any], path: str, layer: SpanLayer | None) -> Role:
@@ -516,6 +586,7 @@ class _Parser:
             label=label,
             required=self.boolean(table, "required", path, default=False),
             multiple=self.boolean(table, "multiple", path, default=False),
+            translations=self.translations(table, path, Role),
         )
 
     def attribute(self, table: dict[str, Any], path: str, scope: str, *,
@@ -538,6 +609,7 @@ class _Parser:
             required=self.boolean(table, "required", path, default=False),
             default=default,
             prefill=prefill,
+            translations=self.translations(table, path, Attribute),
         )
 
     def prefill(self, data: object, path: str, value_names: tuple[str, ...]) -> Prefill | None:
@@ -574,6 +646,7 @@ class _Parser:
                 description=self.text(item, "description", item_path),
                 example=self.text(item, "example", item_path),
                 hotkey=self.hotkey(item, item_path, scope),
+                translations=self.translations(item, item_path, Value),
             ),
             required=True,
         )
@@ -607,6 +680,7 @@ class _Parser:
         if required and not items:
             self.problem(path, "must not be empty")
         names = {} if names is None else names
+        translated_names: dict[tuple[str, str], str] = {}
         parsed = []
         for index, item in enumerate(items):
             item_path = f"{path}[{index}]"
@@ -619,8 +693,60 @@ class _Parser:
                 if first != item_path:
                     self.problem(_join(item_path, "name"),
                                  f"{result.name!r} is already used by {first}")
+            self.distinct_translated_names(result, item_path, translated_names)
             parsed.append(result)
         return tuple(parsed)
+
+    def distinct_translated_names(self, item: Any, path: str, seen: dict[tuple[str, str], str]) -> None:
+        """Two items of one array must not show the same name in a language (``seen``: the
+        path of the first to show each (language, name))."""
+        for language, translation in getattr(item, "translations", {}).items():
+            if translation.name:
+                first = seen.setdefault((language, translation.name), path)
+                if first != path:
+                    self.problem(_join(path, f"translations.{language}.name"),
+                                 f"{translation.name!r} is already the {language} name of {first}")
+
+    def translations(self, table: dict[str, Any], path: str, kind: type) -> dict[str, Translation]:
+        """The item's translations: a table of languages, each a table of the wording ``kind``
+        translates (its TRANSLATED), every one a non-blank string within MAX_TRANSLATION."""
+        path = _join(path, "translations")
+        data = table.get("translations")
+        if data is None:
+            return {}
+        if not isinstance(data, Mapping):
+            self.problem(path, f"expected a table of languages, got {_type_name(data)}")
+            return {}
+        translations = {}
+        for language, wording in data.items():
+            language_path = _join(path, str(language))
+            if len(str(language)) > MAX_LANGUAGE or not _LANGUAGE.fullmatch(str(language)):
+                self.problem(language_path, f"{str(language)[:20]!r} is not a language code such as ur, ar "
+                             "or pt-BR (lowercase, then any subtags)")
+                continue
+            if not isinstance(wording, Mapping):
+                self.problem(language_path, f"expected a table, got {_type_name(wording)}")
+                continue
+            for key in wording:
+                if key not in kind.TRANSLATED:
+                    self.problem(_join(language_path, str(key)), "is not translated here" +
+                                 _did_you_mean(str(key), kind.TRANSLATED) + "; translate "
+                                 + ", ".join(kind.TRANSLATED))
+            translated = {key: self.translated_text(wording, key, language_path) for key in kind.TRANSLATED}
+            translations[language] = Translation(**{key: text for key, text in translated.items() if text})
+        return translations
+
+    def translated_text(self, wording: dict[str, Any], key: str, path: str) -> str | None:
+        if wording.get(key) is None:
+            return None
+        text = self.text(wording, key, path, required=True)
+        path = _join(path, key)
+        if len(text) > MAX_TRANSLATION[key]:
+            self.problem(path, f"is {len(text)} characters long; at most {MAX_TRANSLATION[key]}")
+        elif key in ("name", "title") and (bad := _NOT_ONE_LINE.search(text)):
+            self.problem(path, f"must be one line without control or bidirectional formatting characters "
+                         f"(U+{ord(bad.group()):04X})")
+        return text or None
 
     def name(self, table: dict[str, Any], path: str) -> str:
         name = self.text(table, "name", path, required=True)
@@ -760,7 +886,37 @@ def _type_name(value: object) -> str:
 def _plain(value: Any) -> Any:
     if is_dataclass(value):
         return {field.name: _plain(getattr(value, field.name)) for field in fields(value)
-                if getattr(value, field.name) is not None}
+                if getattr(value, field.name) not in (None, {})}
     if isinstance(value, tuple):
         return [_plain(item) for item in value]
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
     return value
+
+
+def _translatable(value: Any) -> Iterable[Any]:
+    """The codebook's items that may be translated (all but prefills), the codebook first."""
+    if is_dataclass(value) and hasattr(value, "translations"):
+        yield value
+        for field in fields(value):
+            items = getattr(value, field.name)
+            for item in items if isinstance(items, tuple) else ():
+                yield from _translatable(item)
+
+
+def _shown(value: Any, language: str | None) -> Any:
+    """Codebook.shown_in of an item (or a tuple of items, or a plain value)."""
+    if isinstance(value, tuple):
+        return [_shown(item, language) for item in value]
+    if not is_dataclass(value):
+        return value
+    shown = {field.name: _shown(getattr(value, field.name), language) for field in fields(value)
+             if field.name != "translations" and getattr(value, field.name) is not None}
+    translation = getattr(value, "translations", {}).get(language) if language else None
+    for key in getattr(value, "TRANSLATED", ()):
+        wording = getattr(translation, key) if translation else None
+        if key == "name":
+            shown["display"] = wording or value.name
+        elif wording:
+            shown[key] = wording
+    return shown

@@ -3,6 +3,7 @@ command line reads them here too, without Flask."""
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 import sys
@@ -19,6 +20,11 @@ SQLITE_FILE = "annotator.sqlite3"
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 # The annotation page of a longer document is too slow to use (a 28,000-sentence book was).
 DEFAULT_MAX_SENTENCES = 2000
+# One upload request of the project page is read and stored while its server thread waits;
+# a larger collection is for `annotator import`, which has no such limit.
+DEFAULT_MAX_DOCUMENTS_PER_UPLOAD = 1000
+DEFAULT_SESSION_IDLE_HOURS = 12
+DEFAULT_SESSION_MAX_DAYS = 7
 
 
 def default_instance_path() -> Path:
@@ -41,6 +47,9 @@ def load(overrides: Mapping[str, Any] | None = None) -> dict:
     if "SQLALCHEMY_DATABASE_URI" in overrides:
         overrides["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(overrides["SQLALCHEMY_DATABASE_URI"])
     values = settings(instance) | overrides | {"INSTANCE_PATH": str(instance)}
+    # A CSRF token lives as long as a login session may (annotators keep a page open all
+    # day), and no longer: it dies with its session (cleared on login and logout) or then.
+    values.setdefault("WTF_CSRF_TIME_LIMIT", round(values["SESSION_MAX_DAYS"] * 24 * 3600))
     if not values.get("SECRET_KEY"):
         values["SECRET_KEY"] = secret_key(instance)
     return values
@@ -91,10 +100,14 @@ def settings(instance_path: Path) -> dict:
         "MAX_IMPORT_BYTES": int(os.environ.get("ANNOTATOR_MAX_IMPORT_BYTES", DEFAULT_MAX_BYTES)),
         # The most sentences a document may have, on every import from files and uploads.
         "MAX_SENTENCES": int(os.environ.get("ANNOTATOR_MAX_SENTENCES", DEFAULT_MAX_SENTENCES)),
+        # The most documents one upload request of the project page may hold, over all its files.
+        "MAX_DOCUMENTS_PER_UPLOAD": int(os.environ.get("ANNOTATOR_MAX_DOCUMENTS_PER_UPLOAD",
+                                                       DEFAULT_MAX_DOCUMENTS_PER_UPLOAD)),
         # The largest JSON request body the API reads (413 above it).
         "API_MAX_BYTES": int(os.environ.get("ANNOTATOR_API_MAX_BYTES", 1024 * 1024)),
-        # Annotators keep a page open all day: a CSRF token lives as long as the session.
-        "WTF_CSRF_TIME_LIMIT": None,
+        # A login session ends after this long unused, and after this long in any case.
+        "SESSION_IDLE_HOURS": _positive("ANNOTATOR_SESSION_IDLE_HOURS", DEFAULT_SESSION_IDLE_HOURS),
+        "SESSION_MAX_DAYS": _positive("ANNOTATOR_SESSION_MAX_DAYS", DEFAULT_SESSION_MAX_DAYS),
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_HTTPONLY": True,
         # Served over HTTPS through a reverse proxy (docs/administration.md): session cookies
@@ -102,6 +115,17 @@ def settings(instance_path: Path) -> dict:
         "BEHIND_HTTPS_PROXY": _https(),
         "SESSION_COOKIE_SECURE": _https(),
     }
+
+
+def _positive(name: str, default: float) -> float:
+    text = os.environ.get(name, str(default))
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a number above 0, not {text!r}")
+    return value
 
 
 def _https() -> bool:

@@ -18,10 +18,11 @@ from __future__ import annotations
 import contextlib
 import functools
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, Insert, create_engine, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
@@ -176,6 +177,15 @@ def writes(roles: tuple[str, ...] | None) -> Callable[[Service], Service]:
         return run
 
     return decorate
+
+
+def insert_or_skip(dialect: str, model: type, unique: Sequence[str]) -> Insert:
+    """An INSERT of ``model`` rows that skips the rows whose ``unique`` key is taken (ON
+    CONFLICT DO NOTHING) in ``dialect`` ("sqlite" or "postgresql", a session's
+    ``get_bind().dialect.name``). On PostgreSQL a row another transaction is inserting with the
+    same key waits for it, then is skipped if it committed: the key is never taken twice."""
+    module = {"postgresql": postgresql, "sqlite": sqlite}[dialect]
+    return module.insert(model).on_conflict_do_nothing(index_elements=list(unique))
 
 
 def race_conflict(error: StaleDataError | IntegrityError) -> Conflict:

@@ -34,5 +34,15 @@ class Conflict(ServiceError):
     status = 409
 
 
+class KeyReused(ServiceError):
+    """An idempotency key sent again for another request (annotator.services.idempotency)."""
+
+    status = 422
+
+
 class TooManyAttempts(ServiceError):
     status = 429
+
+    def __init__(self, message: str, *, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after  # seconds, for the Retry-After header

@@ -1,8 +1,9 @@
 """Structured logs: one JSON object per line on standard error, for a log collector to parse.
 
 Each record carries its time, level, logger and message, and, inside a request, the method,
-path, remote address and user id; an exception comes with its type and traceback (in the log
-only: the answer to the client never holds one).
+path, remote address and user id (of the user the request loaded, if it did: logging never
+touches the database); an exception comes with its type and traceback (in the log only: the
+answer to the client never holds one).
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import json
 import logging
 import traceback
 
-from flask import Flask, has_request_context, request
+from flask import Flask, g, has_request_context, request
+from sqlalchemy import inspect
 
 
 class JsonFormatter(logging.Formatter):
@@ -24,15 +26,24 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
         }
         if has_request_context():
-            from flask_login import current_user
-
             entry |= {"method": request.method, "path": request.path, "remote_addr": request.remote_addr,
-                      "user_id": current_user.get_id() if current_user and current_user.is_authenticated else None}
+                      "user_id": _user_id()}
         if record.exc_info:
             kind, error, trace = record.exc_info
             entry |= {"exception": kind.__name__, "error": str(error),
                       "traceback": "".join(traceback.format_exception(kind, error, trace))}
         return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def _user_id() -> int | None:
+    """The id of the user the request has signed in, if it has loaded one already, read without
+    the database: loading the user, or reading an attribute a rollback expired, would query
+    it, and the log is written when a request failed, its transaction perhaps broken
+    (PendingRollbackError) or the database down."""
+    user = g.get("_login_user")  # Flask-Login's user of this request, once loaded
+    state = inspect(user, raiseerr=False) if user is not None else None  # None: anonymous
+    identity = state.identity if state is not None else None  # the primary key, kept through expiry
+    return identity[0] if identity else None
 
 
 def init_logging(app: Flask) -> None:

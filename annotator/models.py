@@ -101,6 +101,10 @@ class User(Base):
     def get_id(self) -> str:
         return str(self.id)
 
+    # The LoginSession this user acts through in a request (set by annotator.services.users.
+    # signed_in; None on the command line): a change to one's own account keeps it. Not a column.
+    login_session_id = None
+
 
 class Project(Base):
     __tablename__ = "projects"
@@ -109,6 +113,9 @@ class Project(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     codebook: Mapped[dict[str, Any]] = mapped_column(deferred=True)
     codebook_version: Mapped[int] = mapped_column(default=1)
+    # The language annotators see the codebook's names and guidelines in, one it is translated
+    # into (annotator.codebook.Codebook.shown_in); None: as written (migration 0012).
+    codebook_language: Mapped[str | None] = mapped_column(String(16))
     # How adjudication proposes gold: {"min_agree": m, "matching": "exact" | "overlap"}.
     adjudication: Mapped[dict[str, Any]] = mapped_column(
         default=lambda: dict(ADJUDICATION_DEFAULTS), server_default=text(f"'{json.dumps(ADJUDICATION_DEFAULTS)}'")
@@ -116,6 +123,23 @@ class Project(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
 
     documents: Mapped[list[Document]] = relationship(back_populates="project")
+
+
+class ProjectMember(Base):
+    """A supervisor's membership of a project: a supervisor sees and supervises only the
+    projects they are a member of; admins see every project (annotator.services.projects)."""
+
+    __tablename__ = "project_members"
+    __table_args__ = (
+        UniqueConstraint("project_id", "user_id"),
+        # A supervisor's projects: the home page and the project list (migration 0011).
+        Index("ix_project_members_user_id", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    added_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
 
 
 class Document(Base):
@@ -201,10 +225,16 @@ class SentenceLabel(Timestamped, Base):
     __mapper_args__ = {"version_id_col": version}
 
 
+# What makes two spans the same: one user's mark of one label over one extent of a document.
+SPAN_IDENTITY = ("document_id", "user_id", "layer", "label", "start", "end")
+
+
 class Span(Timestamped, Base):
     __tablename__ = "spans"
     __table_args__ = (
-        Index("ix_spans_document_id_user_id", "document_id", "user_id"),
+        # One span per SPAN_IDENTITY, gold's too (migration 0009); it also serves what the
+        # index on (document_id, user_id) it replaced did: a user's spans on a document.
+        Index("uq_spans_document_id_user_id_layer_label_start_end", *SPAN_IDENTITY, unique=True),
         Index("ix_spans_sentence_id", "sentence_id"),
         CheckConstraint('0 <= start AND start < "end"', name="offsets"),
     )
@@ -308,6 +338,17 @@ class SentenceTime(Base):
     )
 
 
+class ActivityClock(Base):
+    """Up to when a user's active time is counted (services.progress.record_activity): a report
+    may add only wall-clock time since then, so no one is counted active longer than time has
+    passed, in one place or several. Not audited."""
+
+    __tablename__ = "activity_clocks"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    counted_until: Mapped[dt.datetime]
+
+
 class Report(Base):
     """A cached agreement report (annotator.report.cached_report): one row per project and
     parameters (``key``, a hash of them), valid while ``fingerprint`` matches the data."""
@@ -359,9 +400,33 @@ class GoldProvenance(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
 
 
+class IdempotencyKey(Base):
+    """The answer a change sent with an idempotency key got (annotator.services.idempotency):
+    sent again with the key, the change is answered with it instead of running again. Written
+    in the change's transaction; kept KEEP (7 days). Not audited: the change it answered is."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (
+        UniqueConstraint("user_id", "key"),
+        # A user's expired keys, deleted when the user next sends one (migration 0009).
+        Index("ix_idempotency_keys_user_id_created_at", "user_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    key: Mapped[str] = mapped_column(String(255))
+    # A hash of what the key was sent for: the same key for another change is refused.
+    request: Mapped[str] = mapped_column(String(64))
+    # What the change answered (a success: a refused change keeps no key); None only inside
+    # the transaction that claimed the key, before the change has run.
+    body: Mapped[Any] = mapped_column(JSON(none_as_null=True), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
 class LoginAttempt(Base):
-    """A login attempt, kept for a day: failed ones throttle further attempts on the same
-    account and from the same address (annotator.services.users.log_in). Not audited: no data changes."""
+    """A login attempt, kept for a day: failed ones slow down further attempts on the same
+    account from the same address, and from the same address on any account
+    (annotator.services.users.log_in). Not audited: no data changes."""
 
     __tablename__ = "login_attempts"
     __table_args__ = (
@@ -374,3 +439,19 @@ class LoginAttempt(Base):
     address: Mapped[str] = mapped_column(String(64))
     succeeded: Mapped[bool]
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class LoginSession(Base):
+    """A signed-in browser (annotator.services.users): its session cookie holds a random token,
+    this row only the token's SHA-256, so a copy of the database signs nobody in. A session
+    lives while it is used (``last_seen_at``, updated every few minutes) and not past its
+    absolute lifetime; logging out deletes it, and a change of the account's password, role or
+    state deletes the account's other sessions (or all of them). Not audited per request."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -5,7 +5,8 @@ Each scenario serves a fresh instance (SQLite, or a throwaway PostgreSQL databas
 N annotators and lets them save claim types and spans, either as fast as the server answers
 (think 0) or pausing like a person (think T: exponential pauses of mean T seconds); faults
 kill the server with SIGKILL a third of the way in and start it again, or restart
-PostgreSQL; the deploy scenarios go through docs/deploy.md's nginx site with TLS. Afterwards every acknowledged save is looked up in the database. Prints, per
+PostgreSQL (a cluster of the scenario's own, never the machine's: harness.PostgresCluster);
+the deploy scenarios go through docs/deploy.md's nginx site with TLS. Afterwards every acknowledged save is looked up in the database. Prints, per
 scenario: saves/s, latency percentiles, 5xx, 503 and unanswered requests, acknowledged
 saves checked and missing, SQLite's integrity check, the server's CPU time per save (all its
 processes) and the share of a core the load generator's processes used; then the ratios of scenarios run
@@ -32,7 +33,7 @@ sys.path.insert(0, str(REPO))
 
 from tests.conftest import POSTGRES_URL, PostgresServer  # noqa: E402
 from tests.reliability.harness import (  # noqa: E402
-    NGINX, Proxy, Server, prepare, restart_postgresql, run_load, usernames, verify, wait_for_recovery,
+    NGINX, PostgresCluster, Proxy, Server, postgresql_binaries, prepare, run_load, usernames, verify, wait_for_recovery,
 )
 
 
@@ -123,8 +124,13 @@ class CpuMeter:
 
 
 def run(scenario: Scenario, seconds: float, postgres: PostgresServer, folder: Path) -> dict:
+    # The database restarted is a cluster of the scenario's own: the machine's may serve others.
+    own = PostgresCluster(postgresql_binaries()) if scenario.fault == "restart-database" else None
     if scenario.database == "sqlite":
         url = f"sqlite:///{folder / 'annotator.sqlite3'}"
+    elif own is not None:
+        own.start()
+        url = own.create_database()
     else:
         url = postgres.create_database()
     names = usernames(scenario.annotators)
@@ -149,7 +155,7 @@ def run(scenario: Scenario, seconds: float, postgres: PostgresServer, folder: Pa
             time.sleep(0.5)
             server.start()
         elif scenario.fault == "restart-database":
-            restart_postgresql()
+            own.restart()
 
     try:
         client_cpu = _client_cpu_seconds()
@@ -157,14 +163,15 @@ def run(scenario: Scenario, seconds: float, postgres: PostgresServer, folder: Pa
                                     think=scenario.think, verify=proxy.verify if proxy else True)
         server_cpu = meter.finish()
         client_cpu = _client_cpu_seconds() - client_cpu
-        if scenario.fault == "restart-database":
-            postgres.engine.dispose()
+        if own is not None:
             wait_for_recovery(server.url)
         result = verify(url, ledgers)
     finally:
         if proxy:
             proxy.stop()
         server.stop()
+        if own is not None:
+            own.stop()
     latencies = sorted(x for ledger in ledgers for x in ledger.latencies)
     cuts = statistics.quantiles(latencies, n=100, method="inclusive")
     acknowledged = sum(ledger.acknowledged for ledger in ledgers)

@@ -36,6 +36,7 @@ import datetime as dt
 import hashlib
 import json
 import platform
+import re
 import sqlite3
 import statistics
 import subprocess
@@ -47,6 +48,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
+from werkzeug.security import generate_password_hash
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -105,7 +107,8 @@ def build(url: str, n: int, revision: str = "head") -> dict[str, int]:
         for name, role, active in (("root", "admin", True), ("sup", "supervisor", True), ("ann", "annotator", True),
                                    ("bob", "annotator", True)):
             people[name] = connection.execute(sa.insert(User.__table__).returning(User.id), {
-                "username": name, "password_hash": "!", "role": role, "active": active, "created_at": now}).scalar_one()
+                "username": name, "password_hash": BENCH_HASH, "role": role, "active": active,
+                "created_at": now}).scalar_one()
         _insert(connection, User.__table__, ({"username": f"former{i:04d}", "password_hash": "!", "role": "annotator",
                                               "active": False, "created_at": now} for i in range(FORMER)))
         _insert(connection, Document.__table__, ({
@@ -197,19 +200,25 @@ class Databases:
 # -- loading pages -------------------------------------------------------------------------------
 
 
-def signed_in(app, user_id: int):
-    """A test client whose session cookie names the user (Flask-Login's key), as after logging in."""
+# The active accounts' password, hashed cheaply: the bench signs in through the login form.
+BENCH_PASSWORD = "bench password"
+BENCH_HASH = generate_password_hash(BENCH_PASSWORD, method="pbkdf2:sha256:1")
+
+
+def signed_in(app, username: str):
+    """A test client signed in as the user, through the login form."""
     client = app.test_client()
-    with client.session_transaction() as session:
-        session["_user_id"] = str(user_id)
-        session["_fresh"] = True
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    response = client.post("/login", data={"username": username, "password": BENCH_PASSWORD, "csrf_token": token})
+    assert response.status_code == 302, response.get_data(as_text=True)[:300]
     return client
 
 
 def time_pages(url: str, ids: dict[str, int], n: int, loads: int, folder: Path) -> list[tuple[str, str, float, float]]:
     """(page, which, median ms, worst ms) for the first and last page of each listing."""
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "INSTANCE_PATH": str(folder / "instance")})
-    clients = {name: signed_in(app, ids[name]) for name in ("ann", "root")}
+    clients = {name: signed_in(app, name) for name in ("ann", "root")}
     items = {"assignments": n, "documents": n, "users": 4 + FORMER}
     results = []
     for name, reader, path, counted, size in PAGES:
@@ -236,7 +245,7 @@ from annotator import create_app
 url, user, instance = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "INSTANCE_PATH": instance})
 client = app.test_client()
-with client.session_transaction() as session:
+with client.session_transaction() as session:  # that code signs in from a cookie naming the user id
     session["_user_id"], session["_fresh"] = str(user), True
 start = time.perf_counter()
 response = client.get("/")

@@ -409,7 +409,8 @@ def test_set_role(world):
     response = admin.post(f"/users/{world['victim'].id}/role", {"role": "supervisor"})
     assert response.status_code == 302 and response.location.endswith("/users")
     assert "victim is now supervisor" in admin.get("/users").get_data(as_text=True)
-    assert victim.get("/projects").status_code == 200
+    assert victim.get("/projects").status_code == 302  # a role change ends the account's sessions
+    assert victim.login("victim").status_code == 302 and victim.get("/projects").status_code == 200
     event = _events(session, "set_role")[-1]
     assert event.before["role"] == "annotator" and event.after["role"] == "supervisor"
     assert event.user_id == world["root"].id

@@ -340,8 +340,8 @@ def test_assignment_page_forms(world):
 
 
 def test_empty_assignment_page(app, session):
-    add_users(session, {"sup": "supervisor"})
     project = projects.get_or_create_project(session, SYSTEM, "empty")
+    add_users(session, {"sup": "supervisor"})  # a member of it
     page = Client(app, "sup").http.get(f"/projects/{project.id}/assignments").get_data(as_text=True)
     assert "has no documents yet" in page
 

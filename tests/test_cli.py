@@ -23,11 +23,14 @@ from .helpers import ENCODED, ENCODED_IDS, encoded_txt, html_page, over_limit
 def test_import_reports_and_skips(cli, session):
     result = cli("import", str(SEEDS), "--project", "news")
     assert result.exit_code == 0, result.output
-    assert "imported 2 document(s)" in result.output
+    assert "imported 4 document(s)" in result.output  # seeds/: English, Arabic, English (HTML), Urdu
     again = cli("import", str(SEEDS), "--project", "news")
     assert again.exit_code == 0 and "imported 0 document(s)" in again.output
-    assert "skipped 2" in again.output
-    assert session.scalar(select(func.count(Document.id))) == 2
+    assert "skipped 4" in again.output
+    assert session.scalar(select(func.count(Document.id))) == 4
+    languages = session.execute(select(Document.meta["source_file"].as_string(), Document.language).order_by(Document.id)).all()
+    assert languages == [("000_a8e75834ae8b6b50.txt", "en"), ("ar_meshaal_fazlur_rehman.txt", "ar"),
+                         ("gulfledger_desalination.html", "en"), ("ur_meshaal_fazlur_rehman.txt", "ur")]
 
 
 @pytest.mark.parametrize(
@@ -172,7 +175,7 @@ def test_console_script_end_to_end(kind, instance_env, request, tmp_path):
     second = _run(instance_env, "quickstart", "--no-serve")
     assert second.returncode == 0, second.stderr
     assert "(shown once)" not in second.stdout and "imported 0 document(s)" in second.stdout
-    assert "2 document(s) in the database" in second.stdout
+    assert "4 document(s) in the database" in second.stdout
 
     if kind == "sqlite":
         instance = Path(instance_env["ANNOTATOR_INSTANCE"])
@@ -214,7 +217,7 @@ def test_project_commands(cli, session, tmp_path):
     assert cli("import", str(SEEDS), "--project", "default").exit_code == 0
     listed = cli("project", "list").output
     assert "debates" in listed and "policy_debates" in listed
-    assert any(line.split()[-2:] == ["2", "29"] for line in listed.splitlines() if line.startswith("default"))
+    assert any(line.split()[-2:] == ["4", "47"] for line in listed.splitlines() if line.startswith("default"))
     shown = cli("project", "show", "default").output
     assert "[c] CUE" in shown and "[1] event" in shown and "relation attribution" in shown
     as_json = json.loads(cli("project", "show", "default", "--json").output)
@@ -226,7 +229,7 @@ def test_assign_command(cli, session):
     assert cli("import", str(SEEDS)).exit_code == 0
     assert cli("users", "add", "maria", "--role", "annotator").exit_code == 0
     first = cli("assign", "--user", "maria")
-    assert first.exit_code == 0 and "2 new assignment(s)" in first.output
+    assert first.exit_code == 0 and "4 new assignment(s)" in first.output
     again = cli("assign", "--user", "maria")
     assert "0 new assignment(s)" in again.output
     assert cli("assign", "--user", "ghost").exit_code != 0
@@ -235,7 +238,7 @@ def test_assign_command(cli, session):
     assert cli("users", "add", "omar", "--role", "annotator").exit_code == 0
     assert cli("users", "add", "lina", "--role", "annotator").exit_code == 0
     several = cli("assign", "--user", "omar,lina", "--user", "maria")  # as README.md writes it
-    assert several.exit_code == 0 and "4 new assignment(s)" in several.output, several.output
+    assert several.exit_code == 0 and "8 new assignment(s)" in several.output, several.output
 
 
 def _modules_loaded(env: dict, *args: str) -> set[str]:

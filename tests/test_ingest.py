@@ -298,10 +298,10 @@ def test_html_metadata_fallbacks():
     head = (OG_TITLE + '<link rel="canonical" href="https://news.example/a">'
             '<meta name="author" content="  A.  Writer ">')
     body = '<article><time datetime="2023-10-14T23:30:00-05:00">Oct 14</time><p>Body.</p></article>'
-    article = parse(html_page(head, body, lang="ur-PK"))
+    article = parse(html_page(head, body, lang="de-CH"))
     assert article.url == "https://news.example/a"
     assert article.published == datetime.date(2023, 10, 14)  # the date as written, not UTC
-    assert article.language == "ur"
+    assert article.language == "de"
     assert article.metadata["author"] == "A. Writer"
     assert article.outlet is None
 
@@ -345,14 +345,14 @@ def jsonl(*records):
 def test_jsonl_good_lines():
     data = jsonl(
         {"title": "First", "text": "Para one\nstill one.\n\nPara two.", "outlet": "Dawn",
-         "url": "https://dawn.example/1", "published": "2023-10-14T08:00:00Z", "language": "ur-PK",
+         "url": "https://dawn.example/1", "published": "2023-10-14T08:00:00Z", "language": "de-AT",
          "author": "Staff", "tags": ["a", "b"]},
         "   ",
         {"title": "Second", "text": "Only text.", "outlet": None, "published": "2023-10-15"},
     )
     first, second = read_bytes("batch.jsonl", data)
     assert first.text == "Para one still one.\n\nPara two."
-    assert (first.outlet, first.url, first.language) == ("Dawn", "https://dawn.example/1", "ur")
+    assert (first.outlet, first.url, first.language) == ("Dawn", "https://dawn.example/1", "de")
     assert first.published == datetime.date(2023, 10, 14)
     assert first.metadata == {"author": "Staff", "tags": ["a", "b"], "source_file": "batch.jsonl"}
     assert (first.line, second.line) == (1, 3)

@@ -178,8 +178,8 @@ def test_undefined_with_one_annotator(app, session):
 
 
 def test_empty_project(app, session):
-    add_users(session, SUPERVISION_ROLES)
     project = projects.get_or_create_project(session, SYSTEM, "empty")
+    add_users(session, SUPERVISION_ROLES)  # sup a member of it
     page = _page(app, "sup", f"/projects/{project.id}/agreement")
     assert "No annotations yet" in page and "undefined — " in page
     assert "heat-link" not in page

@@ -8,9 +8,12 @@ annotator, one token per line ``token<TAB>tag``, a blank line after each sentenc
     Prices	O
     ...
 
-Tokens come from TOKEN below: a number with its inner separators (``1,200``, ``3.5``), a
-run of word characters, or any other single non-space character; tokens never cross a
-sentence boundary. A token takes a span's tag when they share a character, so a span that
+Tokens come from TOKEN below: a number with its inner separators (``1,200``, ``3.5``, Arabic
+``٣٫٥``), a run of word characters, or any other single non-space character; then what is one
+written word in any script is made one token again (tokens()): combining marks (Arabic harakat,
+Hebrew points, Indic vowel signs), the zero-width non-joiner inside a Persian or Urdu word
+(``می‌گوید``), a gershayim typed as ``"`` (``ד"ר``), emoji skin tones, variation selectors,
+zero-width-joiner sequences and flags never stand alone. Tokens never cross a sentence boundary. A token takes a span's tag when they share a character, so a span that
 starts or ends inside a word tags the whole word. A span that continues into the next
 sentence starts again with B- there, so that every sentence is well-formed BIO on its own.
 
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import bisect
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator
 
 from ..codebook import Codebook
@@ -32,7 +36,10 @@ from .standoff import span_layers
 MEDIA_TYPE = "text/plain"
 EXTENSION = "conll"
 
-TOKEN = re.compile(r"\d+(?:[.,]\d+)*|\w+|[^\w\s]")
+TOKEN = re.compile(r"\d+(?:[.,\u066b\u066c]\d+)*|\w+|[^\w\s]")
+_JOINERS = "\u200c\u200d"  # zero-width non-joiner and joiner: the next character goes on the token
+_HEBREW_LETTER = re.compile("[\u05d0-\u05ea]")
+_HEBREW_QUOTES = "\"'\u05f3\u05f4"  # a (ge)resh or gershayim, typed or as itself
 
 
 def export(records: Iterable[dict], codebook: Codebook, *, layer: str | None = None) -> Iterator[str]:
@@ -41,8 +48,35 @@ def export(records: Iterable[dict], codebook: Codebook, *, layer: str | None = N
 
 
 def tokens(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """(start, end) of each token of text[start:end]."""
-    return [match.span() for match in TOKEN.finditer(text, start, end)]
+    """(start, end) of each token of text[start:end] (module doc)."""
+    found: list[tuple[int, int]] = []
+    for match in TOKEN.finditer(text, start, end):
+        if found and found[-1][1] == match.start() and _goes_on(text, found[-1][0], match.start(), end):
+            found[-1] = (found[-1][0], match.end())
+        else:
+            found.append(match.span())
+    return found
+
+
+def _goes_on(text: str, token_start: int, at: int, end: int) -> bool:
+    """Whether the piece at ``at`` belongs to the token text[token_start:at] before it."""
+    char, before = text[at], text[at - 1]
+    if unicodedata.category(char) in ("Mn", "Mc", "Me") or char in _JOINERS or char in "\ufe0e\ufe0f":
+        return True
+    if "\U0001f3fb" <= char <= "\U0001f3ff":  # an emoji skin tone
+        return True
+    if before in _JOINERS or unicodedata.category(before) in ("Mn", "Mc"):
+        return char.isalnum() or before == "\u200d"  # ZWJ also joins emoji
+    if char in _HEBREW_QUOTES and at + 1 < end and _HEBREW_LETTER.match(before) and _HEBREW_LETTER.match(text[at + 1]):
+        return True
+    if before in _HEBREW_QUOTES and at - 1 > token_start and _HEBREW_LETTER.match(text[at - 2]):
+        return _HEBREW_LETTER.match(char) is not None
+    # A flag: two regional indicators.
+    return _regional(char) and at - token_start == 1 and _regional(before)
+
+
+def _regional(char: str) -> bool:
+    return "\U0001f1e6" <= char <= "\U0001f1ff"
 
 
 def _blocks(records: Iterable[dict], layer: str) -> Iterator[str]:

@@ -3,6 +3,10 @@
 Every problem becomes an IngestError in the result list instead of an
 exception, so one bad file (or JSONL line) never stops an import.
 
+Limits, each an IngestError naming the file: its size (max_bytes), the sentences of each
+document (max_sentences), the documents of an upload (max_documents, counted before any is
+parsed), and for HTML the page's nesting (html_page.MAX_DEPTH). Reading is linear in the input.
+
 Decoding, always strict (a decoded text never holds U+FFFD for bad bytes), in this order:
 
 1. a byte-order mark (UTF-8, UTF-16 or UTF-32, either byte order) says what a file is;
@@ -33,6 +37,7 @@ from bs4.dammit import EncodingDetector
 
 from ..config import DEFAULT_MAX_BYTES, DEFAULT_MAX_SENTENCES
 from .html_page import parse_html
+from .language import check_language
 from .text import Article, IngestError, build_article, parse_date, split_paragraphs
 
 SUFFIXES = (".txt", ".html", ".htm", ".jsonl")
@@ -109,11 +114,11 @@ def check_encoding(name: str) -> str:
 
 
 def read_paths(paths, *, max_bytes: int = DEFAULT_MAX_BYTES, max_sentences: int = DEFAULT_MAX_SENTENCES,
-               encoding: str | None = None) -> Result:
+               encoding: str | None = None, language: str | None = None) -> Result:
     """Read files and directories (walked recursively, sorted, hidden entries skipped)."""
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
-    options = {"max_bytes": max_bytes, "max_sentences": max_sentences, "encoding": encoding}
+    options = {"max_bytes": max_bytes, "max_sentences": max_sentences, "encoding": encoding, "language": language}
     results: Result = []
     for path in paths:
         if not Path(path).is_dir():
@@ -128,38 +133,54 @@ def read_paths(paths, *, max_bytes: int = DEFAULT_MAX_BYTES, max_sentences: int 
 
 
 def read_file(path, *, max_bytes: int = DEFAULT_MAX_BYTES, max_sentences: int = DEFAULT_MAX_SENTENCES,
-              encoding: str | None = None) -> Result:
+              encoding: str | None = None, language: str | None = None) -> Result:
     source = str(path)
     try:
         data = _read_regular_file(source, Path(path), max_bytes)
     except IngestError as error:
         return [error]
-    return read_bytes(source, data, max_bytes=max_bytes, max_sentences=max_sentences, encoding=encoding)
+    return read_bytes(source, data, max_bytes=max_bytes, max_sentences=max_sentences, encoding=encoding,
+                      language=language)
 
 
 def read_bytes(name: str, data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES,
-               max_sentences: int = DEFAULT_MAX_SENTENCES, encoding: str | None = None) -> Result:
+               max_sentences: int = DEFAULT_MAX_SENTENCES, encoding: str | None = None,
+               language: str | None = None, max_documents: int | None = None) -> Result:
     """Parse file content; the format is chosen by the suffix of ``name``.
 
     ``encoding`` is the encoding the user gave for files that are not UTF-8 (ValueError if
-    check_encoding refuses it; module doc). Each document of more than ``max_sentences``
-    sentences becomes an IngestError.
+    check_encoding refuses it; module doc); ``language`` the language the user gave for every
+    article (ValueError if check_language refuses it), else each article's own
+    (annotator.ingest.language). Each document of more than ``max_sentences`` sentences
+    becomes an IngestError. ``max_documents``: the most documents the file may hold (what an
+    upload has left of its limit; None: any number); a file of more is one IngestError, said
+    before any of them is parsed.
     """
     codec = None if encoding is None else check_encoding(encoding)
+    given = {"given_language": None if language is None else check_language(language)}
     try:
         suffix = _checked_suffix(name)
         _check_size(name, len(data), max_bytes)
         text = _decode(name, data, is_html=suffix in (".html", ".htm"), given=codec and (codec, encoding.strip()))
+        _check_documents(name, len(_jsonl_lines(text)) if suffix == ".jsonl" else 1, max_documents)
         metadata = {"source_file": PurePath(name).name}
         if suffix == ".txt":
-            results = [_parse_txt(name, text, metadata)]
+            results = [_parse_txt(name, text, metadata, **given)]
         elif suffix == ".jsonl":
-            results = _parse_jsonl(name, text, metadata)
+            results = _parse_jsonl(name, text, metadata, **given)
         else:
-            results = [parse_html(name, text, metadata)]
+            results = [parse_html(name, text, metadata, **given)]
     except IngestError as error:
         return [error]
     return [_within_limit(result, max_sentences) for result in results]
+
+
+def _check_documents(name: str, count: int, max_documents: int | None) -> None:
+    if max_documents is not None and count > max_documents:
+        raise IngestError(
+            name, f"{count:,} document{'s' if count != 1 else ''}, more than the {max_documents:,} this upload may "
+                  "still take (ANNOTATOR_MAX_DOCUMENTS_PER_UPLOAD); upload them in parts, or import a large "
+                  "collection with `annotator import`")
 
 
 def _within_limit(result: Article | IngestError, max_sentences: int) -> Article | IngestError:
@@ -343,25 +364,30 @@ def _ascii_letter(text: str, index: int) -> bool:
     return 0 <= index < len(text) and text[index].isascii() and text[index].isalpha()
 
 
-def _parse_txt(source: str, text: str, metadata: dict) -> Article:
+def _parse_txt(source: str, text: str, metadata: dict, *, given_language: str | None) -> Article:
     """Seed format: title line, blank line, paragraphs separated by blank lines."""
     title, _, body = text.lstrip().partition("\n")
-    return build_article(title, split_paragraphs(body), metadata=metadata, source=source)
+    return build_article(title, split_paragraphs(body), metadata=metadata, source=source,
+                         given_language=given_language)
 
 
-def _parse_jsonl(source: str, text: str, metadata: dict) -> Result:
+def _parse_jsonl(source: str, text: str, metadata: dict, *, given_language: str | None) -> Result:
     results: Result = []
-    # Split on "\n" only: JSON strings may legally contain U+2028 or U+0085.
-    for number, line in enumerate(text.split("\n"), start=1):
-        if line.strip():
-            try:
-                results.append(_parse_json_line(source, number, line, metadata))
-            except IngestError as error:
-                results.append(error)
+    for number, line in _jsonl_lines(text):
+        try:
+            results.append(_parse_json_line(source, number, line, metadata, given_language))
+        except IngestError as error:
+            results.append(error)
     return results
 
 
-def _parse_json_line(source: str, number: int, line: str, metadata: dict) -> Article:
+def _jsonl_lines(text: str) -> list[tuple[int, str]]:
+    """The lines of a JSONL file that are not blank, numbered from 1. Split on "\\n" only: JSON
+    strings may legally contain U+2028 or U+0085."""
+    return [(number, line) for number, line in enumerate(text.split("\n"), start=1) if line.strip()]
+
+
+def _parse_json_line(source: str, number: int, line: str, metadata: dict, given_language: str | None) -> Article:
     """One JSONL record; keys other than the Article fields go into metadata."""
     try:
         record = json.loads(line, parse_constant=_reject_constant)
@@ -392,6 +418,7 @@ def _parse_json_line(source: str, number: int, line: str, metadata: dict) -> Art
         url=url,
         published=published_date,
         language=language,
+        given_language=given_language,
         metadata={**record, **metadata},
         source=source,
         line=number,

@@ -4,9 +4,16 @@ Normalisation (applied to every paragraph and to the title):
 
 * C0/C1 control characters that are not whitespace are dropped, as are the
   invisible U+00AD soft hyphen, U+200B zero-width space and U+FEFF BOM.
-  ZWJ/ZWNJ (U+200D/U+200C), LRM/RLM and other format characters are kept:
-  they change meaning or rendering in Urdu, Persian, emoji sequences and
-  bidirectional text.
+* The bidirectional embeddings, overrides and isolates (direction.BIDI_CONTROLS: LRE, RLE,
+  PDF, LRO, RLO, U+202A-U+202E; LRI, RLI, FSI, PDI, U+2066-U+2069) are dropped:
+  they are formatting, not content (the pages set each text's direction
+  themselves), and one left in can show a reader other text than is stored
+  (an RLO shows "txt.exe" as "exe.txt"). docs/security.md, "Bidirectional
+  controls".
+  ZWJ/ZWNJ (U+200D/U+200C), the marks LRM/RLM/ALM (U+200E/U+200F/U+061C) and
+  other format characters are kept: they change meaning or rendering in Urdu,
+  Persian, emoji sequences and bidirectional text, and reorder nothing
+  beyond their own neighbours.
 * Unicode NFC.
 * Every run of whitespace (anything ``str.isspace`` accepts: tabs, newlines,
   NBSP U+00A0, narrow NBSP U+202F, U+2028, ...) becomes one ASCII space, and
@@ -25,16 +32,24 @@ from dataclasses import dataclass, field
 
 import sentencex
 
-# Non-whitespace control characters (Cc minus those str.isspace accepts)
-# plus invisible characters that only get in the way of annotation.
-_DROPPED = re.compile("[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\u00ad\u200b\ufeff]")
+from ..direction import BIDI_CONTROL_RANGE
+from .language import DEFAULT_LANGUAGE, article_language
+
+# Non-whitespace control characters (Cc minus those str.isspace accepts), invisible characters
+# that only get in the way of annotation, and the bidirectional controls (module doc).
+_DROPPED = re.compile(f"[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\u00ad\u200b\ufeff{BIDI_CONTROL_RANGE}]")
 _WHITESPACE = re.compile(r"\s+")
 # A blank line: two newlines with only whitespace between them.
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+# A lone Arabic- or Hebrew-script letter and a full stop end an abbreviation or an initial
+# ("د." doctor, "أ.د." professor, "ه.ش." solar hijri, "م. رضایی", "א. כהן"), not a sentence,
+# though sentencex ends one there in every language.
+_LETTER_ABBREVIATION = re.compile(r"(?<!\w)[\u05d0-\u05ea\u0620-\u064a\u066e-\u06d3\u06fa-\u06fc\u0750-\u077f]\.$")
+# An ASCII double quote between Hebrew letters is a gershayim (ד"ר, צה"ל), not a quotation mark,
+# but sentencex pairs it with the next real one and splits a sentence after an opening quote.
+_GERSHAYIM = re.compile('(?<=[\u05d0-\u05ea])"(?=[\u05d0-\u05ea])')
 # Unpaired surrogates (only JSON "\\udxxx" escapes can produce them) cannot be encoded.
 _SURROGATE = re.compile("[\ud800-\udfff]")
-_LANGUAGE_SUBTAG = re.compile(r"([A-Za-z]{2,3})(?![A-Za-z])")
-DEFAULT_LANGUAGE = "en"
 
 
 class IngestError(Exception):
@@ -77,12 +92,6 @@ def split_paragraphs(text: str) -> list[str]:
     return _PARAGRAPH_BREAK.split(text)
 
 
-def language_code(value: str | None) -> str:
-    """Primary subtag of a language tag ("en-GB" -> "en"); "en" if unusable."""
-    match = _LANGUAGE_SUBTAG.match((value or "").strip())
-    return match.group(1).lower() if match else DEFAULT_LANGUAGE
-
-
 def parse_date(value: str | None) -> datetime.date | None:
     """Date part of an ISO 8601 date or timestamp, as written; None if invalid."""
     try:
@@ -91,13 +100,14 @@ def parse_date(value: str | None) -> datetime.date | None:
         return None
 
 
-def build_article(title, paragraphs, **fields) -> Article:
+def build_article(title, paragraphs, *, given_language: str | None = None, **fields) -> Article:
     """Normalise title and paragraphs, segment the text and build an Article.
 
     A first paragraph identical to the title (after normalisation) is dropped,
     since many sources repeat the headline at the top of the body.
-    ``fields`` are the remaining Article fields; ``language`` is reduced to its
-    primary subtag and empty ``outlet``/``url`` become None.
+    ``fields`` are the remaining Article fields; ``language`` is the one the source
+    declares, and the article's is ``given_language`` (the user's), else that one, else
+    detected (annotator.ingest.language). Empty ``outlet``/``url`` become None.
     Raises IngestError(source, reason, line) for an empty title or body.
     """
     source, line = fields.get("source", ""), fields.get("line")
@@ -113,7 +123,7 @@ def build_article(title, paragraphs, **fields) -> Article:
     if not body:
         raise IngestError(source, "no body text", line)
     text = "\n\n".join(body)
-    language = language_code(fields.pop("language", None))
+    language = article_language(f"{title}\n{text}", fields.pop("language", None), given_language)
     for name in ("outlet", "url"):
         fields[name] = normalise(fields.get(name) or "") or None
     return Article(
@@ -154,10 +164,14 @@ def _segment_paragraph(paragraph: str, language: str) -> list[tuple[int, int]]:
     Each boundary sentencex returns is placed at its own offsets when they
     match its text, else found by searching for its text after the previous
     sentence, else ignored. Whatever lies between placed sentences (normally
-    whitespace) becomes a sentence of its own, so nothing is ever lost.
+    whitespace) becomes a sentence of its own, so nothing is ever lost. Two repairs:
+    sentencex reads a gershayim as U+05F4, its own character, one for one so that offsets
+    hold (_GERSHAYIM); a sentence ending in a one-letter abbreviation goes on into the
+    next (_LETTER_ABBREVIATION).
     """
+    segmented = _GERSHAYIM.sub("\u05f4", paragraph)
     try:
-        boundaries = sentencex.get_sentence_boundaries(language, paragraph)
+        boundaries = sentencex.get_sentence_boundaries(language, segmented)
     except BaseException as error:
         # An Exception (UnicodeEncodeError on unpaired surrogates), or pyo3's PanicException,
         # a BaseException, when sentencex's Rust code panics on odd text ("...Z\x85\x85.\x85..."
@@ -168,12 +182,18 @@ def _segment_paragraph(paragraph: str, language: str) -> list[tuple[int, int]]:
     pieces = []
     cursor = 0
     for boundary in boundaries:
-        located = _locate(paragraph, boundary, cursor)
+        located = _locate(segmented, boundary, cursor)
         if located:
             pieces += [(cursor, located[0]), located]
             cursor = located[1]
     pieces.append((cursor, len(paragraph)))
-    return [span for span in (_trim(paragraph, *piece) for piece in pieces) if span]
+    spans: list[tuple[int, int]] = []
+    for span in filter(None, (_trim(paragraph, *piece) for piece in pieces)):
+        if spans and _LETTER_ABBREVIATION.search(paragraph, spans[-1][0], spans[-1][1]):
+            spans[-1] = (spans[-1][0], span[1])
+        else:
+            spans.append(span)
+    return spans
 
 
 def _locate(paragraph: str, boundary, cursor: int) -> tuple[int, int] | None:

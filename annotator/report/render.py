@@ -117,11 +117,12 @@ def report_html(report: dict, names: dict[int, str]) -> str:
     annotators by their ``names``."""
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+    from ..direction import bidi_controls_isolated
     from ..paths import TEMPLATES_DIR
 
     environment = Environment(
         loader=FileSystemLoader(str(TEMPLATES_DIR)), autoescape=select_autoescape(["html"]),
-        trim_blocks=True, lstrip_blocks=True,
+        trim_blocks=True, lstrip_blocks=True, finalize=bidi_controls_isolated,
     )
 
     def who(user_id) -> str:

@@ -47,10 +47,11 @@ from ..models import (
     utcnow,
 )
 from . import annotations, audit
+from .idempotency import idempotent
 from .assignments import ACTIVE_STATUSES, holders, is_live
 from .paging import cut, page_of
 from .permissions import SUPERVISORS, Actor
-from .projects import get_project, project_codebook
+from .projects import get_project, project_codebook, sees_project
 from .users import GOLD_USERNAME, add_placeholder, not_gold
 
 NOT_STARTED = "not_started"
@@ -107,9 +108,10 @@ def update_settings(session: Session, actor: Actor, project_id: int, data: dict)
 # -- what a document holds ----------------------------------------------------------------------
 
 
-def _document(session: Session, document_id: int) -> Document:
+def _document(session: Session, actor: Actor, document_id: int) -> Document:
+    """The document, if its project is one the actor sees (else, to them, there is none)."""
     document = session.get(Document, document_id)
-    if document is None:
+    if document is None or not sees_project(session, actor, document.project_id):
         raise NotFound("no such document", field="document_id")
     return document
 
@@ -393,16 +395,19 @@ def adjudication_json(row: Adjudication | None) -> dict:
 
 @reads(SUPERVISORS)
 def page(session: Session, actor: Actor, document_id: int, *, hide_names: bool = False) -> dict:
-    """What the adjudication page shows: the document, its codebook and :func:`view`."""
+    """What the adjudication page shows: the document, its codebook and the language its
+    annotators see it in, and :func:`view`."""
     result = view(session, actor, document_id, hide_names=hide_names)
-    document = _document(session, document_id)
-    return {"document": document, "codebook": project_codebook(document.project), "view": result}
+    document = _document(session, actor, document_id)
+    return {"document": document, "codebook": project_codebook(document.project),
+            "codebook_language": document.project.codebook_language, "view": result}
 
 
 @reads(SUPERVISORS)
 def record_activity(session: Session, actor: Actor, document_id: int) -> None:
     """The adjudication page reports active time as the annotation page does; adjudication
-    time is not recorded (only who may adjudicate is checked)."""
+    time is not recorded (only who may adjudicate the document is checked)."""
+    _document(session, actor, document_id)
 
 
 @reads(SUPERVISORS)
@@ -410,7 +415,7 @@ def view(session: Session, actor: Actor, document_id: int, *, hide_names: bool =
     """Everything the adjudication page shows of a document: its sentences, each annotator's
     labels, spans and attributions, the proposal, the gold so far and its provenance.
     Dict keys that are ids (sentence, annotator) are strings, as in JSON."""
-    document = _document(session, document_id)
+    document = _document(session, actor, document_id)
     codebook = project_codebook(document.project)
     people = _annotators(session, document.id)
     ids = [user.id for user in people]
@@ -473,7 +478,7 @@ def _start(session: Session, actor: Actor, document: Document) -> tuple[User, Ad
 def start(session: Session, actor: Actor, document_id: int) -> dict:
     """Open the document for adjudication (idempotent): the gold account's assignment and the
     queue row. A finished document stays finished (reopen it to change its gold)."""
-    _, row = _start(session, actor, _document(session, document_id))
+    _, row = _start(session, actor, _document(session, actor, document_id))
     return adjudication_json(row)
 
 
@@ -489,7 +494,7 @@ def _in_progress(session: Session, document: Document) -> None:
 def apply_proposal(session: Session, actor: Actor, document_id: int) -> dict:
     """Start the document if needed and write every proposed item gold does not hold yet
     (method "auto", agreed as proposed). Ties are left open. Returns what was written."""
-    document = _document(session, document_id)
+    document = _document(session, actor, document_id)
     return _apply(session, actor, document, project_settings(document.project))
 
 
@@ -575,7 +580,7 @@ def _note(data: dict) -> str | None:
 def _gold_write(session: Session, actor: Actor, document_id: int) -> tuple[User, Document, list[int]]:
     """Check the actor and that the document is being adjudicated; the gold account, the
     document and its annotators' ids."""
-    document = _document(session, document_id)
+    document = _document(session, actor, document_id)
     _in_progress(session, document)
     return _gold_user(session, actor), document, [user.id for user in _annotators(session, document.id)]
 
@@ -632,6 +637,7 @@ def _gold_call(write: Callable[[], dict], record: Callable[[dict], None]) -> dic
 
 
 @writes(SUPERVISORS)
+@idempotent
 def set_gold_label(session: Session, actor: Actor, sentence_id: int, layer: str, data: dict) -> dict:
     """annotations.set_sentence_label for gold; provenance "accepted" (agreed: the annotators
     who chose this value) or "edited"/"added" when nobody did."""
@@ -652,6 +658,7 @@ def set_gold_label(session: Session, actor: Actor, sentence_id: int, layer: str,
 
 
 @writes(SUPERVISORS)
+@idempotent
 def create_gold_span(session: Session, actor: Actor, document_id: int, data: dict) -> dict:
     gold, _, ids = _gold_write(session, actor, document_id)
     note = _note(data)
@@ -664,6 +671,7 @@ def create_gold_span(session: Session, actor: Actor, document_id: int, data: dic
 
 
 @writes(SUPERVISORS)
+@idempotent
 def update_gold_span(session: Session, actor: Actor, span_id: int, data: dict) -> dict:
     span = _owned(session, actor, Span, span_id)
     gold, _, ids = _gold_write(session, actor, span.document_id)
@@ -678,6 +686,7 @@ def update_gold_span(session: Session, actor: Actor, span_id: int, data: dict) -
 
 
 @writes(SUPERVISORS)
+@idempotent
 def delete_gold_span(session: Session, actor: Actor, span_id: int, data: dict) -> dict:
     span = _owned(session, actor, Span, span_id)
     gold, _, ids = _gold_write(session, actor, span.document_id)
@@ -690,6 +699,7 @@ def delete_gold_span(session: Session, actor: Actor, span_id: int, data: dict) -
 
 
 @writes(SUPERVISORS)
+@idempotent
 def create_gold_attribution(session: Session, actor: Actor, document_id: int, data: dict) -> dict:
     gold, _, ids = _gold_write(session, actor, document_id)
     note = _note(data)
@@ -702,6 +712,7 @@ def create_gold_attribution(session: Session, actor: Actor, document_id: int, da
 
 
 @writes(SUPERVISORS)
+@idempotent
 def update_gold_attribution(session: Session, actor: Actor, attribution_id: int, data: dict) -> dict:
     attribution = _owned(session, actor, Attribution, attribution_id)
     gold, _, ids = _gold_write(session, actor, attribution.document_id)
@@ -715,6 +726,7 @@ def update_gold_attribution(session: Session, actor: Actor, attribution_id: int,
 
 
 @writes(SUPERVISORS)
+@idempotent
 def delete_gold_attribution(session: Session, actor: Actor, attribution_id: int, data: dict) -> dict:
     attribution = _owned(session, actor, Attribution, attribution_id)
     gold, _, _ = _gold_write(session, actor, attribution.document_id)
@@ -749,7 +761,7 @@ def apply_gold_changes(session: Session, actor: Actor, document_id: int, data: d
 def _set_status(session: Session, actor: Actor, document_id: int, status: str, note: str | None,
                 action: str) -> dict:
     checked_note = annotations.free_text({"note": note}, "note")
-    document = _document(session, document_id)
+    document = _document(session, actor, document_id)
     row = session.scalar(select(Adjudication).where(Adjudication.document_id == document.id))
     if row is None:
         raise Conflict("adjudication of this document has not started", field="document_id")
@@ -814,4 +826,4 @@ def auto(session: Session, actor: Actor, project_id: int, *, min_agree: int | No
 
 @writes(SUPERVISORS)
 def _apply_document(session: Session, actor: Actor, document_id: int, rule: dict) -> dict:
-    return _apply(session, actor, _document(session, document_id), rule)
+    return _apply(session, actor, _document(session, actor, document_id), rule)

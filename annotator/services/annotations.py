@@ -9,6 +9,7 @@ ServiceError naming the field.
 
 from __future__ import annotations
 
+import unicodedata
 from bisect import bisect_right
 from collections.abc import Callable, Mapping, Sequence
 from operator import attrgetter
@@ -22,13 +23,15 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from . import audit
 from .assignments import active_assignment, require_live
+from .idempotency import checked_key, idempotent, once, request_of
 from .permissions import ANYONE, Actor
 from .projects import codebook_of, project_codebook
 from ..codebook import Codebook
-from ..db import race_conflict, reads, writes
+from ..db import insert_or_skip, race_conflict, reads, writes
 from ..errors import Conflict, NotFound, ServiceError
 from ..models import (
     ID_MAX,
+    SPAN_IDENTITY,
     Assignment,
     Attribution,
     AttributionPart,
@@ -152,18 +155,21 @@ def _missing_roles(codebook: Codebook, attribution: Attribution) -> list[str]:
 
 @reads(ANYONE)
 def annotation_page(session: Session, actor: Actor, document_id: int) -> dict:
-    """What the annotation page shows: the document (with its sentences), its codebook and
-    the actor's saved work on it."""
+    """What the annotation page shows: the document (with its sentences), its codebook and the
+    language annotators see it in (the project's codebook_language), and the actor's saved work on it."""
     state = annotation_state(session, actor, document_id)
     document = active_assignment(session, actor, document_id, for_write=False).document
-    return {"document": document, "codebook": project_codebook(document.project), "state": state}
+    return {"document": document, "codebook": project_codebook(document.project),
+            "codebook_language": document.project.codebook_language, "state": state}
 
 
 @reads(ANYONE)
 def guidelines(session: Session, actor: Actor, document_id: int) -> dict:
-    """The codebook of a document the actor is assigned, with the document."""
+    """The codebook of a document the actor is assigned, the language annotators see it in,
+    and the document."""
     document = active_assignment(session, actor, document_id, for_write=False).document
-    return {"document": document, "codebook": project_codebook(document.project)}
+    return {"document": document, "codebook": project_codebook(document.project),
+            "codebook_language": document.project.codebook_language}
 
 
 @reads(ANYONE)
@@ -283,6 +289,11 @@ def _sentence_at(session: Session, document: Document | DocumentText, offset: in
     return sentence
 
 
+# Unicode's letters, numbers, punctuation and symbols: what a reader sees (not format characters
+# such as U+202E or U+200B, nor marks alone).
+_VISIBLE_CATEGORIES = frozenset("LNPS")
+
+
 def checked_extent(
     session: Session, document: Document | DocumentText, codebook: Codebook, layer: str, data: dict,
     *, sentences: Sequence[Sentence] | None = None,
@@ -304,6 +315,9 @@ def checked_extent(
         raise ServiceError("a span must not start with whitespace", field="start")
     if text[-1].isspace():
         raise ServiceError("a span must not end with whitespace", field="end")
+    if not any(unicodedata.category(char)[0] in _VISIBLE_CATEGORIES for char in text):
+        raise ServiceError("a span must hold a visible character (a letter, digit, punctuation or symbol), "
+                           "not only invisible ones", field="text")
     sentence = _sentence_at(session, document, start, sentences)
     if end > sentence.end and not codebook.layer(layer).cross_sentence:
         raise ServiceError(f"layer {layer!r} does not allow spans across sentences", field="end")
@@ -322,7 +336,10 @@ _SPAN_AROUND = select(Span.id).where(
     Span.document_id == bindparam("document_id"), Span.user_id == bindparam("user_id"), Span.layer == bindparam("layer"),
     Span.label == bindparam("label"), Span.start <= bindparam("start"), Span.end >= bindparam("end"),
 ).limit(1)
-_INSERT_SPAN = insert(Span).returning(Span.id)
+# The database keeps one span per SPAN_IDENTITY: an identical span saved at the same moment by
+# another transaction is not inserted twice (nothing is returned).
+_INSERT_SPAN = {dialect: insert_or_skip(dialect, Span, SPAN_IDENTITY).returning(Span.id) for dialect in ("sqlite", "postgresql")}
+DUPLICATE_SPAN = "you already marked exactly this text with this label"
 
 
 def _prefilled(
@@ -348,8 +365,10 @@ def _prefilled(
 
 
 @writes(ANYONE)
+@idempotent
 def create_span(session: Session, actor: Actor, document_id: int, data: dict) -> dict:
-    """A new span of the actor's; Core inserts of the span and its audit event."""
+    """A new span of the actor's; Core inserts of the span and its audit event. The same span
+    saved before (or at the same moment, in another transaction) is a 409."""
     assigned = _assigned(session, actor, document_id)
     codebook, document = assigned.codebook, assigned.document
     layer, label = payload_field(data, "layer", str), payload_field(data, "label", str)
@@ -358,11 +377,12 @@ def create_span(session: Session, actor: Actor, document_id: int, data: dict) ->
     _first_problem(codebook.validate_span(layer, label, attributes), "label" if layer in span_layers else "layer")
     start, end, text, sentence = checked_extent(session, document, codebook, layer, data)
     extent = {"document_id": document_id, "user_id": actor.id, "layer": layer, "label": label, "start": start, "end": end}
-    if _connection(session).execute(_SAME_SPAN, extent).first() is not None:
-        raise Conflict("you already marked exactly this text with this label", field="start")
     span = SimpleNamespace(**extent, sentence_id=sentence.id, text=text, version=1,
                            attributes=_prefilled(session, actor, document, codebook, layer, label, start, end, attributes))
-    span.id = _connection(session).execute(_INSERT_SPAN, vars(span)).scalar_one()
+    connection = _connection(session)
+    span.id = connection.execute(_INSERT_SPAN[connection.dialect.name], vars(span)).scalar()
+    if span.id is None:
+        raise Conflict(DUPLICATE_SPAN, field="start")
     _started(session, assigned.assignment_id, assigned.status)
     saved = span_json(span)
     audit.record_many(session, actor=actor, action="create", entity_type=Span.__tablename__, changes=[(span.id, None, saved)])
@@ -377,6 +397,7 @@ def _own_span(session: Session, user: User, span_id: int) -> tuple[Span, Assigne
 
 
 @writes(ANYONE)
+@idempotent
 def update_span(session: Session, actor: Actor, span_id: int, data: dict) -> dict:
     span, assigned = _own_span(session, actor, span_id)
     _check_version(span, data, span_json)
@@ -385,12 +406,16 @@ def update_span(session: Session, actor: Actor, span_id: int, data: dict) -> dic
     label = payload_field(data, "label", str, default=span.label)
     attributes = payload_field(data, "attributes", dict, default=span.attributes)
     _first_problem(codebook.validate_span(span.layer, label, attributes), "attributes" if label == span.label else "label")
+    start, end, text, sentence_id = span.start, span.end, span.text, span.sentence_id
     if any(key in data for key in ("start", "end", "text")):
         extent = {"start": span.start, "end": span.end, "text": span.text} | data
-        span.start, span.end, span.text, sentence = checked_extent(
-            session, assigned.document, codebook, span.layer, extent
-        )
-        span.sentence_id = sentence.id
+        start, end, text, sentence = checked_extent(session, assigned.document, codebook, span.layer, extent)
+        sentence_id = sentence.id
+    if (label, start, end) != (span.label, span.start, span.end) and _connection(session).execute(_SAME_SPAN, {
+        "document_id": span.document_id, "user_id": actor.id, "layer": span.layer, "label": label, "start": start, "end": end,
+    }).first() is not None:
+        raise Conflict(DUPLICATE_SPAN, field="label" if (start, end) == (span.start, span.end) else "start")
+    span.start, span.end, span.text, span.sentence_id = start, end, text, sentence_id
     span.label, span.attributes = label, dict(attributes)
     _touch(span)
     session.flush()
@@ -400,6 +425,7 @@ def update_span(session: Session, actor: Actor, span_id: int, data: dict) -> dic
 
 
 @writes(ANYONE)
+@idempotent
 def delete_span(session: Session, actor: Actor, span_id: int, data: dict) -> dict:
     """Remove the span, and its part in any attribution; answers with the changed attributions."""
     span, assigned = _own_span(session, actor, span_id)
@@ -468,6 +494,7 @@ _UPDATE_LABEL = (
 
 
 @writes(ANYONE)
+@idempotent
 def set_sentence_label(session: Session, actor: Actor, sentence_id: int, layer: str, data: dict) -> dict:
     """Create or update the actor's value (and unsure flag, comment) for one sentence and layer.
 
@@ -569,6 +596,7 @@ def _set_parts(session: Session, user: User, attribution: Attribution, document:
 
 
 @writes(ANYONE)
+@idempotent
 def create_attribution(session: Session, actor: Actor, document_id: int, data: dict) -> dict:
     assigned = _assigned(session, actor, document_id)
     codebook = assigned.codebook
@@ -594,6 +622,7 @@ def _own_attribution(session: Session, user: User, attribution_id: int) -> tuple
 
 
 @writes(ANYONE)
+@idempotent
 def update_attribution(session: Session, actor: Actor, attribution_id: int, data: dict) -> dict:
     attribution, assigned = _own_attribution(session, actor, attribution_id)
     _check_version(attribution, data, attribution_json)
@@ -611,6 +640,7 @@ def update_attribution(session: Session, actor: Actor, attribution_id: int, data
 
 
 @writes(ANYONE)
+@idempotent
 def delete_attribution(session: Session, actor: Actor, attribution_id: int, data: dict) -> dict:
     """Remove the unit; its spans stay."""
     attribution, _ = _own_attribution(session, actor, attribution_id)
@@ -669,6 +699,11 @@ def _run_changes(session: Session, actor: Actor, document_id: int, data: dict,
     is changed as that change left it: its version is the batch's, not the one sent (the page
     cannot know it when it sends the batch). Every item named must be on the document.
 
+    A change may give an ``idempotency_key`` (annotator.services.idempotency): a change whose
+    key is stored already is not run again, its stored answer is its answer (checked before
+    anything else about it: the item it deleted is gone by now). The key stands for the kind of
+    change on the batch's document.
+
     The first change that fails ends the batch: the changes before it are kept, it writes
     nothing, the rest are not run. Answers ``{"results": [{"status", "body"}, ...]}``, one per
     change run, with the status and body its single endpoint would answer. A malformed batch
@@ -679,10 +714,11 @@ def _run_changes(session: Session, actor: Actor, document_id: int, data: dict,
     results = []
     for change in changes:
         operation = operations[change["op"]]
+        request = request_of(operation.service.__name__, document_id)
         try:
             with session.begin_nested():
-                target, arguments = batch.arguments(change, operation)
-                body = operation.service(session, actor, *arguments)
+                body = once(session, actor, change.get("idempotency_key"), request,
+                            lambda: operation.service(session, actor, *batch.arguments(change, operation)))
         except ServiceError as error:
             results.append({"status": error.status, "body": error.to_json()})
             break
@@ -690,7 +726,7 @@ def _run_changes(session: Session, actor: Actor, document_id: int, data: dict,
             conflict = race_conflict(error)
             results.append({"status": conflict.status, "body": conflict.to_json()})
             break
-        batch.saved(change, operation, target, body)
+        batch.saved(change, operation, body)
         results.append({"status": 201 if operation.creates else 200, "body": body})
     return {"results": results}
 
@@ -704,11 +740,12 @@ _NAMES = {"span": {"span_id": (int, str)}, "attribution": {"attribution_id": (in
 def _batch_changes(data: dict, operations: Mapping[str, Operation]) -> list[dict]:
     """The batch's changes, refused whole (400, nothing run) unless 1 to MAX_CHANGES objects,
     each of a known op, naming its item with values of the right types (a create names none;
-    it may give a key, a string no other change of the batch gives), its body an object."""
+    it may give a key, a string no other change of the batch gives), its body an object, its
+    idempotency key (if any) one no other change of the batch gives."""
     changes = payload_field(data, "changes", list)
     if not 1 <= len(changes) <= MAX_CHANGES:
         raise ServiceError(f"changes must hold 1 to {MAX_CHANGES} changes", field="changes")
-    keys = set()
+    keys, idempotency_keys = set(), set()
     for index, change in enumerate(changes):
         where = f"changes[{index}]"
         if not isinstance(change, dict):
@@ -730,6 +767,14 @@ def _batch_changes(data: dict, operations: Mapping[str, Operation]) -> list[dict
             if not isinstance(change["key"], str) or not change["key"] or change["key"] in keys:
                 raise ServiceError(f"{where}.key must be a string no earlier change of the batch gave", field="changes")
             keys.add(change["key"])
+        if "idempotency_key" in change:
+            try:
+                key = checked_key(change["idempotency_key"], "idempotency_key")
+            except ServiceError as error:
+                raise ServiceError(f"{where}.{error.message}", field="changes") from None
+            if key in idempotency_keys:
+                raise ServiceError(f"{where}.idempotency_key is given by an earlier change of the batch", field="changes")
+            idempotency_keys.add(key)
     return changes
 
 
@@ -768,14 +813,13 @@ class _Batch:
         self.created: dict[str, dict[str, int]] = {"span": {}, "attribution": {}}  # item -> key -> id
         self.versions: dict[tuple, int] = {}  # (item, id; for a label its sentence id and layer) -> version
 
-    def arguments(self, change: dict, operation: Operation) -> tuple[tuple, tuple]:
-        """The change's item (as :attr:`versions` names it; None for a create) and the
-        arguments of its service after (session, actor)."""
+    def arguments(self, change: dict, operation: Operation) -> tuple:
+        """The arguments of the change's service after (session, actor)."""
         body = dict(change.get("body", {}))
         if isinstance(body.get("parts"), list):
             body["parts"] = [self._part(index, part) for index, part in enumerate(body["parts"])]
         if operation.creates:
-            return None, (self.document_id, body)
+            return self.document_id, body
         if operation.item == "label":
             sentence_id, layer = self._id(change, "label"), change["layer"]
             if not layer.isprintable():  # as a URL's layer cannot be: NUL, or text no database takes
@@ -786,7 +830,7 @@ class _Batch:
             arguments = (target[1],)
         if target in self.versions:
             body["version"] = self.versions[target]
-        return target, (*arguments, body)
+        return *arguments, body
 
     def _id(self, change: dict, item: str) -> int:
         """The id the change names its item by (or the key of one created earlier in the batch)."""
@@ -810,11 +854,12 @@ class _Batch:
                                field="parts")
         return part | {"span_id": self.created["span"][part["span_id"]]}
 
-    def saved(self, change: dict, operation: Operation, target: tuple | None, body: dict) -> None:
+    def saved(self, change: dict, operation: Operation, body: dict) -> None:
+        """Note what the change's answer ``body`` says it made (the versions it left items at)."""
         if "deleted" in body:
-            self.versions.pop(target, None)
+            self.versions.pop((operation.item, body["deleted"]), None)
         elif operation.item == "label":
-            self.versions[target] = body["version"]
+            self.versions[("label", body["sentence_id"], body["layer"])] = body["version"]
         else:
             self.versions[(operation.item, body["id"])] = body["version"]
         for attribution in body.get("attributions", []):  # changed along with a span

@@ -23,7 +23,7 @@ from ..errors import Conflict, Forbidden, NotFound, ServiceError
 from ..models import ASSIGNMENT_STATUSES, Assignment, Document, Project, Sentence, SentenceLabel, User, utcnow
 from .paging import Page, cut, page_of
 from .permissions import ANYONE, SUPERVISORS, Actor
-from .projects import get_project, sentence_counts
+from .projects import get_project, sees_project, sentence_counts
 from .users import not_gold, user_by_id
 
 ACTIVE_STATUSES = ("assigned", "in_progress", "done")
@@ -102,12 +102,13 @@ def _insert(session: Session, pairs: Sequence[tuple[User, int]]) -> list[Assignm
 
 @reads(SUPERVISORS)
 def get_assignment(session: Session, actor: Actor, assignment_id: int) -> Assignment:
-    return _assignment(session, assignment_id)
+    return _assignment(session, actor, assignment_id)
 
 
-def _assignment(session: Session, assignment_id: int) -> Assignment:
+def _assignment(session: Session, actor: Actor, assignment_id: int) -> Assignment:
+    """The assignment, if its project is one the actor sees (else, to them, there is none)."""
     assignment = session.get(Assignment, assignment_id)
-    if assignment is None:
+    if assignment is None or not sees_project(session, actor, assignment.document.project_id):
         raise NotFound("no such assignment", field="assignment_id")
     return assignment
 
@@ -116,7 +117,7 @@ def _assignment(session: Session, assignment_id: int) -> Assignment:
 def withdraw(session: Session, actor: Actor, assignment_id: int) -> Assignment:
     """Take the document away from the annotator. Nothing is deleted: the annotations stay,
     read-only, marked by the assignment's status 'withdrawn'."""
-    assignment = _assignment(session, assignment_id)
+    assignment = _assignment(session, actor, assignment_id)
     if assignment.status == "withdrawn":
         raise Conflict("this assignment is already withdrawn", field="assignment_id")
     before = _json(assignment, assignment.user)
@@ -129,7 +130,7 @@ def withdraw(session: Session, actor: Actor, assignment_id: int) -> Assignment:
 def reassign(session: Session, actor: Actor, assignment_id: int, to_user_id: int) -> Assignment:
     """Withdraw the assignment from its annotator and give the document to another one, who
     starts from their own (usually empty) annotations; the first annotator's stay."""
-    assignment = _assignment(session, assignment_id)
+    assignment = _assignment(session, actor, assignment_id)
     to_user = user_by_id(session, actor, to_user_id)
     if to_user.id == assignment.user_id:
         raise ServiceError("reassign to a different annotator", field="user")
@@ -151,7 +152,7 @@ def reassign(session: Session, actor: Actor, assignment_id: int, to_user_id: int
 @writes(SUPERVISORS)
 def reopen(session: Session, actor: Actor, assignment_id: int) -> Assignment:
     """Make a done assignment editable again (status back to in_progress)."""
-    assignment = _assignment(session, assignment_id)
+    assignment = _assignment(session, actor, assignment_id)
     if assignment.status != "done":
         raise Conflict("only a done assignment can be reopened", field="assignment_id")
     before = _json(assignment, assignment.user)

@@ -28,8 +28,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 
-from sqlalchemy import Insert, delete, func, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from . import audit, users
@@ -37,11 +36,12 @@ from .annotations import checked_extent, free_text, payload_field, resolved_part
 from .permissions import SUPERVISORS, Actor
 from .projects import get_project, project_codebook
 from ..codebook import Codebook
-from ..db import batch, writes
+from ..db import batch, insert_or_skip, writes
 from ..errors import ServiceError
 from ..ingest import Article, IngestError, read_bytes, segment
 from ..ingest.annotations import is_id
-from ..ingest.text import language_code, parse_date, spans_are_valid
+from ..ingest.language import article_language
+from ..ingest.text import parse_date, spans_are_valid
 from ..models import (
     ASSIGNMENT_STATUSES,
     Assignment,
@@ -94,7 +94,8 @@ def _insert_articles(session: Session, actor: Actor, project_id: int, articles: 
     # the project (a document added elsewhere, a report) free to be written meanwhile.
     session.execute(select(Project.id).where(Project.id == project_id).with_for_update(key_share=True))
     inserted = dict(session.execute(
-        _insert_or_skip(session, Document, ("project_id", "content_hash")).returning(Document.content_hash, Document.id),
+        insert_or_skip(session.get_bind().dialect.name, Document, ("project_id", "content_hash"))
+        .returning(Document.content_hash, Document.id),
         [{"project_id": project_id, "title": article.title, "outlet": article.outlet, "url": article.url,
           "published": article.published, "language": article.language, "text": article.text,
           "content_hash": content_hash, "meta": article.metadata}
@@ -113,13 +114,6 @@ def _insert_articles(session: Session, actor: Actor, project_id: int, articles: 
             for document_id, content_hash, article in new
         ])
     return inserted
-
-
-def _insert_or_skip(session: Session, model: type, unique: Sequence[str]) -> Insert:
-    """An INSERT of ``model`` rows that skips the rows whose ``unique`` key is taken (ON
-    CONFLICT DO NOTHING), in the dialect of the session's database."""
-    dialect = {"postgresql": postgresql, "sqlite": sqlite}[session.get_bind().dialect.name]
-    return dialect.insert(model).on_conflict_do_nothing(index_elements=list(unique))
 
 
 @writes(SUPERVISORS)
@@ -189,7 +183,9 @@ def import_uploads(
     *,
     max_bytes: int,
     max_sentences: int,
+    max_documents: int,
     encoding: str | None = None,
+    language: str | None = None,
 ) -> list[UploadResult]:
     """Import uploaded files (name, content) into a project; supervisors and admins only.
 
@@ -197,16 +193,20 @@ def import_uploads(
     alone: a file with any problem (one bad JSONL line is enough) imports nothing and reports
     every problem; the valid files are imported, a transaction per batch, as import_articles.
     The name only picks the format; the content is checked as the command line checks files,
-    with the same limits and ``encoding`` (None: each file's own, see annotator.ingest.readers).
+    with the same limits, ``encoding`` (None: each file's own, see annotator.ingest.readers) and
+    ``language`` (None: each article's own, see annotator.ingest.language). The files together
+    may hold ``max_documents`` documents: a file past what is left is refused unread.
     """
     project = get_project(session, actor, project_id)
     results = []
     for name, data in files:
-        read = read_bytes(name, data, max_bytes=max_bytes, max_sentences=max_sentences, encoding=encoding)
+        read = read_bytes(name, data, max_bytes=max_bytes, max_sentences=max_sentences, encoding=encoding,
+                          language=language, max_documents=max_documents)
         errors = [item for item in read if isinstance(item, IngestError)]
         if errors:
             results.append(UploadResult(name, errors=errors))
             continue
+        max_documents -= len(read)
         summary = import_articles(session, actor, project.id, read)
         results.append(UploadResult(name, imported=len(summary.imported), skipped=len(summary.skipped)))
     return results
@@ -408,7 +408,7 @@ class _Import:
     def article(self, text: str, data: dict) -> Article:
         """The record's document as an article to store: its sentences if they are
         consistent with the text, else segmented."""
-        language = language_code(data.get("language") if isinstance(data.get("language"), str) else None)
+        language = article_language(text, data.get("language") if isinstance(data.get("language"), str) else None)
         title = data.get("title") if isinstance(data.get("title"), str) and data["title"].strip() else None
         given = _record_sentences(data.get("sentences"), text)
         return Article(

@@ -3,7 +3,8 @@
 Every service function takes the acting user second: the signed-in User on the web, SYSTEM on
 the command line (whoever runs it owns the database). annotator.db's ``writes``/``reads``
 check the role the function needs before it runs; functions that annotate also check the
-user's own assignment to the document.
+user's own assignment to the document, and every project a supervisor reaches (by its id, or
+a document's or an assignment's) is checked for their membership (services.projects).
 """
 
 from __future__ import annotations
@@ -44,3 +45,10 @@ def require_role(actor: Actor, roles: tuple[str, ...]) -> None:
 
 def is_system(actor: Actor) -> bool:
     return actor is SYSTEM
+
+
+def sees_every_project(actor: Actor) -> bool:
+    """Admins (and SYSTEM) see every project; a supervisor only the projects they are a member
+    of (annotator.services.projects.sees_project); an annotator only the documents assigned
+    to them."""
+    return actor.role == "admin"

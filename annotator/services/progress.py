@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import ScalarSelect, Select, case, func, literal, select
+from sqlalchemy import ScalarSelect, Select, case, func, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, load_only
 
@@ -19,7 +19,8 @@ from .assignments import ACTIVE_STATUSES, _done_layers, active_assignment, holde
 from ..db import reads, writes
 from ..errors import ServiceError
 from ..models import (
-    ID_MAX, Assignment, Attribution, Document, Event, Project, Sentence, SentenceLabel, SentenceTime, Span, User, utcnow,
+    ID_MAX, ActivityClock, Assignment, Attribution, Document, Event, Project, Sentence, SentenceLabel, SentenceTime, Span,
+    User, utcnow,
 )
 from .paging import Page, cut, page_of
 from .permissions import ANYONE, SUPERVISORS, Actor
@@ -27,6 +28,11 @@ from .projects import get_project, sentence_counts
 from .users import not_gold
 
 MAX_ACTIVITY_MS = 10 * 60 * 1000  # the most one report may add
+# The most a report may count beyond the wall-clock time since the last one counted: after a
+# pause, the user's clock lags by this much at most (_counted_ms). The page reports at least
+# every 30 s while it is used (static/annotate.js), so each of its reports fits, with room for
+# the network's delays.
+ACTIVITY_ALLOWANCE = dt.timedelta(seconds=60)
 
 
 # -- active time --------------------------------------------------------------------------------
@@ -41,7 +47,9 @@ def _positive_int(data: dict, name: str) -> int:
 
 @writes(ANYONE)
 def record_activity(session: Session, actor: Actor, document_id: int, data: dict) -> dict:
-    """Add ``data["ms"]`` of active time on ``data["sentence_id"]`` to the actor's running total.
+    """Add ``data["ms"]`` of active time on ``data["sentence_id"]`` to the actor's running total,
+    as much of it as the wall clock allows (_counted_ms); the answer says how much counted
+    (``accepted_ms``).
 
     The actor needs a live assignment to the document (done ones too: reading counts). Not
     audited: it is telemetry, not an annotation.
@@ -56,16 +64,39 @@ def record_activity(session: Session, actor: Actor, document_id: int, data: dict
         in_document = session.scalar(select(Sentence.id).where(Sentence.id == sentence_id, Sentence.document_id == document_id))
     if in_document is None:
         raise ServiceError("sentence_id is not a sentence of this document", field="sentence_id")
-    # One atomic statement: concurrent reports add up instead of racing on the unique key.
-    insert = (postgresql if session.get_bind().dialect.name == "postgresql" else sqlite).insert(SentenceTime)
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     now = utcnow()
-    statement = insert.values(user_id=user.id, sentence_id=sentence_id, active_ms=ms, updated_at=now)
+    accepted = _counted_ms(session, dialect, user.id, ms, now)
+    if not accepted:
+        total = session.scalar(select(SentenceTime.active_ms).where(
+            SentenceTime.user_id == user.id, SentenceTime.sentence_id == sentence_id))
+        return {"sentence_id": sentence_id, "active_ms": total or 0, "accepted_ms": 0}
+    # One atomic statement: concurrent reports add up instead of racing on the unique key.
+    statement = dialect.insert(SentenceTime).values(user_id=user.id, sentence_id=sentence_id, active_ms=accepted,
+                                                    updated_at=now)
     statement = statement.on_conflict_do_update(
         index_elements=[SentenceTime.user_id, SentenceTime.sentence_id],
         set_={"active_ms": SentenceTime.active_ms + statement.excluded.active_ms, "updated_at": now},
     ).returning(SentenceTime.active_ms)
     total = session.execute(statement).scalar_one()
-    return {"sentence_id": sentence_id, "active_ms": total}
+    return {"sentence_id": sentence_id, "active_ms": total, "accepted_ms": accepted}
+
+
+def _counted_ms(session: Session, dialect, user_id: int, ms: int, now: dt.datetime) -> int:
+    """How much of a report of ``ms`` counts: no more than the wall-clock time since the user's
+    clock (up to when their time is counted, on any document: no one is active in two places
+    at once), which lags ``now`` by ACTIVITY_ALLOWANCE at most; the clock moves on by what
+    counts. A burst of reports so adds ACTIVITY_ALLOWANCE at most, and the page's reports,
+    each of the time since its last, all count. The clock's row is locked (SQLite: the write
+    transaction is), so concurrent reports share the time instead of each taking it."""
+    session.execute(dialect.insert(ActivityClock).values(user_id=user_id, counted_until=now - ACTIVITY_ALLOWANCE)
+                    .on_conflict_do_nothing())
+    clock = session.scalar(select(ActivityClock.counted_until).where(ActivityClock.user_id == user_id).with_for_update())
+    start = max(clock, now - ACTIVITY_ALLOWANCE)
+    counted = max(0, min(ms, (now - start) // dt.timedelta(milliseconds=1)))
+    session.execute(update(ActivityClock).where(ActivityClock.user_id == user_id)
+                    .values(counted_until=start + dt.timedelta(milliseconds=counted)))
+    return counted
 
 
 def format_duration(ms: int) -> str:

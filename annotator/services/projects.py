@@ -1,4 +1,12 @@
-"""Projects: a name and a versioned codebook. Supervisors see them, admins create them."""
+"""Projects: a name and a versioned codebook. Admins create them and see them all; a supervisor
+sees the projects they are a member of, which an admin adds them to.
+
+Membership is checked here, in one place: every service a supervisor reaches with a project
+id looks the project up through :func:`get_project` (or :func:`project_named`), and those
+reaching one by a document or an assignment ask :func:`sees_project`. To a supervisor, a
+project they are not a member of is one that does not exist: the same 404 as an id no project
+has, so its id, name and documents reveal nothing.
+"""
 
 from __future__ import annotations
 
@@ -9,17 +17,17 @@ from collections.abc import Sequence
 from pathlib import PurePath
 from typing import NamedTuple
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row, Select, func, select
 from sqlalchemy.orm import Session
 
 from . import audit
 from ..codebook import Codebook, CodebookError, codebook_from_dict, default_codebook
 from ..db import reads, writes
 from ..errors import Conflict, NotFound, ServiceError
-from ..models import Assignment, Document, Project, Sentence
+from ..models import Assignment, Document, Project, ProjectMember, Sentence, User
 from .paging import Page, cut, page_of
-from .permissions import ADMINS, SUPERVISORS, Actor
-from .users import not_gold
+from .permissions import ADMINS, SUPERVISORS, Actor, sees_every_project
+from .users import not_gold, user_by_id
 
 CODEBOOK_MAX_BYTES = 1024 * 1024
 NAME_MAX = 200  # the column's length
@@ -41,10 +49,25 @@ def codebook_of(session: Session, project_id: int, codebook_version: int) -> Cod
     return _codebooks.get((project_id, codebook_version)) or project_codebook(session.get(Project, project_id))
 
 
+def _memberships(actor: Actor) -> Select:
+    """The ids of the projects the actor is a member of."""
+    return select(ProjectMember.project_id).where(ProjectMember.user_id == actor.id)
+
+
+@reads(SUPERVISORS)
+def sees_project(session: Session, actor: Actor, project_id: int) -> bool:
+    """Whether the actor may see the project: an admin (or SYSTEM) any, a supervisor those they
+    are a member of. For the services that reach a project through a document or an
+    assignment; they answer a project out of reach as one that does not exist."""
+    return sees_every_project(actor) or session.scalar(
+        _memberships(actor).where(ProjectMember.project_id == project_id)
+    ) is not None
+
+
 @reads(SUPERVISORS)
 def get_project(session: Session, actor: Actor, project_id: int) -> Project:
     project = session.get(Project, project_id)
-    if project is None:
+    if project is None or not sees_project(session, actor, project.id):
         raise NotFound(f"no project with id {project_id}", field="project")
     return project
 
@@ -52,7 +75,7 @@ def get_project(session: Session, actor: Actor, project_id: int) -> Project:
 @reads(SUPERVISORS)
 def project_named(session: Session, actor: Actor, name: str) -> Project:
     project = session.scalar(select(Project).where(Project.name == name))
-    if project is None:
+    if project is None or not sees_project(session, actor, project.id):
         raise NotFound(f"no project named {name!r}", field="project")
     return project
 
@@ -78,10 +101,28 @@ def get_or_create_project(session: Session, actor: Actor, name: str) -> Project:
     return project or create_project(session, actor, name)
 
 
+@writes(SUPERVISORS)
+def set_codebook_language(session: Session, actor: Actor, project_id: int, language: str | None) -> Project:
+    """Show the project's codebook to its annotators in ``language``, one the codebook is
+    translated into (Codebook.languages); None or "": as written. Audited on the project."""
+    project = get_project(session, actor, project_id)
+    language = (language or "").strip() or None
+    offered = project_codebook(project).languages
+    if language is not None and language not in offered:
+        raise ServiceError(f"the codebook is not translated into {language[:20]!r}; it is translated into "
+                           f"{', '.join(offered) or 'no language'}", field="language")
+    if language != project.codebook_language:
+        audit.record(session, actor=actor, action="codebook_language", entity=project,
+                     before={"codebook_language": project.codebook_language}, after={"codebook_language": language})
+        project.codebook_language = language
+    return project
+
+
 @reads(SUPERVISORS)
 def list_projects(session: Session, actor: Actor) -> list[Row]:
-    """Each project with its codebook name and its numbers of documents, sentences and
-    annotators (users with a live assignment to one of its documents)."""
+    """Each project the actor sees (:func:`sees_project`) with its codebook name and its numbers
+    of documents, sentences and annotators (users with a live assignment to one of its
+    documents)."""
     documents = (
         select(Document.project_id, func.count(Document.id).label("documents"))
         .group_by(Document.project_id)
@@ -100,7 +141,7 @@ def list_projects(session: Session, actor: Actor) -> list[Row]:
         .group_by(Document.project_id)
         .subquery()
     )
-    return session.execute(
+    query = (
         select(
             Project.id,
             Project.name,
@@ -114,7 +155,77 @@ def list_projects(session: Session, actor: Actor) -> list[Row]:
         .outerjoin(sentences, sentences.c.project_id == Project.id)
         .outerjoin(annotators, annotators.c.project_id == Project.id)
         .order_by(Project.name)
-    ).all()
+    )
+    if not sees_every_project(actor):
+        query = query.where(Project.id.in_(_memberships(actor)))
+    return session.execute(query).all()
+
+
+# -- members ---------------------------------------------------------------------------------------
+
+
+class Members(NamedTuple):
+    members: list[User]  # by username
+    addable: list[User]  # active supervisors not yet members, for an admin's form (else empty)
+
+
+@reads(SUPERVISORS)
+def project_members(session: Session, actor: Actor, project_id: int) -> Members:
+    """The project's members; for an admin also the supervisors who could be added."""
+    get_project(session, actor, project_id)
+    in_project = _members_of(project_id)
+    members = session.scalars(select(User).where(User.id.in_(in_project)).order_by(User.username)).all()
+    addable = session.scalars(
+        select(User).where(User.role == "supervisor", User.active.is_(True), User.id.not_in(in_project))
+        .order_by(User.username)
+    ).all() if sees_every_project(actor) else []
+    return Members(list(members), list(addable))
+
+
+def _members_of(project_id: int) -> Select:
+    return select(ProjectMember.user_id).where(ProjectMember.project_id == project_id)
+
+
+def _member_fields(project: Project, user: User) -> dict:
+    """What the audit log keeps of a membership."""
+    return {"project": project.name, "user_id": user.id, "username": user.username}
+
+
+@writes(ADMINS)
+def add_members(session: Session, actor: Actor, project_id: int, user_ids: Sequence[int]) -> list[User]:
+    """Make the supervisors members of the project; those already members are left as they
+    are. Returns the ones added, each with its audit event (action ``add_member`` on the
+    project). Only supervisors are members: admins see every project, annotators what they
+    are assigned."""
+    project = get_project(session, actor, project_id)
+    if not user_ids:
+        raise ServiceError("choose at least one supervisor", field="user")
+    people = [user_by_id(session, actor, user_id) for user_id in user_ids]
+    others = [f"{user.username} ({user.role})" for user in people if user.role != "supervisor"]
+    if others:
+        raise ServiceError(f"only supervisors are members of projects (admins see every project, annotators "
+                           f"what they are assigned): {', '.join(others)}", field="user")
+    present = set(session.scalars(_members_of(project.id)))
+    added = list({user.id: user for user in people if user.id not in present}.values())
+    session.add_all(ProjectMember(project_id=project.id, user_id=user.id) for user in added)
+    audit.record_many(session, actor=actor, action="add_member", entity_type=Project.__tablename__,
+                      changes=[(project.id, None, _member_fields(project, user)) for user in added])
+    return added
+
+
+@writes(ADMINS)
+def remove_member(session: Session, actor: Actor, project_id: int, user_id: int) -> User:
+    """Take the supervisor off the project: they no longer see it (what they did in it stays)."""
+    project = get_project(session, actor, project_id)
+    user = user_by_id(session, actor, user_id)
+    membership = session.scalar(
+        select(ProjectMember).where(ProjectMember.project_id == project.id, ProjectMember.user_id == user.id)
+    )
+    if membership is None:
+        raise ServiceError(f"{user.username!r} is not a member of project {project.name!r}", field="user")
+    session.delete(membership)
+    audit.record(session, actor=actor, action="remove_member", entity=project, before=_member_fields(project, user))
+    return user
 
 
 DOCUMENTS_PAGE_SIZE = 200  # documents a page of the project page lists
@@ -124,6 +235,7 @@ class DocumentRow(NamedTuple):
     id: int
     title: str
     outlet: str | None
+    language: str
     imported_at: dt.datetime
     sentences: int
     annotators: int  # assignments not withdrawn
@@ -145,7 +257,8 @@ def project_documents(session: Session, actor: Actor, project_id: int, page: int
     get_project(session, actor, project_id)
     in_project = Document.project_id == project_id
     documents = session.execute(cut(
-        select(Document.id, Document.title, Document.outlet, Document.imported_at).where(in_project).order_by(Document.id),
+        select(Document.id, Document.title, Document.outlet, Document.language, Document.imported_at)
+        .where(in_project).order_by(Document.id),
         page, DOCUMENTS_PAGE_SIZE,
     )).all()
     ids = [document.id for document in documents]

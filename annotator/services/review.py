@@ -18,7 +18,7 @@ from ..errors import NotFound
 from ..models import Assignment, Document, Sentence, SentenceLabel, Span, User
 from .assignments import ACTIVE_STATUSES, _done_layers
 from .permissions import SUPERVISORS, Actor
-from .projects import project_codebook
+from .projects import project_codebook, sees_project
 from .users import not_gold
 
 
@@ -117,7 +117,7 @@ def document_review(
     ``blind``: "Annotator A", "B", ... in the order the assignments were made.
     """
     document = session.scalar(select(Document).where(Document.id == document_id).options(joinedload(Document.project)))
-    if document is None:
+    if document is None or not sees_project(session, actor, document.project_id):
         raise NotFound("no such document", field="document_id")
     codebook = project_codebook(document.project)
     assignments = session.execute(

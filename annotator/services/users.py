@@ -1,4 +1,5 @@
-"""Accounts: creation, passwords, roles, deactivation, logging in. Every change is audited.
+"""Accounts: creation, passwords, roles, deactivation, logging in and out (login sessions).
+Every change is audited.
 
 Admins (and the command line's SYSTEM) manage accounts; supervisors look them up and create
 placeholder accounts for the authors of imported annotations; everyone changes their own
@@ -8,15 +9,19 @@ password.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
+import math
 import secrets
+from dataclasses import dataclass
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from . import audit
 from ..db import begin_write, reads, writes
 from ..errors import Conflict, NotFound, ServiceError, TooManyAttempts
-from ..models import ID_MAX, ROLES, LoginAttempt, User, utcnow
+from ..models import ROLES, LoginAttempt, LoginSession, User, utcnow
 from .paging import Page, cut, page_of
 from .permissions import ADMINS, ANYONE, SUPERVISORS, Actor
 
@@ -165,6 +170,7 @@ def set_password(session: Session, actor: Actor, user_id: int, password: str | N
     generated = None if password is not None else generate_password()
     _store_password(user, password if password is not None else generated)
     audit.record(session, actor=actor, action="set_password", entity=user)
+    _end_sessions(session, actor, user)
     return user, generated
 
 
@@ -176,6 +182,7 @@ def change_password(session: Session, actor: Actor, current: str, new: str) -> N
         raise ServiceError("the current password is wrong", field="current_password")
     _store_password(user, new, "new_password")
     audit.record(session, actor=user, action="change_password", entity=user)
+    _end_sessions(session, actor, user)
 
 
 def _own_account(session: Session, actor: Actor) -> User:
@@ -198,6 +205,7 @@ def set_role(session: Session, actor: Actor, user_id: int, role: str) -> User:
     before = public_fields(user)
     user.role = role
     audit.record(session, actor=actor, action="set_role", entity=user, before=before, after=public_fields(user))
+    _end_sessions(session, actor, user)
     return user
 
 
@@ -210,6 +218,7 @@ def deactivate(session: Session, actor: Actor, user_id: int) -> User:
         before = public_fields(user)
         user.active = False
         audit.record(session, actor=actor, action="deactivate", entity=user, before=before, after=public_fields(user))
+        _end_sessions(session, actor, user, keep_own=False)
     return user
 
 
@@ -222,6 +231,20 @@ def reactivate(session: Session, actor: Actor, user_id: int) -> User:
         user.active = True
         audit.record(session, actor=actor, action="reactivate", entity=user, before=before, after=public_fields(user))
     return user
+
+
+def _end_sessions(session: Session, actor: Actor, user: User, *, keep_own: bool = True) -> None:
+    """End the account's login sessions, server-side, so that no cookie (and no CSRF token)
+    of theirs works any more: every one, or with ``keep_own`` all but the one the account's own
+    change is made through (changing one's password, an admin resetting their own). An event
+    says how many ended, after the event of the change that ended them (same transaction)."""
+    ending = delete(LoginSession).where(LoginSession.user_id == user.id)
+    own = getattr(actor, "login_session_id", None) if actor.id == user.id else None
+    if keep_own and own is not None:
+        ending = ending.where(LoginSession.id != own)
+    ended = session.execute(ending).rowcount
+    if ended:
+        audit.record(session, actor=actor, action="end_sessions", entity=user, after={"sessions": ended})
 
 
 def _keep_an_admin(session: Session, user: User, doing: str) -> None:
@@ -246,72 +269,183 @@ def _keep_an_admin(session: Session, user: User, doing: str) -> None:
 # -- logging in ---------------------------------------------------------------------------------
 
 
-_SIGNED_IN = select(User.username, User.role, User.active).where(User.id == bindparam("user_id"))
+@dataclass(frozen=True)
+class Lifetimes:
+    """How long a login session lives: ``idle`` since it was last used, ``absolute`` since it
+    began (the settings ANNOTATOR_SESSION_IDLE_HOURS and ANNOTATOR_SESSION_MAX_DAYS)."""
+
+    idle: dt.timedelta
+    absolute: dt.timedelta
+
+    def ended(self, created_at: dt.datetime, last_seen_at: dt.datetime, now: dt.datetime) -> bool:
+        return now - last_seen_at > self.idle or now - created_at > self.absolute
+
+    def ended_rows(self, now: dt.datetime):
+        """The condition on login_sessions of :meth:`ended`."""
+        return (LoginSession.last_seen_at < now - self.idle) | (LoginSession.created_at < now - self.absolute)
 
 
-def signed_in(session: Session, user_id: int, *, writing: bool = False) -> User | None:
-    """The account a session cookie names, while it may still sign in (the web's user loader:
-    who the actor of a request is), read on every request.
+# A session's last use is written at most this often, so a read request (nearly always) writes
+# nothing; the idle lifetime is measured to within it.
+SEEN_EVERY = dt.timedelta(minutes=5)
 
-    One Core SELECT of what authorising needs (a save's biggest cost after the save itself,
-    through the ORM); the User enters the session as if loaded, its other columns loaded when
-    read, so the services work on this same object. ``writing``: the request will write, so
-    the user is read in the write transaction its write service then joins (db.begin_write):
-    one transaction for the request, not two."""
-    if not 0 < user_id <= ID_MAX:
-        return None
+_SIGNED_IN = (
+    select(User.id, User.username, User.role, User.active, LoginSession.id.label("login_session_id"),
+           LoginSession.created_at, LoginSession.last_seen_at)
+    .join(LoginSession, LoginSession.user_id == User.id)
+    .where(LoginSession.token_hash == bindparam("token_hash"))
+)
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def signed_in(session: Session, token: str, lifetimes: Lifetimes, *, writing: bool = False) -> User | None:
+    """The account of the login session whose token this is (the session cookie's), while the
+    session lives and the account may sign in: the web's user loader (who the actor of a
+    request is), read on every request. The User carries the session (``login_session_id``).
+
+    One Core SELECT of the session and what authorising needs (a save's biggest cost after the
+    save itself, through the ORM); the User enters the session as if loaded, its other columns
+    loaded when read, so the services work on this same object. ``writing``: the request will
+    write, so the user is read in the write transaction its write service then joins
+    (db.begin_write): one transaction for the request, not two."""
     if writing:
         begin_write(session)
-    row = session.connection().execute(_SIGNED_IN, {"user_id": user_id}).first()
-    if row is None or not row.active:
+    row = session.connection().execute(_SIGNED_IN, {"token_hash": _token_hash(token)}).first()
+    now = utcnow()
+    if row is None or not row.active or lifetimes.ended(row.created_at, row.last_seen_at, now):
         return None
-    user = User(id=user_id, username=row.username, role=row.role, active=row.active)
+    if now - row.last_seen_at >= SEEN_EVERY:
+        if writing:  # with the request's write, in its transaction
+            _mark_seen(session, row.login_session_id, now)
+        else:
+            _record_seen(session, None, row.login_session_id, now)
+    user = User(id=row.id, username=row.username, role=row.role, active=row.active)
     make_transient_to_detached(user)
-    return session.merge(user, load=False)  # the session's own copy, if it holds one already
+    user = session.merge(user, load=False)  # the session's own copy, if it holds one already
+    user.login_session_id = row.login_session_id
+    return user
+
+
+def _mark_seen(session: Session, login_session_id: int, now: dt.datetime) -> None:
+    session.connection().execute(update(LoginSession).where(LoginSession.id == login_session_id)
+                                 .values(last_seen_at=now))
+
+
+@writes(None)
+def _record_seen(session: Session, actor: None, login_session_id: int, now: dt.datetime) -> None:
+    """:func:`_mark_seen` in a (short) write transaction of its own, for a request that reads."""
+    _mark_seen(session, login_session_id, now)
+
+
+@writes(ANYONE)
+def log_out(session: Session, actor: Actor) -> None:
+    """End the login session the actor signed in with; their other sessions go on."""
+    if (own := getattr(actor, "login_session_id", None)) is not None:
+        session.execute(delete(LoginSession).where(LoginSession.id == own))
 
 
 def authenticate(session: Session, username: str, password: str) -> User | None:
     """The active user with these credentials, or None (without saying which part was wrong)."""
-    user = session.scalar(select(User).where(User.username == username))
-    if user is None or not user.active or not _password_matches(user, password):
-        return None
-    return user
+    return _verified(session.scalar(select(User).where(User.username == username)), password)
 
 
-# Failed logins allowed in LOGIN_WINDOW per account (since its last success) and per address.
+def _verified(user: User | None, password: str) -> User | None:
+    """The user if the password is theirs and they may sign in, else None, in the same time
+    either way: an account that is missing or has no usable password is checked against a
+    dummy hash of the same method, so that timing a login does not tell which usernames exist
+    (a deactivated account's own hash is checked, as an active one's)."""
+    from werkzeug.security import check_password_hash
+
+    usable = user is not None and user.password_hash != UNUSABLE_PASSWORD
+    matches = check_password_hash(user.password_hash if usable else _dummy_hash(PASSWORD_HASH_METHOD), password)
+    return user if usable and matches and user.active else None
+
+
+@functools.cache
+def _dummy_hash(method: str) -> str:
+    from werkzeug.security import generate_password_hash
+
+    return generate_password_hash(secrets.token_urlsafe(16), method=method)
+
+
+# Throttling failed logins, so that guessing is slow and no one can lock another person out:
+# - per account and address: after FREE_FAILURES failures for an account from one address
+#   (since its last success from there, within LOGIN_RECORDS_KEPT), each further attempt from
+#   there waits FIRST_WAIT after the last failure, doubled by each failure, at most MAX_WAIT;
+# - per address: MAX_FAILURES_PER_ADDRESS failures on any accounts within LOGIN_WINDOW, and
+#   the address waits until the oldest of them leaves the window (one address trying many
+#   accounts).
+# Nothing counts an account's failures from every address together: that let anyone lock the
+# real user out with five wrong passwords (issue 15). A refused attempt is not checked, nor
+# counted, so waits end on time. Every checked attempt is recorded, never with its password.
+FREE_FAILURES = 3
+FIRST_WAIT = dt.timedelta(seconds=2)
+MAX_WAIT = dt.timedelta(minutes=15)
 LOGIN_WINDOW = dt.timedelta(minutes=15)
-MAX_FAILURES_PER_ACCOUNT = 5
 MAX_FAILURES_PER_ADDRESS = 20
 LOGIN_RECORDS_KEPT = dt.timedelta(days=1)
+ADDRESS_MAX = 64
+
+
+def failure_wait(failures: int) -> dt.timedelta:
+    """How long after its last failure an account waits at an address where it failed this often."""
+    if failures < FREE_FAILURES:
+        return dt.timedelta(0)
+    return min(FIRST_WAIT * 2 ** min(failures - FREE_FAILURES, 16), MAX_WAIT)
 
 
 @writes(None)
-def log_in(session: Session, actor: Actor | None, username: str, password: str, address: str) -> User | None:
-    """:func:`authenticate`, throttled, for someone not signed in (``actor`` None): after
-    MAX_FAILURES_PER_ACCOUNT failed attempts on an account within LOGIN_WINDOW (and since its
-    last success), or MAX_FAILURES_PER_ADDRESS from one address, further attempts are refused
-    (TooManyAttempts, 429) without checking the password, until the oldest of those failures
-    leaves the window. A refused attempt is not counted, so the lock ends on time. Every
-    checked attempt is recorded."""
+def log_in(session: Session, actor: None, username: str, password: str, address: str,
+           lifetimes: Lifetimes) -> tuple[User, str] | None:
+    """Sign in someone not signed in (``actor`` None): a new login session for the active user
+    with these credentials, and its token (for the session cookie; only its hash is stored),
+    or None. Throttled as above (TooManyAttempts, 429, saying how long to wait). A session
+    starting deletes those past their lifetimes, anyone's.
+
+    The account's row is locked first (PostgreSQL; SQLite's write lock is already held), so
+    one account's attempts are judged one after another, and an admin's reset or deactivation
+    cannot slip between checking the password and starting the session."""
     now = utcnow()
-    since = now - LOGIN_WINDOW
-    last_success = session.scalar(
-        select(func.max(LoginAttempt.at)).where(LoginAttempt.username == username, LoginAttempt.succeeded)
-    )
-    failed = (~LoginAttempt.succeeded) & (LoginAttempt.at >= since)
-    limits = (
-        (LoginAttempt.username == username) & (LoginAttempt.at > (last_success or since)), MAX_FAILURES_PER_ACCOUNT,
-        "this account",
-    ), (LoginAttempt.address == address, MAX_FAILURES_PER_ADDRESS, "this address")
-    for scope, limit, what in limits:
-        failures = session.scalars(select(LoginAttempt.at).where(failed, scope).order_by(LoginAttempt.at)).all()
-        if len(failures) >= limit:
-            wait = failures[-limit] + LOGIN_WINDOW - now
-            minutes = max(1, -(-int(wait.total_seconds()) // 60))
-            raise TooManyAttempts(f"Too many failed logins for {what}; try again in {minutes} minute"
-                                  f"{'' if minutes == 1 else 's'}.")
-    user = authenticate(session, username, password)
+    username, address = username[:USERNAME_MAX], address[:ADDRESS_MAX]
+    account = session.scalar(select(User).where(User.username == username).with_for_update()
+                             .execution_options(populate_existing=True))
+    _throttle(session, username, address, now)
+    user = _verified(account, password)
     session.execute(delete(LoginAttempt).where(
         (LoginAttempt.username == username) | (LoginAttempt.address == address), LoginAttempt.at < now - LOGIN_RECORDS_KEPT))
-    session.add(LoginAttempt(username=username[:USERNAME_MAX], address=address[:64], succeeded=user is not None, at=now))
-    return user
+    session.add(LoginAttempt(username=username, address=address, succeeded=user is not None, at=now))
+    if user is None:
+        return None
+    session.execute(delete(LoginSession).where(lifetimes.ended_rows(now)))
+    token = secrets.token_urlsafe(32)
+    session.add(LoginSession(token_hash=_token_hash(token), user_id=user.id, created_at=now, last_seen_at=now))
+    return user, token
+
+
+def _throttle(session: Session, username: str, address: str, now: dt.datetime) -> None:
+    """Refuse an attempt that comes before its wait is over (see above)."""
+    pair = (LoginAttempt.username == username) & (LoginAttempt.address == address)
+    last_success = session.scalar(select(func.max(LoginAttempt.at)).where(pair, LoginAttempt.succeeded))
+    since = max(last_success or now - LOGIN_RECORDS_KEPT, now - LOGIN_RECORDS_KEPT)
+    failures, last_failure = session.execute(
+        select(func.count(), func.max(LoginAttempt.at)).where(pair, ~LoginAttempt.succeeded, LoginAttempt.at > since)
+    ).one()
+    if failures >= FREE_FAILURES and now < last_failure + failure_wait(failures):
+        _refuse("for this account from this address", last_failure + failure_wait(failures) - now)
+    recent = session.scalars(
+        select(LoginAttempt.at).where(LoginAttempt.address == address, ~LoginAttempt.succeeded,
+                                      LoginAttempt.at >= now - LOGIN_WINDOW)
+        .order_by(LoginAttempt.at.desc()).limit(MAX_FAILURES_PER_ADDRESS)
+    ).all()
+    if len(recent) == MAX_FAILURES_PER_ADDRESS:
+        _refuse("from this address", recent[-1] + LOGIN_WINDOW - now)
+
+
+def _refuse(scope: str, wait: dt.timedelta) -> None:
+    seconds = max(1, math.ceil(wait.total_seconds()))
+    amount, unit = (seconds, "second") if seconds < 60 else (math.ceil(seconds / 60), "minute")
+    raise TooManyAttempts(f"Too many failed logins {scope}; try again in {amount} {unit}{'' if amount == 1 else 's'}.",
+                          retry_after=seconds)

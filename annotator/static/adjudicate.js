@@ -63,7 +63,7 @@ function moveTake(dir) {
 function spanLine(s, extra) {
   const chip = h('span', { class: 'chip' });
   page.paint(chip, page.colorOf(s));
-  return [chip, `${s.label} `, h('span', { class: 'quote' }, page.quote(s.text, 50)), extra];
+  return [chip, `${s.label} `, h('span', { class: 'quote' }, page.quoted(s.start, s.end, 50)), extra];
 }
 function annotatorBlock(a, n) {
   const st = sentence(), goldOf = layer => page.row(st.id, layer).value;
@@ -91,8 +91,8 @@ function proposalBlock() {
       Object.entries(t.values || {}).map(([id, v]) => `${nameOf(id)} ${shown(v)}`).join(' · '))),
     ...(PROPOSAL.span_ties || []).filter(t => t.candidates.some(c => page.inSent(c, st))).map(t => h('li', { class: 'adj-open' },
       h('strong', {}, 'open '), `${t.layer} spans: a tie between `,
-      t.candidates.map(c => `${c.label} ${page.quote(page.sub(c.start, c.end), 40)}`).join(' and '), ` (${names(t.annotators)})`)),
-    ...spans.map(s => h('li', { class: 'adj-proposed' }, spanLine({ ...s, text: page.sub(s.start, s.end) },
+      t.candidates.flatMap((c, i) => [i ? ' and ' : null, `${c.label} `, ...page.quoted(c.start, c.end, 40)]), ` (${names(t.annotators)})`)),
+    ...spans.map(s => h('li', { class: 'adj-proposed' }, spanLine(s,
       [h('span', { class: 'muted' }, ` (${names(s.agreed)})`), inGold(s) && h('span', { class: 'agrees' }, ' ✓ in gold')]))),
   ];
   return h('div', { class: 'adj-proposal' }, h('h4', {}, 'Proposal ', h('kbd', { title: 'p: take the proposal for this sentence' }, 'p')),

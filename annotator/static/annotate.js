@@ -30,8 +30,16 @@ function bisect(n, below) { let lo = 0, hi = n; while (lo < hi) { const m = (lo 
 const toCp = u => { const i = bisect(NCP, m => UTF16[m] <= u); return UTF16[i] < u ? i + 1 : i; };
 const sentAt = p => bisect(SENTS.length - 1, m => SENTS[m].start <= p);
 const SENT_OF = new Map(SENTS.map((s, i) => [s.id, i])); // sentence id → index
-const WORD_CHAR = /^[\p{L}\p{N}\p{M}]$/u;
-const isW = i => i >= 0 && i < NCP && WORD_CHAR.test(sub(i, i + 1));
+// Word characters: letters and digits, and the marks on them (Arabic harakat, U+0670; not a
+// variation selector on an emoji); a zero-width non-joiner or joiner (Urdu and Persian write
+// them inside words) or a Hebrew geresh/gershayim (צה״ל) between two of them, and a decimal or
+// thousands separator between two digits (1,200, ١٢٫٥).
+const INSIDE_WORD = /^[\u200c\u200d\u05f3\u05f4]$/, INSIDE_NUMBER = /^[.,\u066b\u066c]$/;
+const charAt = i => (i >= 0 && i < NCP ? sub(i, i + 1) : '');
+const isDigit = i => /^\p{N}$/u.test(charAt(i));
+const isLetter = i => /^\p{L}$/u.test(charAt(i)) || isDigit(i) || (/^\p{M}$/u.test(charAt(i)) && isLetter(i - 1));
+const isW = i => isLetter(i) || (INSIDE_WORD.test(charAt(i)) && isLetter(i - 1) && isLetter(i + 1))
+  || (INSIDE_NUMBER.test(charAt(i)) && isDigit(i - 1) && isDigit(i + 1));
 function snap(a, b) { // to whole words, without spaces or punctuation at either end
   while (a < b && !isW(a)) a++;
   while (b > a && !isW(b - 1)) b--;
@@ -40,7 +48,9 @@ function snap(a, b) { // to whole words, without spaces or punctuation at either
   while (isW(b)) b++;
   return [a, b];
 }
-const WORD = /[\p{L}\p{N}\p{M}]+(?:['’\-.,/:][\p{L}\p{N}\p{M}]+)*/gu, wordCache = [];
+// A word for the keys: word characters (from a letter or digit) joined by those and by
+// apostrophes, hyphens (the Hebrew maqaf too), number separators (the Arabic ones too), slashes.
+const WORD = /[\p{L}\p{N}][\p{L}\p{N}\p{M}]*(?:[\u200c\u200d\u05f3\u05f4'’\-\u05be.,\u066b\u066c/:][\p{L}\p{N}][\p{L}\p{N}\p{M}]*)*/gu, wordCache = [];
 const words = i => wordCache[i] ??= [...sub(SENTS[i].start, SENTS[i].end).matchAll(WORD)]
   .map(m => { const u = UTF16[SENTS[i].start] + m.index; return [toCp(u), toCp(u + m[0].length)]; });
 
@@ -50,6 +60,10 @@ const RELS = CODEBOOK.relations || [], CHOICES = CODEBOOK.choice_layers || [];
 const FIRST = CHOICES[0]?.name; // its row holds the sentence's unsure flag and comment
 const REQ = CHOICES.filter(c => c.required), DONE_LAYERS = (REQ.length ? REQ : CHOICES).map(c => c.name);
 const labelOf = (layer, name) => LAYERS[layer]?.labels.find(l => l.name === name);
+// What the reader sees of a label, value, attribute or role: the codebook's name in the project's
+// language (`display`); the stored name is what is saved.
+const displayed = x => x.display ?? x.name;
+const labelShown = (layer, name) => { const l = labelOf(layer, name); return l ? displayed(l) : name; };
 const attrsFor = (layer, label) => [...(LAYERS[layer]?.attributes || []), ...(labelOf(layer, label)?.attributes || [])];
 const relOf = name => RELS.find(r => r.name === name);
 const HEX = /^#[0-9a-f]{6}$/i;
@@ -60,7 +74,13 @@ function paint(el, c) { // --c: a label colour, --ink: text readable on it
   el.style.setProperty('--ink', 0.299 * (n >> 16) + 0.587 * ((n >> 8) & 255) + 0.114 * (n & 255) > 150 ? '#111' : '#fff');
 }
 const tip = (x, key) => [x.description, x.example && `Example: ${x.example}`, key && `Key: ${key}`].filter(Boolean).join('\n');
-const quote = (t, n = 60) => `“${t.length > n ? t.slice(0, n - 1) + '…' : t}”`;
+// Article text quoted in the page's English, isolated: a right-to-left quote neither reorders
+// the words around it nor is reordered by them. `quoted` gives nodes (a <bdi> in the document's
+// language and in the direction of its paragraph), `quote` a string (FIRST STRONG ISOLATE …
+// POP DIRECTIONAL ISOLATE) for titles and hints.
+const cut = (t, n) => (t.length > n ? t.slice(0, n - 1) + '…' : t);
+const quote = (t, n = 60) => `“\u2068${cut(t, n)}\u2069”`;
+const quoted = (a, b, n = 60) => ['“', h('bdi', { lang: DATA.document.language, dir: dirAt(sentAt(a)) }, cut(sub(a, b), n)), '”'];
 const plural = (n, x) => `${n} ${x}${n === 1 ? '' : 's'}`;
 
 // --- State: entities by key
@@ -176,7 +196,11 @@ function restore() { // a queue left by a reload or crash: replayed on the saved
   changes++; // the aliases
   hint(`Restored ${plural(queue.length, 'unsaved change')} kept in this browser.`);
 }
-function act(op) { if (readOnly) return hint(READ_ONLY_HINT); apply(op); queue.push(op); lastError = null; persist(); showSave(); queueMicrotask(pump); }
+// Each queued change gets a key of its own, kept with it (in localStorage too) until it is answered:
+// sent again (its answer lost, or the queue replayed by another tab or after a reload), the server
+// answers it as the first time instead of running it again (docs/annotation-ui.md, Saving).
+const idempotencyKey = () => Array.from(crypto.getRandomValues(new Uint8Array(16)), b => b.toString(16).padStart(2, '0')).join('');
+function act(op) { if (readOnly) return hint(READ_ONLY_HINT); apply(op); op.ik = idempotencyKey(); queue.push(op); lastError = null; persist(); showSave(); queueMicrotask(pump); }
 const pending = k => queue.some(o => canonical(o.k) === canonical(k));
 // --- Saving: what is queued goes out as one batch (POST …/changes), answered change by change
 const MAX_BATCH = 100; // changes per request: the server's annotations.MAX_CHANGES
@@ -209,9 +233,9 @@ function change(op, made) { // op as a change of the batch; null: its item was n
 function nextBatch() { // the changes of the queue's first ops, dropping the ops whose item was never saved
   const changes = [], made = new Set();
   while (changes.length < Math.min(queue.length, MAX_BATCH)) {
-    const c = change(queue[changes.length], made);
+    const op = queue[changes.length], c = change(op, made);
     if (c === 'later') break;
-    if (c) changes.push(c); else queue.splice(changes.length, 1);
+    if (c) changes.push({ ...c, idempotency_key: op.ik }); else queue.splice(changes.length, 1);
   }
   persist();
   return changes;
@@ -267,16 +291,27 @@ function showSave() {
 async function saved(op, j) {
   const s = getS(op.k), a = getA(op.k);
   switch (op.t) {
-    case 'cs':
-      Object.assign(s, { id: j.id, sv: j.version, srv: spanSrv(j) });
+    case 'cs': {
       ids[op.k] = j.id;
+      const had = liveSpan(spanKeyOfId.get(j.id));
+      if (had && had !== s) { // saved before this page loaded it (sent again after a reload): one span, the loaded one
+        s.gone = true;
+        alias[op.k] = had.k;
+        break;
+      }
+      Object.assign(s, { id: j.id, sv: j.version, srv: spanSrv(j) });
       spanKeyOfId.set(j.id, s.k);
       for (const n in j.attributes) if (!(n in s.attributes)) s.attributes[n] = j.attributes[n]; // defaults, prefills
       break;
+    }
     case 'us': Object.assign(s, { sv: j.version, srv: spanSrv(j) }, pending(s.k) ? {} : spanSrv(j)); adoptAttrs(j.attributions); break;
     case 'ds': adoptAttrs(j.attributions); break;
     case 'lab': Object.assign(row(op.sid, op.layer), { id: j.id, sv: j.version, srv: rowSrv(j) }); break;
-    case 'ca': ids[op.k] = j.id; // fall through
+    case 'ca': {
+      ids[op.k] = j.id;
+      const had = getA('a' + j.id);
+      if (had && !had.gone && had !== a) { a.gone = true; alias[op.k] = had.k; break; } // as a span above
+    } // fall through
     case 'ua': Object.assign(a, { id: j.id, sv: j.version, srv: attrSrv(j) });
   }
   touch(s);
@@ -414,7 +449,7 @@ function autoLink(k) {
 }
 // What the user does: a change plus its undo entry.
 function markSelection(layer, label) {
-  if (!ui.sel) return hint('Select words first: drag over them, or Shift+→ word by word.');
+  if (!ui.sel) return hint(`Select words first: drag over them, or Shift+${nextArrow()} word by word.`);
   const [start, end] = ui.sel;
   if (!markSpan({ layer, label, start, end, attributes: {} })) return;
   ui.sel = ui.anchor = null;
@@ -422,9 +457,9 @@ function markSelection(layer, label) {
 }
 function markSpan(x) { // false when that text already has that label
   const { layer, label, start, end } = x;
-  if (hasSpan({ layer, label, start, end })) return hint(`This text is already marked ${label}.`) ?? false;
+  if (hasSpan({ layer, label, start, end })) return hint(`This text is already marked ${labelShown(layer, label)}.`) ?? false;
   const k = createSpan(x);
-  const e = { name: `mark ${label}`, k, made: autoLink(k) }; // undo drops the attribution it made
+  const e = { name: `mark ${labelShown(layer, label)}`, k, made: autoLink(k) }; // undo drops the attribution it made
   e.undo = () => {
     const a = e.made && getA(e.made);
     e.asnap = a && !a.gone ? snapAttr(e.made) : null;
@@ -434,15 +469,15 @@ function markSpan(x) { // false when that text already has that label
   };
   e.redo = () => { restoreSpan(e.snap); if (e.asnap) alias[e.asnap.k] = createAttr(e.asnap); };
   record(e);
-  hint(`Marked ${label}: ${quote(sub(start, end))}. Enter edits it, z undoes.`);
+  hint(`Marked ${labelShown(layer, label)}: ${quote(sub(start, end))}. Enter edits it, z undoes.`);
   return true;
 }
 function userDeleteSpan(k) {
   const snap = snapSpan(k);
   deleteSpan(k);
-  record({ name: `delete ${snap.label}`, undo: () => restoreSpan(snap), redo: () => deleteSpan(snap.k) });
+  record({ name: `delete ${labelShown(snap.layer, snap.label)}`, undo: () => restoreSpan(snap), redo: () => deleteSpan(snap.k) });
   if (ui.panel) closePanel();
-  hint(`Deleted ${snap.label} ${quote(snap.text)}. z undoes.`);
+  hint(`Deleted ${labelShown(snap.layer, snap.label)} ${quote(snap.text)}. z undoes.`);
   render();
 }
 function undoable(name, get, set, change) { // a change whose undo sets back what `get` read
@@ -452,7 +487,7 @@ function undoable(name, get, set, change) { // a change whose undo sets back wha
   record({ name, undo: () => set(before), redo: () => set(after) });
   render();
 }
-const userUpdateSpan = (k, x) => undoable(`change ${getS(k).label}`, () => spanSrv(getS(k)), y => updateSpan(k, y), () => updateSpan(k, x));
+const userUpdateSpan = (k, x) => undoable(`change ${labelShown(getS(k).layer, getS(k).label)}`, () => spanSrv(getS(k)), y => updateSpan(k, y), () => updateSpan(k, x));
 function userAttr(k, x) { // x: changes, or null to delete
   if (x) return undoable('change attribution', () => snapAttr(k), y => updateAttr(k, y), () => updateAttr(k, x));
   const before = snapAttr(k);
@@ -604,6 +639,11 @@ document.addEventListener('keydown', e => {
   }
   if (handleKey(key, e.target) !== false) e.preventDefault();
 });
+// The arrows go the way they point: in a right-to-left sentence ← is the next word in reading
+// order (the selection grows forwards), → the previous one. Home and End are its start and end.
+const dirAt = i => sentEls[i].closest('[dir]').dir, rtlAt = i => dirAt(i) === 'rtl';
+const ahead = right => (right === rtlAt(ui.cur) ? -1 : 1);
+const nextArrow = () => (rtlAt(ui.cur) ? '←' : '→');
 function enter(t, space) { // a span tag's panel; else (Enter) the span just marked, or the sentence's first
   if (t.classList.contains('tag')) return openPanel({ span: t.dataset.k }, t.id);
   if (space || t.closest('button, a, input, summary')) return false;
@@ -618,9 +658,10 @@ const KEYS = {
   j: () => setCur(ui.cur + 1), ArrowDown: () => setCur(ui.cur + 1),
   k: () => setCur(ui.cur - 1), ArrowUp: () => setCur(ui.cur - 1),
   'Shift+J': () => toUndone(1), 'Shift+K': () => toUndone(-1),
-  ArrowRight: () => kbMove(1), ArrowLeft: () => kbMove(-1), 'Shift+ArrowRight': () => kbMove(1, true), 'Shift+ArrowLeft': () => kbMove(-1, true),
-  'Ctrl+ArrowRight': () => kbMove(1), 'Ctrl+ArrowLeft': () => kbMove(-1), // as in text editors (the caret here is a word caret anyway)
-  'Ctrl+Shift+ArrowRight': () => kbMove(1, true), 'Ctrl+Shift+ArrowLeft': () => kbMove(-1, true),
+  ArrowRight: () => kbMove(ahead(true)), ArrowLeft: () => kbMove(ahead(false)),
+  'Shift+ArrowRight': () => kbMove(ahead(true), true), 'Shift+ArrowLeft': () => kbMove(ahead(false), true),
+  'Ctrl+ArrowRight': () => kbMove(ahead(true)), 'Ctrl+ArrowLeft': () => kbMove(ahead(false)), // as in text editors (the caret here is a word caret anyway)
+  'Ctrl+Shift+ArrowRight': () => kbMove(ahead(true), true), 'Ctrl+Shift+ArrowLeft': () => kbMove(ahead(false), true),
   Home: () => kbMove(-Infinity), End: () => kbMove(Infinity), 'Shift+Home': () => kbMove(-Infinity, true), 'Shift+End': () => kbMove(Infinity, true),
   u: () => toggleUnsure(), n: () => COMMENT.focus(),
   Enter: t => enter(t, false), Space: t => enter(t, true),
@@ -662,6 +703,7 @@ function hint(t) { HINT.textContent = readOnly ? READ_ONLY_HINT : t; } // no edi
 // sentences get their spans, tags and marks ("decorated") when it first comes near, or when the
 // browser is idle; until then they are plain text, the same text.
 const CHUNK = 64, chunks = [], chunkOf = new Uint32Array(SENTS.length), sentEls = []; // chunks: { el, first, last, decorated }
+const paras = []; // p.para elements; .own: the paragraph's direction where it is not the article's
 function buildDoc() { // paragraphs as blocks of sentence elements; the blanks between them stay in the DOM as text
   const all = document.createDocumentFragment();
   let chunk = null, para = null, at = 0;
@@ -673,22 +715,54 @@ function buildDoc() { // paragraphs as blocks of sentence elements; the blanks b
         all.append(gap);
         chunk = { el: block('div', 'chunk', i), first: i, lines: 0 };
         chunk.el.chunk = chunk;
+        chunk.el.lang = DATA.document.language; // the text's, not the region's (its label is English)
         chunks.push(chunk);
         all.append(chunk.el);
       } else chunk.el.append(gap);
       chunk.el.append(para = block('p', 'para', i));
+      paras.push(para);
+      para.from = s.start;
       chunk.lines += 0.5; // the gap between paragraphs
     } else para.append(gap);
     para.append(sentEls[i] = h('span', { class: 'sent', id: `s${s.position}`, 'data-i': i }, sub(s.start, s.end)));
+    para.to = s.end;
     chunk.last = i;
     chunkOf[i] = chunks.length - 1;
     chunk.lines += (s.end - s.start + gap.length) / 80;
     at = s.end;
   });
   all.append(sub(at, NCP));
+  for (const p of paras) { const own = directionOf(sub(p.from, p.to)); if (own && own !== DATA.document.direction) p.own = own; }
   for (const c of chunks) c.el.style.setProperty('contain-intrinsic-size', `auto ${Math.ceil(c.lines * 2.15) + 1}em`); // a guess, until drawn once
   DOC.replaceChildren(all);
 }
+// Direction (docs/annotation-ui.md, "Right-to-left text"): the article's is its text's (the
+// server's annotator/direction.py), a paragraph's its own where most of its words go the other
+// way; the button reads the article the other way, kept for this document in this browser.
+const RTL_LETTER = /[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefe\u{10800}-\u{10fff}\u{1e800}-\u{1efff}]/u; // as annotator/direction.py's
+function directionOf(text) { // that of most of its words (by their first letter); null: a tie
+  let n = 0;
+  for (const word of text.split(/\s+/)) { const letter = /\p{L}/u.exec(word); if (letter) n += RTL_LETTER.test(letter[0]) ? 1 : -1; }
+  return n > 0 ? 'rtl' : n < 0 ? 'ltr' : null;
+}
+const DIR_KEY = `annotator:dir:${DATA.document.id}`, DIR_BUTTON = $('#text-dir');
+let chosenDir = null; // 'rtl' or 'ltr' when the reader turned the article round
+try { chosenDir = ['rtl', 'ltr'].find(d => d === localStorage.getItem(DIR_KEY)) ?? null; } catch { /* storage off */ }
+function showDirection() {
+  const dir = chosenDir || DATA.document.direction;
+  DOC.dir = $('#ann-title').dir = dir;
+  for (const p of paras) if (p.own && !chosenDir) p.dir = p.own; else p.removeAttribute('dir');
+  DIR_BUTTON.textContent = `Text: ${dir === 'rtl' ? 'right to left' : 'left to right'}`;
+  DIR_BUTTON.hidden = dir === 'ltr' && !chosenDir && !RTL_LETTER.test(TEXT); // nothing to turn round in a left-to-right-only text
+}
+DIR_BUTTON.addEventListener('click', e => {
+  const other = DOC.dir === 'rtl' ? 'ltr' : 'rtl';
+  chosenDir = other === DATA.document.direction ? null : other;
+  try { if (chosenDir) localStorage.setItem(DIR_KEY, chosenDir); else localStorage.removeItem(DIR_KEY); } catch { /* storage off: this visit only */ }
+  showDirection();
+  render();
+  backToText(e);
+});
 function decorate(c) { c.decorated = true; for (let i = c.first; i <= c.last; i++) renderSentence(i); }
 DOC.addEventListener('contentvisibilityautostatechange', e => { // a chunk coming near the window
   const c = e.target.chunk;
@@ -747,7 +821,7 @@ function segment({ a, b, cov, cls, lane }) {
   const seg = h('span', { class: cls }, sub(a, b));
   if (!cov.length) return seg;
   seg.dataset.k = cov.map(s => s.k).join(' ');
-  seg.title = cov.map(s => `${s.label} ${quote(s.text, 40)}`).join('\n');
+  seg.title = cov.map(s => `${labelShown(s.layer, s.label)} ${quote(s.text, 40)}`).join('\n');
   const bg = cov.map(s => [colorOf(s), '100% 2px', `0 calc(100% - ${lane.get(s) * 3}px)`]);
   if (!cls.includes('sel')) bg.push([colorOf(cov[0]) + '24', '100% calc(100% - 8px)', '0 0']); // a tint
   seg.style.setProperty('background-image', bg.map(([c]) => `linear-gradient(${c},${c})`).join());
@@ -756,8 +830,10 @@ function segment({ a, b, cov, cls, lane }) {
   return seg;
 }
 function tagFor(s, cur) { // a span's handle, showing its label (focusable in the current sentence)
-  const t = h('span', { class: 'tag', id: `tag-${s.k}`, role: 'button', tabindex: cur ? '0' : '-1', 'data-k': s.k,
-    'data-label': s.label, 'aria-label': `${s.label}: ${s.text}`, title: `${s.label} ${quote(s.text)} — click or Enter to edit` });
+  // Inside a word, the tag is raised above the text (.in-word), taking no room in the line, so the
+  // letters on either side stay joined; elsewhere it is isolated, so it never reorders the text.
+  const t = h('span', { class: isW(s.start - 1) && isW(s.start) ? 'tag in-word' : 'tag', id: `tag-${s.k}`, role: 'button', tabindex: cur ? '0' : '-1', 'data-k': s.k,
+    'data-label': s.label, 'aria-label': `${labelShown(s.layer, s.label)}: ${s.text}`, title: `${labelShown(s.layer, s.label)} ${quote(s.text)} — click or Enter to edit` });
   paint(t, colorOf(s));
   return t;
 }
@@ -766,12 +842,12 @@ function buildSide() {
     h('span', { class: 'group-title' }, x.title, x.required && ' (required)'), ...kids);
   $('#label-buttons').append(...CODEBOOK.span_layers.map(layer => group(layer, layer.labels.map(l => {
       const b = btn({ class: 'lab', title: tip(l, l.hotkey), 'aria-keyshortcuts': l.hotkey,
-        onclick: e => { markSelection(layer.name, l.name); backToText(e); } }, h('span', { class: 'chip' }), l.name, l.hotkey && h('kbd', {}, l.hotkey));
+        onclick: e => { markSelection(layer.name, l.name); backToText(e); } }, h('span', { class: 'chip' }), displayed(l), l.hotkey && h('kbd', {}, l.hotkey));
       paint(b, HEX.test(l.color) ? l.color : '#888888');
       return b;
     }))));
   $('#choices').append(...CHOICES.map(c => group(c, c.values.map(v => btn({ class: 'choice', 'data-layer': c.name, 'data-value': v.name, title: tip(v, v.hotkey),
-      'aria-pressed': 'false', 'aria-keyshortcuts': v.hotkey, onclick: e => { choose(c.name, v.name); backToText(e); } }, v.hotkey && h('kbd', {}, v.hotkey), v.name)))));
+      'aria-pressed': 'false', 'aria-keyshortcuts': v.hotkey, onclick: e => { choose(c.name, v.name); backToText(e); } }, v.hotkey && h('kbd', {}, v.hotkey), displayed(v))))));
   UNSURE.addEventListener('change', () => UNSURE.checked !== row(SENTS[ui.cur].id, FIRST).unsure && toggleUnsure());
   COMMENT.addEventListener('blur', saveComment);
   COMMENT.addEventListener('keydown', e => {
@@ -789,12 +865,13 @@ function showSide(open) { // below 1000 px the side panel is docked at the botto
   SIDE_TOGGLE.textContent = open ? 'Hide panel' : 'Show panel';
 }
 function missing(a) {
-  return (relOf(a.relation)?.roles || []).filter(r => r.required && !a.parts.some(p => p.role === r.name && liveSpan(p.k))).map(r => r.name);
+  return (relOf(a.relation)?.roles || []).filter(r => r.required && !a.parts.some(p => p.role === r.name && liveSpan(p.k))).map(displayed);
 }
 function attrSummary(a) {
   const rel = relOf(a.relation), miss = missing(a);
-  const bits = rel.roles.flatMap(r => a.parts.filter(p => p.role === r.name).map(p => `${r.name} ${quote(getS(p.k).text, 40)}`));
-  return `${rel.title}: ${bits.join(' · ') || 'no parts'}${miss.length ? ` — incomplete (no ${miss.join(', ')})` : ''}`;
+  const bits = rel.roles.flatMap(r => a.parts.filter(p => p.role === r.name).map(p => [`${displayed(r)} `, quoted(getS(p.k).start, getS(p.k).end, 40)]));
+  return [`${rel.title}: `, bits.length ? bits.map((b, i) => (i ? [' · ', b] : b)) : 'no parts',
+    miss.length ? ` — incomplete (no ${miss.join(', ')})` : ''].flat(Infinity);
 }
 function item(id, cls, onclick, ...kids) { return h('li', {}, btn({ class: `item ${cls}`, id, onclick: () => onclick(id) }, ...kids)); }
 const none = text => [h('li', { class: 'muted' }, text)];
@@ -802,8 +879,8 @@ function renderSide() {
   const i = ui.cur, st = SENTS[i];
   const head = `Sentence ${i + 1} of ${SENTS.length}${isDone(i) ? ' · done' : ''}`;
   if (SENT_HEAD.textContent !== head) SENT_HEAD.textContent = head;
-  $('#sel-info').textContent = ui.sel ? `Selected: ${quote(sub(...ui.sel), 120)} — press a label key or button.`
-    : 'No text selected: drag over words, or Shift+→ / Shift+← word by word.';
+  $('#sel-info').replaceChildren(...ui.sel ? ['Selected: ', ...quoted(...ui.sel, 120), ' — press a label key or button.']
+    : [`No text selected: drag over words, or Shift+${nextArrow()} word by word.`]);
   for (const b of document.querySelectorAll('.choice')) b.setAttribute('aria-pressed', [].concat(row(st.id, b.dataset.layer).value).includes(b.dataset.value));
   if (FIRST) {
     const r = row(st.id, FIRST);
@@ -812,7 +889,7 @@ function renderSide() {
   }
   const here = spansOf(i).sort((a, b) => a.start - b.start);
   $('#sent-spans').replaceChildren(...here.map(s => {
-    const li = item(`sl-${s.k}`, '', id => openPanel({ span: s.k }, id), h('span', { class: 'chip' }), `${s.label} `, h('span', { class: 'quote' }, quote(s.text)));
+    const li = item(`sl-${s.k}`, '', id => openPanel({ span: s.k }, id), h('span', { class: 'chip' }), `${labelShown(s.layer, s.label)} `, h('span', { class: 'quote' }, quoted(s.start, s.end)));
     paint(li.firstChild, colorOf(s));
     return li;
   }), ...here.length ? [] : none('None yet.'));
@@ -845,24 +922,24 @@ function closePanel(refocus = true) {
 }
 function radios(prefix, attribute, current, pick, always) {
   return h('fieldset', { class: 'radios', title: attribute.description },
-    h('legend', {}, attribute.name, attribute.required && ' (required)'),
+    h('legend', {}, displayed(attribute), attribute.required && ' (required)'),
     [...always ? [] : [{ name: '' }], ...attribute.values].map(v => {
       const id = `${prefix}-${attribute.name}-${v.name || 'none'}`;
       return h('label', { class: 'radio', for: id, title: v.name && tip(v, v.hotkey) },
         h('input', { type: 'radio', id, name: `${prefix}-${attribute.name}`, value: v.name, checked: (current ?? '') === v.name, onchange: () => pick(v.name || null) }),
-        ` ${v.name || 'not set'}`, v.hotkey && h('kbd', {}, v.hotkey));
+        ` ${v.name ? displayed(v) : 'not set'}`, v.hotkey && h('kbd', {}, v.hotkey));
     }));
 }
 function spanSection(s) {
   const layer = LAYERS[s.layer], rel = RELS.find(r => r.layer === s.layer && r.roles.some(x => x.label === s.label));
   const role = rel?.roles.find(x => x.label === s.label);
   return [
-    h('h3', { id: 'panel-title' }, h('span', { class: 'chip' }), `${s.label} `, h('span', { class: 'quote' }, quote(s.text, 120))),
+    h('h3', { id: 'panel-title' }, h('span', { class: 'chip' }), `${labelShown(s.layer, s.label)} `, h('span', { class: 'quote' }, quoted(s.start, s.end, 120))),
     h('p', { class: 'muted' }, `${layer.title} · sentence ${sentAt(s.start) + 1}${s.id ? '' : ' · saving…'}`),
     radios('pl', { name: 'label', values: layer.labels.map(l => ({ ...l, hotkey: null })) }, s.label, label => userUpdateSpan(s.k, { label }), true),
     attrsFor(s.layer, s.label).map(x => radios('sa', x, s.attributes[x.name], v => userUpdateSpan(s.k, { attributes: { ...s.attributes, [x.name]: v } }))),
     !panelAttr() && role && h('p', {}, btn({ onclick: () => userNewAttr({ relation: rel.name, attributes: {}, parts: [{ k: s.k, role: role.name }] }) },
-      `Start an attribution with this ${role.name}`)),
+      `Start an attribution with this ${displayed(role)}`)),
     h('p', { class: 'actions' }, btn({ class: 'danger', 'aria-keyshortcuts': 'Delete', onclick: () => userDeleteSpan(s.k) }, 'Delete span ', h('kbd', {}, 'Del'))),
   ];
 }
@@ -881,11 +958,11 @@ function attrSection(a, s) {
     h('dl', { class: 'parts' }, rel.roles.map(r => {
       const parts = a.parts.filter(p => p.role === r.name && liveSpan(p.k));
       const cands = r.multiple || !parts.length ? nearSpans(near).filter(x => x.layer === rel.layer && x.label === r.label && !inIt.includes(x.k)) : [];
-      return [h('dt', {}, r.name, r.required && ' (required)'), h('dd', {},
-        parts.map(p => { const x = getS(p.k); return h('span', { class: 'part' }, button('link', null, () => openPanel({ span: x.k }), quote(x.text, 50)),
-          button('small', `Remove ${r.name} ${x.text}`, () => userAttr(a.k, { parts: a.parts.filter(q => q !== p) }), 'remove')); }),
+      return [h('dt', {}, displayed(r), r.required && ' (required)'), h('dd', {},
+        parts.map(p => { const x = getS(p.k); return h('span', { class: 'part' }, button('link', null, () => openPanel({ span: x.k }), quoted(x.start, x.end, 50)),
+          button('small', `Remove ${displayed(r)} ${x.text}`, () => userAttr(a.k, { parts: a.parts.filter(q => q !== p) }), 'remove')); }),
         !parts.length && h('span', { class: 'muted' }, 'none '),
-        cands.map(x => button('small add', `Add ${x.text} as ${r.name}`, () => userAttr(a.k, { parts: [...a.parts, { k: x.k, role: r.name }] }), `+ ${quote(x.text, 40)}`)))];
+        cands.map(x => button('small add', `Add ${x.text} as ${displayed(r)}`, () => userAttr(a.k, { parts: [...a.parts, { k: x.k, role: r.name }] }), ['+ ', quoted(x.start, x.end, 40)])))];
     })),
     rel.attributes.map(x => radios('ra', x, a.attributes[x.name], v => userAttr(a.k, { attributes: { ...a.attributes, [x.name]: v } }))),
     h('p', { class: 'actions' }, button('danger', null, () => userAttr(a.k, null), 'Delete attribution')));
@@ -951,6 +1028,7 @@ addEventListener('pagehide', () => { tickActivity(); sendActivity(); });
 // --- Start
 showDone();
 buildDoc();
+showDirection();
 buildSide();
 restore();
 for (const r of rows.values()) rowChanged(r.sid);
@@ -974,7 +1052,7 @@ pump();
 // What the adjudication page (static/adjudicate.js) works with: its changes go through the
 // same operations, undo history and save queue as the annotator's.
 export const page = {
-  DATA, SENTS, CHOICES, DOC, h, btn, sub, quote, paint, colorOf, hint, render, afterRender,
+  DATA, SENTS, CHOICES, DOC, h, btn, quoted, paint, colorOf, hint, render, afterRender,
   cur: () => ui.cur, row, spansOf, hasSpan, inSent, sameSpan, grouped, markSpan, userSetRow, call, typing,
   queued: () => queue.length, readOnly: () => readOnly, keys: Object.keys(KEYS),
 };

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Flask, abort, flash, jsonify, redirect, render_template, request, url_for
+import datetime as dt
+
+from flask import Flask, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import session as flask_session
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from markupsafe import Markup, escape
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter, ValidationError
 
 from ..app import db
+from ..direction import BIDI_CONTROLS, bidi_controls_isolated, isolate, text_direction
 from ..errors import ServiceError
 from ..models import ID_MAX, User
 from ..services import users
@@ -24,11 +29,25 @@ UPLOAD_FILES = 20
 FORM_MAX_BYTES = 2 * 1024 * 1024
 
 
+# The key of Flask's (signed) session cookie holding the login session's token
+# (annotator.services.users): the token, not the user id Flask-Login keeps beside it, says who
+# is signed in, and only while the server keeps the session.
+LOGIN_TOKEN = "login_token"
+
+
+def session_lifetimes() -> users.Lifetimes:
+    return users.Lifetimes(idle=dt.timedelta(hours=current_app.config["SESSION_IDLE_HOURS"]),
+                           absolute=dt.timedelta(days=current_app.config["SESSION_MAX_DAYS"]))
+
+
 @login_manager.user_loader
-def _load_user(user_id: str) -> User | None:
+def _load_user(_user_id: str) -> User | None:
+    token = flask_session.get(LOGIN_TOKEN)
+    if not isinstance(token, str):
+        return None
     # An API call that changes something reads its user in the transaction of its write.
     writing = request.path.startswith("/api/") and request.method not in ("GET", "HEAD", "OPTIONS")
-    return users.signed_in(db.session, int(user_id), writing=writing) if user_id.isdigit() else None
+    return users.signed_in(db.session, token, session_lifetimes(), writing=writing)
 
 
 @login_manager.unauthorized_handler
@@ -72,6 +91,14 @@ class IdConverter(IntegerConverter):
         return number
 
 
+def _isolated(text) -> Markup:
+    """The ``isolate`` filter: ``text`` isolated (direction.isolate; with bidirectional controls
+    in it, closed as ``finalize`` closes them), escaped and marked safe, so that ``finalize``
+    does not isolate it a second time."""
+    value = str(text)
+    return escape(bidi_controls_isolated(value) if BIDI_CONTROLS.search(value) else isolate(value))
+
+
 def upload_limit() -> int:
     """The largest upload request: MAX_CONTENT_LENGTH when the app sets it, else UPLOAD_FILES
     files of the largest importable size (and room for the form around them)."""
@@ -89,7 +116,9 @@ def init_web(app: Flask) -> None:
     app.url_map.converters["int"] = IdConverter  # before the routes are added
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
-    app.jinja_env.globals.update(number=number)
+    app.jinja_env.globals.update(number=number, text_direction=text_direction)
+    app.jinja_env.finalize = bidi_controls_isolated  # before any template is compiled
+    app.jinja_env.filters["isolate"] = _isolated
 
     @app.url_value_preprocessor
     def _limit_request_size(endpoint, _values):

@@ -17,7 +17,7 @@ from ..app import db
 from ..services import adjudication
 from .annotation_page import annotate_data
 from .forms import finish_form
-from .params import flag, json_body, page_number
+from .params import flag, idempotency_key, json_body, page_number
 
 bp = Blueprint("adjudicate", __name__)
 
@@ -58,10 +58,10 @@ def page(document_id: int):
     }
     # Not started: the page is read-only until "Start adjudicating" or "Pre-fill from proposal".
     state = view["gold"] | ({"status": "not_started"} if view["status"] == adjudication.NOT_STARTED else {})
-    data = annotate_data(document, codebook, state, api)
+    data = annotate_data(document, codebook, state, api, codebook_language=page["codebook_language"])
     panel = {key: view[key] for key in ("annotators", "labels", "spans", "attributions", "proposal", "provenance", "status")}
     return render_template(
-        "annotate.html", document=document, codebook=codebook, data=data, adjudication=panel,
+        "annotate.html", document=document, codebook=data["codebook"], data=data, adjudication=panel,
         hide_names=hide_names, project_id=document.project_id,
     )
 
@@ -93,43 +93,43 @@ def gold_annotations(document_id: int):
 @bp.post("/api/gold/documents/<int:document_id>/spans")
 @login_required
 def create_span(document_id: int):
-    return jsonify(adjudication.create_gold_span(db.session, current_user, document_id, json_body())), 201
+    return jsonify(adjudication.create_gold_span(db.session, current_user, document_id, json_body(), idempotency_key=idempotency_key())), 201
 
 
 @bp.patch("/api/gold/spans/<int:span_id>")
 @login_required
 def update_span(span_id: int):
-    return jsonify(adjudication.update_gold_span(db.session, current_user, span_id, json_body()))
+    return jsonify(adjudication.update_gold_span(db.session, current_user, span_id, json_body(), idempotency_key=idempotency_key()))
 
 
 @bp.delete("/api/gold/spans/<int:span_id>")
 @login_required
 def delete_span(span_id: int):
-    return jsonify(adjudication.delete_gold_span(db.session, current_user, span_id, json_body()))
+    return jsonify(adjudication.delete_gold_span(db.session, current_user, span_id, json_body(), idempotency_key=idempotency_key()))
 
 
 @bp.put("/api/gold/sentences/<int:sentence_id>/labels/<layer>")
 @login_required
 def set_sentence_label(sentence_id: int, layer: str):
-    return jsonify(adjudication.set_gold_label(db.session, current_user, sentence_id, layer, json_body()))
+    return jsonify(adjudication.set_gold_label(db.session, current_user, sentence_id, layer, json_body(), idempotency_key=idempotency_key()))
 
 
 @bp.post("/api/gold/documents/<int:document_id>/attributions")
 @login_required
 def create_attribution(document_id: int):
-    return jsonify(adjudication.create_gold_attribution(db.session, current_user, document_id, json_body())), 201
+    return jsonify(adjudication.create_gold_attribution(db.session, current_user, document_id, json_body(), idempotency_key=idempotency_key())), 201
 
 
 @bp.patch("/api/gold/attributions/<int:attribution_id>")
 @login_required
 def update_attribution(attribution_id: int):
-    return jsonify(adjudication.update_gold_attribution(db.session, current_user, attribution_id, json_body()))
+    return jsonify(adjudication.update_gold_attribution(db.session, current_user, attribution_id, json_body(), idempotency_key=idempotency_key()))
 
 
 @bp.delete("/api/gold/attributions/<int:attribution_id>")
 @login_required
 def delete_attribution(attribution_id: int):
-    return jsonify(adjudication.delete_gold_attribution(db.session, current_user, attribution_id, json_body()))
+    return jsonify(adjudication.delete_gold_attribution(db.session, current_user, attribution_id, json_body(), idempotency_key=idempotency_key()))
 
 
 @bp.post("/api/gold/documents/<int:document_id>/changes")

@@ -1,4 +1,4 @@
-"""Supervisor and admin pages: projects, document uploads, users, one's own account.
+"""Supervisor and admin pages: projects, their members, document uploads, users, one's own account.
 
 Views parse the request, call a service function (which checks the role) and render.
 Every POST carries the CSRF token, checked app-wide by CSRFProtect.
@@ -20,8 +20,8 @@ from ..codebook import CodebookError
 from ..errors import ServiceError
 from ..models import ROLES
 from ..services import imports, projects, users
-from .forms import add_error, expected_problem
-from .params import form_page, page_number
+from .forms import add_error, expected_problem, finish_form
+from .params import form_page, page_number, whole_number
 from .project_page import UploadForm, project_page
 
 bp = Blueprint("admin", __name__)
@@ -126,9 +126,50 @@ def upload(project_id: int):
         ((_upload_name(file.filename), file.read()) for file in files),
         max_bytes=current_app.config["MAX_IMPORT_BYTES"],
         max_sentences=current_app.config["MAX_SENTENCES"],
+        max_documents=current_app.config["MAX_DOCUMENTS_PER_UPLOAD"],
         encoding=(form.encoding.data or "").strip() or None,
+        language=(form.language.data or "").strip() or None,
     )
     return project_page(project_id, results=results, form=form)
+
+
+@bp.post("/projects/<int:project_id>/codebook-language")
+@login_required
+def codebook_language(project_id: int):
+    """The language the project's annotators see the codebook in (empty: as written)."""
+    return finish_form(
+        url_for(".project", project_id=project_id, _anchor="codebook-language"),
+        lambda: projects.set_codebook_language(db.session, current_user, project_id, request.form.get("language", "")),
+        lambda project: f"Annotators now see the codebook in {project.codebook_language or 'its own wording'}.",
+    )
+
+
+# A project's members: the supervisors who see it (admins see every project).
+
+
+def _member_form(project_id: int, change, message):
+    """Add or remove the supervisor the form names (``user``, an id); back to the members."""
+    users.require_admin(db.session, current_user)  # 403 before the form is read
+    back = url_for(".project", project_id=project_id, _anchor="members")
+    return finish_form(back, lambda: change(whole_number("user", request.form.get("user", "").strip())), message)
+
+
+@bp.post("/projects/<int:project_id>/members")
+@login_required
+def add_member(project_id: int):
+    return _member_form(
+        project_id, lambda user_id: projects.add_members(db.session, current_user, project_id, [user_id]),
+        lambda added: f"{added[0].username} is now a member of this project." if added else "Already a member.",
+    )
+
+
+@bp.post("/projects/<int:project_id>/members/remove")
+@login_required
+def remove_member(project_id: int):
+    return _member_form(
+        project_id, lambda user_id: projects.remove_member(db.session, current_user, project_id, user_id),
+        lambda user: f"{user.username} is no longer a member of this project.",
+    )
 
 
 # Users.

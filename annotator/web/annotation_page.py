@@ -4,16 +4,22 @@ the annotators' page and the adjudication page, which points its API URLs at /ap
 from __future__ import annotations
 
 from ..codebook import Codebook
+from ..direction import text_direction
 from ..models import Document
 
 
-def annotate_data(document: Document, codebook: Codebook, state: dict, api: dict) -> dict:
-    """The article, the codebook, the saved state and the API URLs the page saves to."""
+def annotate_data(document: Document, codebook: Codebook, state: dict, api: dict, *,
+                  codebook_language: str | None = None) -> dict:
+    """The article, the codebook as annotators reading ``codebook_language`` see it (each
+    label, value, attribute and role with its ``display`` name; Codebook.shown_in), the saved
+    state and the API URLs the page saves to."""
     return {
         "document": {
             "id": document.id,
             "title": document.title,
             "text": document.text,
+            "language": document.language,
+            "direction": text_direction(document.text, document.language),
             "outlet": document.outlet,
             "url": document.url,
             "published": document.published.isoformat() if document.published else None,
@@ -21,7 +27,8 @@ def annotate_data(document: Document, codebook: Codebook, state: dict, api: dict
         "sentences": [
             {"id": s.id, "position": s.position, "start": s.start, "end": s.end} for s in document.sentences
         ],
-        "codebook": codebook.to_dict(),
+        "codebook": codebook.shown_in(codebook_language),
+        "codebook_language": codebook_language,
         "hotkeys": codebook.hotkeys(),
         "state": state,
         "api": api,

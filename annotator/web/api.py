@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 
 from ..app import db
 from ..services import annotations, assignments, progress
-from .params import json_body
+from .params import idempotency_key, json_body
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -21,43 +21,43 @@ def document_annotations(document_id: int):
 @bp.post("/documents/<int:document_id>/spans")
 @login_required
 def create_span(document_id: int):
-    return jsonify(annotations.create_span(db.session, current_user, document_id, json_body())), 201
+    return jsonify(annotations.create_span(db.session, current_user, document_id, json_body(), idempotency_key=idempotency_key())), 201
 
 
 @bp.patch("/spans/<int:span_id>")
 @login_required
 def update_span(span_id: int):
-    return jsonify(annotations.update_span(db.session, current_user, span_id, json_body()))
+    return jsonify(annotations.update_span(db.session, current_user, span_id, json_body(), idempotency_key=idempotency_key()))
 
 
 @bp.delete("/spans/<int:span_id>")
 @login_required
 def delete_span(span_id: int):
-    return jsonify(annotations.delete_span(db.session, current_user, span_id, json_body()))
+    return jsonify(annotations.delete_span(db.session, current_user, span_id, json_body(), idempotency_key=idempotency_key()))
 
 
 @bp.put("/sentences/<int:sentence_id>/labels/<layer>")
 @login_required
 def set_sentence_label(sentence_id: int, layer: str):
-    return jsonify(annotations.set_sentence_label(db.session, current_user, sentence_id, layer, json_body()))
+    return jsonify(annotations.set_sentence_label(db.session, current_user, sentence_id, layer, json_body(), idempotency_key=idempotency_key()))
 
 
 @bp.post("/documents/<int:document_id>/attributions")
 @login_required
 def create_attribution(document_id: int):
-    return jsonify(annotations.create_attribution(db.session, current_user, document_id, json_body())), 201
+    return jsonify(annotations.create_attribution(db.session, current_user, document_id, json_body(), idempotency_key=idempotency_key())), 201
 
 
 @bp.patch("/attributions/<int:attribution_id>")
 @login_required
 def update_attribution(attribution_id: int):
-    return jsonify(annotations.update_attribution(db.session, current_user, attribution_id, json_body()))
+    return jsonify(annotations.update_attribution(db.session, current_user, attribution_id, json_body(), idempotency_key=idempotency_key()))
 
 
 @bp.delete("/attributions/<int:attribution_id>")
 @login_required
 def delete_attribution(attribution_id: int):
-    return jsonify(annotations.delete_attribution(db.session, current_user, attribution_id, json_body()))
+    return jsonify(annotations.delete_attribution(db.session, current_user, attribution_id, json_body(), idempotency_key=idempotency_key()))
 
 
 @bp.post("/documents/<int:document_id>/changes")

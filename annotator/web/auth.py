@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
-from flask_login import login_required, login_user, logout_user
+from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
@@ -13,6 +13,7 @@ from wtforms.validators import DataRequired, Length, ValidationError
 from ..app import db
 from ..services import users
 from ..errors import TooManyAttempts
+from . import LOGIN_TOKEN, session_lifetimes
 
 bp = Blueprint("auth", __name__)
 
@@ -43,15 +44,19 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         try:
-            user = users.log_in(db.session, None, form.username.data, form.password.data, request.remote_addr or "")
+            signed_in = users.log_in(db.session, None, form.username.data, form.password.data,
+                                     request.remote_addr or "", session_lifetimes())
         except TooManyAttempts as error:
             flash(error.message, "error")
-            return render_template("login.html", form=form), error.status
-        if user is None:
+            return render_template("login.html", form=form), error.status, {"Retry-After": str(error.retry_after)}
+        if signed_in is None:
             flash("Wrong username or password, or the account is deactivated.", "error")
             return render_template("login.html", form=form), 401
-        # A fresh session on login: nothing an attacker planted before survives (fixation).
+        user, token = signed_in
+        # A fresh session on login: nothing an attacker planted before survives (fixation),
+        # and the CSRF token of the session before is not this one's.
         session.clear()
+        session[LOGIN_TOKEN] = token
         login_user(user)
         return redirect(_safe_next(request.args.get("next")))
     if form.is_submitted():  # and invalid: the form again, saying why, as the other forms do
@@ -65,6 +70,7 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    users.log_out(db.session, current_user)  # server-side: a copy of the cookie is worth nothing now
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))

@@ -32,12 +32,13 @@ def annotate(document_id: int):
         "done": url_for("api.mark_done", document_id=document.id),
         "activity": url_for("api.record_activity", document_id=document.id),
     }
-    return render_template("annotate.html", document=document, codebook=codebook,
-                           data=annotate_data(document, codebook, page["state"], api))
+    data = annotate_data(document, codebook, page["state"], api, codebook_language=page["codebook_language"])
+    return render_template("annotate.html", document=document, codebook=data["codebook"], data=data)
 
 
 @bp.get("/documents/<int:document_id>/guidelines")
 @login_required
 def guidelines(document_id: int):
     page = annotations.guidelines(db.session, current_user, document_id)
-    return render_template("guidelines.html", codebook=page["codebook"], document=page["document"])
+    return render_template("guidelines.html", codebook=page["codebook"].shown_in(page["codebook_language"]),
+                           document=page["document"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import request
 
 from ..errors import ServiceError
@@ -40,12 +42,48 @@ def form_page() -> int | None:
     return whole_number("page", raw) if raw else None
 
 
+def idempotency_key() -> str | None:
+    """The request's ``Idempotency-Key`` header, None when not sent (the service checks it)."""
+    return request.headers.get("Idempotency-Key")
+
+
 def json_body() -> dict:
-    """The request's JSON object (an API call's body); anything else is a 400."""
+    """The request's JSON object (an API call's body); anything else is a 400, and so is a key
+    or a string value anywhere in it holding a lone surrogate (JSON's ``"\\ud800"`` escapes
+    decode to one): it is no text, and no database can store it."""
     try:
         data = request.get_json(silent=True)
     except RecursionError:  # nested deeper than the JSON decoder goes
         raise ServiceError("the request body is nested too deeply") from None
     if not isinstance(data, dict):
         raise ServiceError("the request body must be a JSON object")
+    if (path := _lone_surrogate_at(data)) is not None:
+        raise ServiceError(f"{path} is not valid text: it holds a lone surrogate (U+D800 to U+DFFF)", field=path)
     return data
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _lone_surrogate_at(data: dict) -> str | None:
+    """The path (``comment``, ``parts[0].role``) of the first key or string of ``data`` holding a
+    lone surrogate, the surrogate written as an escape; None if there is none. Walked without
+    recursion: the decoder nests deeper than Python recurses."""
+    pending: list[tuple[str, object]] = [("", data)]
+    while pending:
+        path, value = pending.pop()
+        if isinstance(value, str):
+            if _SURROGATE.search(value):
+                return path
+        elif isinstance(value, dict):
+            for key in value:
+                if _SURROGATE.search(key):
+                    return _escaped(f"{path}.{key}" if path else key)
+            pending += reversed([(f"{path}.{key}" if path else key, item) for key, item in value.items()])
+        elif isinstance(value, list):
+            pending += reversed([(f"{path}[{index}]", item) for index, item in enumerate(value)])
+    return None
+
+
+def _escaped(text: str) -> str:
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")

@@ -1,6 +1,7 @@
-"""The project page (templates/admin/project.html): its documents, the upload form and the
-export forms. Rendered by the project view, after an upload, and after a refused export
-(with the options the export was sent and why it was refused)."""
+"""The project page (templates/admin/project.html): its documents, its members (the supervisors
+who see it; an admin's forms add and remove them), the upload form and the export forms.
+Rendered by the project view, after an upload, and after a refused export (with the options
+the export was sent and why it was refused)."""
 
 from __future__ import annotations
 
@@ -13,23 +14,31 @@ from wtforms.validators import Length, Optional, ValidationError
 
 from .. import exporters
 from ..app import db
-from ..ingest import EncodingNeeded, IngestError, check_encoding
+from ..ingest import EncodingNeeded, IngestError, check_encoding, check_language
+from ..ingest.language import LANGUAGE_NAMES, LANGUAGE_TAG_MAX
 from ..services import projects
 from . import megabytes, upload_limit
 from .params import page_number
 
 
-def _known_encoding(_form, field) -> None:
-    try:
-        check_encoding(field.data)
-    except ValueError as error:
-        raise ValidationError(str(error)) from None
+def _accepted_by(check):
+    """A field validator: ``check`` (check_encoding, check_language) must accept the value."""
+
+    def validate(_form, field) -> None:
+        try:
+            check(field.data)
+        except ValueError as error:
+            raise ValidationError(str(error)) from None
+
+    return validate
 
 
 class UploadForm(FlaskForm):
     files = MultipleFileField("Files (.txt, .html, .htm, .jsonl)")
     # Empty: each file's own encoding (UTF-8, a byte-order mark, an HTML page's charset).
-    encoding = StringField("Encoding", validators=[Optional(), Length(max=40), _known_encoding])
+    encoding = StringField("Encoding", validators=[Optional(), Length(max=40), _accepted_by(check_encoding)])
+    # Empty: each article's own language (declared, else detected from its script).
+    language = StringField("Language", validators=[Optional(), Length(max=LANGUAGE_TAG_MAX), _accepted_by(check_language)])
 
 
 def _upload_problem(error: IngestError) -> str:
@@ -45,13 +54,17 @@ def project_page(project_id: int, *, results: list | None = None, form: UploadFo
         "admin/project.html",
         project=project,
         documents=rows,
+        members=projects.project_members(db.session, current_user, project_id),
         form=form or UploadForm(),
         results=results,
         max_bytes=current_app.config["MAX_IMPORT_BYTES"],
         max_sentences=current_app.config["MAX_SENTENCES"],
+        max_documents=current_app.config["MAX_DOCUMENTS_PER_UPLOAD"],
         upload_limit=upload_limit(),
         megabytes=megabytes,
         upload_problem=_upload_problem,
+        language_names=LANGUAGE_NAMES,
+        codebook_languages=projects.project_codebook(project).languages,
         export_formats=list(exporters.FORMATS),
         export_sent=export_sent or {},
         export_problem=export_problem,

@@ -23,7 +23,7 @@ from flask_login import current_user, login_required
 from .. import report as reporting
 from ..app import db
 from ..errors import NotFound, ServiceError
-from ..services.users import require_supervisor
+from ..services import projects
 from .figures import bucket, chart, figure
 from .params import flag, whole_number
 
@@ -93,7 +93,7 @@ def _report(project_id: int, parameters: dict) -> dict | None:
     ago (the "computing…" page reloading itself); an older one is dropped and the report asked
     for again, which the service's cache answers at once unless the annotations changed.
     """
-    require_supervisor(db.session, current_user)  # before starting any work; the service checks again
+    projects.get_project(db.session, current_user, project_id)  # 403/404 before any work; the service checks again
     app = current_app._get_current_object()
     key = (id(app), current_user.id, project_id, json.dumps(parameters, default=str, sort_keys=True))
     now = time.monotonic()

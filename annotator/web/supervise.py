@@ -11,8 +11,7 @@ from flask_login import current_user, login_required
 
 from .. import report as reporting
 from ..app import db
-from ..services import assignments, progress, review
-from ..services.users import require_supervisor
+from ..services import assignments, progress, projects, review
 from .forms import finish_form
 from .params import form_page, page_number, whole_number
 
@@ -43,7 +42,7 @@ def assignments_page(project_id: int):
 @bp.post("/projects/<int:project_id>/assignments/auto")
 @login_required
 def auto_assign(project_id: int):
-    require_supervisor(db.session, current_user)  # 403 before the form's fields are read and judged
+    projects.get_project(db.session, current_user, project_id)  # 403/404 before the form's fields are read and judged
 
     def run():
         return assignments.auto_assign(
@@ -61,7 +60,7 @@ def auto_assign(project_id: int):
 @bp.post("/projects/<int:project_id>/assignments")
 @login_required
 def assign(project_id: int):
-    require_supervisor(db.session, current_user)  # 403 before the form's fields are read and judged
+    projects.get_project(db.session, current_user, project_id)  # 403/404 before the form's fields are read and judged
 
     def run():
         return assignments.assign(db.session, current_user, project_id, [_int("user")], _ints("documents"))

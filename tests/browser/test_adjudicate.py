@@ -30,6 +30,7 @@ def _set_up(live_server, tmp_path) -> dict:
     live_server.cli("import", str(article), "--project", PROJECT)
     for name, role in (("adj_first", "annotator"), ("adj_second", "annotator"), ("adj_sup", "supervisor")):
         live_server.cli("users", "add", name, "--role", role, "--password-stdin", stdin=PASSWORD + "\n")
+    live_server.cli("project", "members", "add", PROJECT, "adj_sup")
     for name in ("adj_first", "adj_second"):  # in this order: annotator 1, annotator 2
         live_server.cli("assign", "--project", PROJECT, "--user", name)
     (row,) = live_server.rows(

@@ -10,6 +10,19 @@ from .conftest import SEED_TITLE, log_in, open_document, select_text, user_rows,
 pytestmark = pytest.mark.browser
 
 
+def queue_offline(page) -> None:
+    """A cue (which starts an attribution), a source (which joins it) and the sentence's claim
+    type, made while the server is unreachable: five changes queued (two spans, the attribution
+    made and joined, the label)."""
+    page.route("**/api/**", lambda route: route.abort("internetdisconnected"))
+    select_text(page, "as reported by")
+    page.keyboard.press("c")
+    select_text(page, "ARY News")
+    page.keyboard.press("s")
+    page.keyboard.press("1")
+    expect(page.locator("#save-state")).to_have_attribute("data-pending", "5")
+
+
 def test_an_annotation_made_offline_goes_out_as_one_request(live_server, new_context, make_annotator):
     """Two spans (a cue starting an attribution, a source joining it) and the sentence's claim
     type, made while the server is unreachable: once it is back, one request saves them all."""
@@ -18,15 +31,8 @@ def test_an_annotation_made_offline_goes_out_as_one_request(live_server, new_con
     open_document(page, SEED_TITLE)
     save = page.locator("#save-state")
     sent: list[dict] = []
-    page.route("**/api/**", lambda route: route.abort("internetdisconnected"))
-
-    select_text(page, "as reported by")
-    page.keyboard.press("c")
-    select_text(page, "ARY News")
-    page.keyboard.press("s")
-    page.keyboard.press("1")
+    queue_offline(page)
     expect(save).to_have_attribute("data-state", "offline")
-    expect(save).to_have_attribute("data-pending", "5")  # two spans, the attribution made and joined, the label
     assert user_rows(live_server, "spans", user) == []
 
     page.on("request", lambda request: "/api/" in request.url and sent.append(

@@ -24,6 +24,7 @@ def test_agreement_report_heatmap_to_disagreements(live_server, new_context, tmp
                        encoding="utf-8")
     live_server.cli("import", str(article), "--project", project)
     live_server.cli("users", "add", supervisor, "--role", "supervisor", "--password-stdin", stdin=PASSWORD + "\n")
+    live_server.cli("project", "members", "add", project, supervisor)
     for name in names:
         live_server.cli("users", "add", name, "--role", "annotator", "--password-stdin", stdin=PASSWORD + "\n")
         live_server.cli("assign", "--project", project, "--user", name)

@@ -22,6 +22,7 @@ def test_assign_k_2_annotate_and_watch_progress(live_server, new_context, tmp_pa
     article.write_text("Assigned twice\n\nThe minister said the bridge would open next year. Critics disagreed strongly.\n", encoding="utf-8")
     live_server.cli("import", str(article), "--project", project)
     live_server.cli("users", "add", supervisor, "--role", "supervisor", "--password-stdin", stdin=PASSWORD + "\n")
+    live_server.cli("project", "members", "add", project, supervisor)
     for name in names:
         live_server.cli("users", "add", name, "--role", "annotator", "--password-stdin", stdin=PASSWORD + "\n")
 

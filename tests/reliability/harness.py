@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pwd
 import random
 import re
 import shutil
@@ -19,6 +20,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import defaultdict
@@ -409,10 +411,87 @@ def verify(database_url: str, ledgers: list[Ledger]) -> Verification:
     return Verification(checked, missing, integrity)
 
 
-def restart_postgresql() -> None:
-    cluster = sorted(os.listdir("/etc/postgresql"))[-1]
-    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", cluster, "main", "restart"], check=True,
-                   capture_output=True, timeout=120)
+def postgresql_binaries() -> Path | None:
+    """The newest PostgreSQL server programs installed (initdb, pg_ctl), as Debian lays them out."""
+    found = [path.parent for path in Path("/usr/lib/postgresql").glob("*/bin/initdb")]
+    return max(found, key=lambda path: int(path.parent.name) if path.parent.name.isdigit() else 0, default=None)
+
+
+# initdb refuses to run as root: then the cluster runs as the account Debian's package made.
+CLUSTER_ACCOUNT = "postgres"
+
+
+@dataclass
+class PostgresCluster:
+    """A PostgreSQL cluster of the test's own, so that restarting it disturbs nobody else: made
+    with initdb in a temporary folder, trust auth, on a free port of 127.0.0.1 (its socket in
+    that folder), started and restarted with pg_ctl, stopped and deleted by :meth:`stop`. The
+    machine's own PostgreSQL is never touched. Run by root, its programs run as
+    ``CLUSTER_ACCOUNT``."""
+
+    binaries: Path
+    port: int = field(default_factory=free_port)
+    folder: Path | None = None
+
+    @property
+    def url(self) -> str:
+        """The URL of its maintenance database."""
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, program: str, *args: str) -> None:
+        account = {}
+        if os.geteuid() == 0:
+            user = pwd.getpwnam(CLUSTER_ACCOUNT)
+            account = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
+        subprocess.run([str(self.binaries / program), *args], check=True, capture_output=True, timeout=120,
+                       cwd=self.folder, **account)
+
+    def _pg_ctl(self, action: str, *options: str) -> None:
+        # Always with a log file: without one the server would keep pg_ctl's output pipe open.
+        self._run("pg_ctl", action, "-D", str(self.folder / "data"), "-l", str(self.folder / "server.log"), "-w",
+                  *options)
+
+    def start(self) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="annotator-postgresql-"))
+        if os.geteuid() == 0:
+            shutil.chown(self.folder, CLUSTER_ACCOUNT)
+        self._run("initdb", "-D", str(self.folder / "data"), "-U", "postgres", "--auth=trust", "-E", "UTF8",
+                  "--locale=C", "--no-sync")
+        self._pg_ctl("start", "-o", f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.folder}")
+
+    def create_database(self, name: str = "annotator") -> str:
+        engine = sa.create_engine(self.url, isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as connection:
+                connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        finally:
+            engine.dispose()
+        return sa.make_url(self.url).set(database=name).render_as_string(hide_password=False)
+
+    def restart(self) -> None:
+        """Stop (fast: open connections are cut) and start again, with the options it started with."""
+        self._pg_ctl("restart", "-m", "fast")
+
+    def stop(self) -> None:
+        if self.folder is None:
+            return
+        try:
+            if (self.folder / "data" / "postmaster.pid").exists():
+                self._pg_ctl("stop", "-m", "immediate")
+        finally:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            self.folder = None
+
+    def __enter__(self) -> PostgresCluster:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.stop()
 
 
 def wait_for_recovery(url: str, seconds: float = 30) -> None:

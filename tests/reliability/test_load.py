@@ -1,9 +1,11 @@
 """Nothing acknowledged is lost: 32 simulated annotators save through the production server
 (a process of its own) on SQLite and on PostgreSQL; see harness.py for what they do and what
 is checked. No 5xx is ever answered, and every acknowledged save is stored as acknowledged:
-under plain load, across a SIGKILL and restart of the server, across a restart of PostgreSQL,
-and through the deployment docs/deploy.md describes (nginx → gunicorn → PostgreSQL).
-Kept short here (CI); bench/load_bench.py runs the same for longer and with more annotators.
+under plain load, across a SIGKILL and restart of the server, across a restart of PostgreSQL
+(a cluster of the test's own, harness.PostgresCluster: the machine's server, which other test
+runs may be using, is never stopped), and through the deployment docs/deploy.md describes
+(nginx → gunicorn → PostgreSQL). Kept short here (CI); bench/load_bench.py runs the same for
+longer and with more annotators.
 """
 
 from __future__ import annotations
@@ -13,10 +15,13 @@ import time
 
 import pytest
 import requests
+import sqlalchemy as sa
 
 from annotator.services.users import MAX_FAILURES_PER_ADDRESS
 
-from .harness import NGINX, Proxy, Server, prepare, restart_postgresql, run_load, usernames, verify, wait_for_recovery
+from .harness import (
+    NGINX, PostgresCluster, Proxy, Server, postgresql_binaries, prepare, run_load, usernames, verify, wait_for_recovery,
+)
 
 ANNOTATORS = 32
 NAMES = usernames(ANNOTATORS)
@@ -30,9 +35,9 @@ def _database(database: str, tmp_path, postgres_server) -> str:
     return postgres_server.create_database()
 
 
-def _serve(database: str, tmp_path, postgres_server, **server_options):
-    """A migrated instance with the seed article assigned to 32 annotators, served."""
-    url = _database(database, tmp_path, postgres_server)
+def _serve(url: str, tmp_path, **server_options):
+    """A migrated instance of the database at ``url`` with the seed article assigned to 32
+    annotators, served."""
     running = Server(url, tmp_path / "instance", **server_options)
     running.article = prepare(url, running.instance, NAMES)
     running.start()
@@ -44,12 +49,22 @@ def _serve(database: str, tmp_path, postgres_server, **server_options):
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def server(request, tmp_path, postgres_server):
-    yield from _serve(request.param, tmp_path, postgres_server)
+    yield from _serve(_database(request.param, tmp_path, postgres_server), tmp_path)
 
 
 @pytest.fixture
-def postgres_serving(tmp_path, postgres_server):
-    yield from _serve("postgresql", tmp_path, postgres_server)
+def own_postgresql():
+    """A PostgreSQL cluster of the test's own, to restart (harness.PostgresCluster)."""
+    binaries = postgresql_binaries()
+    if binaries is None:
+        pytest.skip("PostgreSQL's server programs are not installed (Debian's postgresql package)")
+    with PostgresCluster(binaries) as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def postgres_serving(tmp_path, own_postgresql):
+    yield from _serve(own_postgresql.create_database(), tmp_path)
 
 
 def _check(server: Server, ledgers, *, unavailable_allowed: bool = False) -> None:
@@ -82,17 +97,33 @@ def test_a_killed_server_loses_nothing_it_acknowledged(server):
     _check(server, ledgers)
 
 
-def test_postgresql_restarted_under_load(postgres_serving, postgres_server):
+def _started_at(url: str):
+    """When the PostgreSQL server at ``url`` last started."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return connection.execute(sa.text("SELECT pg_postmaster_start_time()")).scalar()
+    finally:
+        engine.dispose()
+
+
+def test_postgresql_restarted_under_load(postgres_serving, own_postgresql, postgres_server):
     """The database goes away and comes back while annotators save: requests meanwhile get 503
-    JSON (nothing saved, sent again), never a 500; the app recovers without a restart."""
+    JSON (nothing saved, sent again), never a 500; the app recovers without a restart. The
+    cluster restarted is the test's own: the machine's, which other test runs may be using,
+    keeps running."""
     server = postgres_serving
+    machine = None if postgres_server.available() else postgres_server.url.render_as_string(hide_password=False)
+    machine_started = _started_at(machine) if machine else None
+    own_started = _started_at(own_postgresql.url)
 
     def restart_database():
         time.sleep(1)
-        restart_postgresql()
+        own_postgresql.restart()
 
     ledgers, _ = run_load(server.url, server.article, NAMES, seconds=3, during=restart_database)
-    postgres_server.engine.dispose()  # the test suite's own pooled connections died with it
+    assert _started_at(own_postgresql.url) > own_started
+    assert (_started_at(machine) if machine else None) == machine_started, "the machine's PostgreSQL was restarted"
     assert sum(ledger.unavailable for ledger in ledgers) > 0  # the outage was seen
     _check(server, ledgers, unavailable_allowed=True)
     wait_for_recovery(server.url)
@@ -104,8 +135,8 @@ def deployment(tmp_path, postgres_server):
     front of gunicorn (2 workers × 8 threads, ANNOTATOR_BEHIND_HTTPS_PROXY=1) on PostgreSQL."""
     if NGINX is None:
         pytest.skip("nginx is not installed (Debian's nginx-light; .ci/run installs it)")
-    for server in _serve("postgresql", tmp_path, postgres_server, kind="gunicorn", workers=2, threads=8,
-                         environment={"ANNOTATOR_BEHIND_HTTPS_PROXY": "1"}):
+    for server in _serve(_database("postgresql", tmp_path, postgres_server), tmp_path, kind="gunicorn", workers=2,
+                         threads=8, environment={"ANNOTATOR_BEHIND_HTTPS_PROXY": "1"}):
         proxy = Proxy(server, tmp_path / "nginx")
         proxy.start()
         try:
