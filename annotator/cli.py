@@ -793,7 +793,8 @@ def export_command(
 
 @main.group("gold")
 def gold_group() -> None:
-    """The gold standard: pre-fill it where annotators agree, see how far adjudication is."""
+    """The gold standard: pre-fill it where annotators agree, finish or reopen documents, see how
+    far adjudication is."""
 
 
 @gold_group.command("auto")
@@ -844,3 +845,48 @@ def gold_status_command(instance: Instance, project_name: str, as_json: bool) ->
     counts = result["counts"]
     click.echo(f"Adjudicated {counts['adjudicated']}/{counts['total']} ({_percent(counts['adjudicated'], counts['total'])}), "
                f"in progress {counts['in_progress']}, not started {counts['not_started']}.")
+
+
+def _set_gold_status(instance: Instance, project_name: str, document_ids: tuple[int, ...], note: str | None,
+                     change: str) -> None:
+    """Run adjudication.finish or .reopen (``change``) on each document of the project, one
+    transaction each; print what became of each, and fail naming those that could not."""
+    from .services import adjudication
+
+    session = instance.session
+    in_project = {row["document"] for row in adjudication.status(session, SYSTEM, _project_id(session, project_name))["documents"]}
+    strangers = [str(d) for d in document_ids if d not in in_project]
+    if strangers:
+        raise click.ClickException(f"no document {', '.join(strangers)} in project {project_name!r}; nothing was changed")
+    failed = []
+    for document_id in document_ids:
+        try:
+            result = getattr(adjudication, change)(session, SYSTEM, document_id, note=note)
+        except ServiceError as error:
+            click.echo(f"Document {document_id}: {error.message}", err=True)
+            failed.append(str(document_id))
+        else:
+            click.echo(f"Document {document_id}: {result['status'].replace('_', ' ')}.")
+    if failed:
+        raise click.ClickException(f"could not {change} document(s) {', '.join(failed)}")
+
+
+@gold_group.command("finish")
+@click.option("--project", "project_name", default=DEFAULT_PROJECT, show_default=True)
+@click.option("--note", help="A note kept with each document's adjudication.")
+@click.argument("document_ids", metavar="DOCUMENT_ID...", nargs=-1, required=True, type=int)
+@with_instance()
+def gold_finish_command(instance: Instance, project_name: str, note: str | None, document_ids: tuple[int, ...]) -> None:
+    """Mark documents adjudicated (their gold becomes read-only, scored and exported), as the
+    adjudication page's "Mark adjudicated" does. Each document must be in progress."""
+    _set_gold_status(instance, project_name, document_ids, note, "finish")
+
+
+@gold_group.command("reopen")
+@click.option("--project", "project_name", default=DEFAULT_PROJECT, show_default=True)
+@click.option("--note", help="A note kept with each document's adjudication (else the note stays).")
+@click.argument("document_ids", metavar="DOCUMENT_ID...", nargs=-1, required=True, type=int)
+@with_instance()
+def gold_reopen_command(instance: Instance, project_name: str, note: str | None, document_ids: tuple[int, ...]) -> None:
+    """Make adjudicated documents in progress again, so their gold can change."""
+    _set_gold_status(instance, project_name, document_ids, note, "reopen")

@@ -381,7 +381,9 @@ class Adjudication(Timestamped, Base):
 class GoldProvenance(Base):
     """The latest decision behind one gold item (its history is in the audit log): how it was
     made, which annotators' items it matches (``agreed``, user ids), who made it (None: the
-    automatic pre-fill) and an optional note."""
+    automatic pre-fill) and an optional note. ``detail``: for an attribution pre-filled from
+    the proposal, who agreed on each part and attribute and what stayed open (None otherwise;
+    docs/adjudication.md)."""
 
     __tablename__ = "gold_provenance"
     __table_args__ = (
@@ -397,6 +399,7 @@ class GoldProvenance(Base):
     agreed: Mapped[list[int]] = mapped_column(JSON, default=list)
     adjudicator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     note: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
 
 

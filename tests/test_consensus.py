@@ -1,11 +1,11 @@
-"""Proposed gold from annotators' work (annotator.agreement.consensus): pure, no database."""
+"""Proposed gold from annotators' work (annotator.agreement.consensus): pure, no database.
+Attributions: tests/test_attribution_proposal.py."""
 
 from __future__ import annotations
 
 import pytest
 
-from annotator.agreement import Attribution
-from annotator.agreement.consensus import Open, attribution_consensus, majority, span_consensus
+from annotator.agreement.consensus import Open, majority, span_consensus
 
 
 # -- sentence labels ------------------------------------------------------------------------
@@ -106,48 +106,3 @@ def test_span_consensus_of_nothing_and_bad_matching():
     assert span_consensus({1: [], 2: None}, 1, "overlap").proposed == []
     with pytest.raises(ValueError, match="matching"):
         span_consensus({}, 1, "fuzzy")
-
-
-# -- attributions ---------------------------------------------------------------------------
-
-
-def _attribution(cue, content, source=None, **attributes):
-    parts = {"cue": [cue], "content": [content]}
-    if source:
-        parts["source"] = [source]
-    return Attribution(parts=parts, attributes=attributes)
-
-
-def test_attributions_agree_exactly_on_parts_and_attributes():
-    a = _attribution((10, 15), (20, 40), (0, 8), quote_type="direct")
-    same = _attribution((10, 15), (20, 40), (0, 8), quote_type="direct")
-    other_source = _attribution((10, 15), (20, 40), (0, 5), quote_type="direct")
-    result = attribution_consensus({1: [a], 2: [same], 3: [other_source]}, 2, "exact")
-    assert result.proposed == [(a, [1, 2])]
-    assert attribution_consensus({1: [a], 2: [same], 3: [other_source]}, 3, "exact").proposed == []
-
-
-def test_attributions_agree_by_overlap_of_cue_or_content():
-    a = _attribution((10, 15), (20, 40), quote_type="direct")
-    b = _attribution((10, 15), (20, 40), quote_type="direct")
-    c = _attribution((11, 15), (22, 40), quote_type="indirect")
-    far = _attribution((100, 105), (110, 120))
-    result = attribution_consensus({1: [a, far], 2: [b], 3: [c]}, 3, "overlap")
-    assert result.proposed == [(a, [1, 2, 3])]  # the version two of them share
-    assert result.ties == []
-
-
-def test_attribution_tie_stays_open():
-    a = _attribution((10, 15), (20, 40), quote_type="direct")
-    b = _attribution((10, 15), (20, 40), quote_type="indirect")
-    result = attribution_consensus({1: [a], 2: [b]}, 2, "overlap")
-    assert result.proposed == []
-    assert [sorted(t.annotators) for t in result.ties] == [[1, 2]]
-    assert set(map(repr, result.ties[0].candidates)) == {repr(a), repr(b)}
-    assert attribution_consensus({1: [a], 2: [b]}, 2, "exact").ties == []  # one vote each: below 2
-
-
-def test_attributions_with_only_source_or_supplement_overlap_do_not_link():
-    a = Attribution(parts={"source": [(0, 5)], "cue": [(10, 15)]})
-    b = Attribution(parts={"source": [(0, 5)], "cue": [(50, 55)]})
-    assert attribution_consensus({1: [a], 2: [b]}, 2, "overlap").proposed == []

@@ -173,8 +173,10 @@ def test_review_side_by_side(worked):
     assert "style=" not in page
 
     only = sup.http.get(f"/documents/{seed.id}/review?disagree=1").get_data(as_text=True)
-    # Sentence 1: event vs quantity. Sentence 2 is labelled by ann only, so nobody to disagree with.
-    assert _rows(only) == 1 and 'id="s0" class="disagree"' in only and f"1 of {n_seed} sentences" in only
+    # Sentence 1: event vs quantity. Sentences 2 and 3 are labelled by ann only, and bob, who has
+    # begun the document, marked nothing there: one-sided, a disagreement too.
+    assert _rows(only) == 3 and f"3 of {n_seed} sentences" in only
+    assert all(f'id="s{i}" class="disagree"' in only for i in range(3))
 
     one = sup.http.get(f"/documents/{seed.id}/review?annotator={worked['bob'].id}").get_data(as_text=True)
     assert "<th>bob" in one and "<th>ann" not in one and "<strong>event</strong>" not in one

@@ -27,7 +27,9 @@ from sqlalchemy import Float, Integer, Select, Text, case, cast, func, null, sel
 from sqlalchemy.orm import Session, selectinload
 
 from .. import agreement
-from ..agreement.consensus import attribution_consensus, attribution_key, majority, span_consensus, vote_key
+from ..agreement.attributions import alignment_weight
+from ..agreement.consensus import AttributionProposal, attribution_key, attribution_proposals, majority, span_consensus, vote_key
+from ..codebook import Relation
 from ..db import batch, reads, writes
 from ..errors import Conflict, NotFound, ServiceError
 from ..models import (
@@ -46,6 +48,7 @@ from ..models import (
     User,
     utcnow,
 )
+from ..report.relations import relation_roles
 from . import annotations, audit
 from .idempotency import idempotent
 from .assignments import ACTIVE_STATUSES, holders, is_live
@@ -184,9 +187,10 @@ def _span_attributes(spans: list[Span]) -> tuple[dict, list[str]]:
 def proposal(codebook, document: Document, work: _DocumentRows, annotator_ids: list[int], gold: int | None,
              rule: dict) -> dict:
     """The proposed gold of a document from the annotators' rows in ``work``: labels by
-    majority, spans and attributions by agreement of at least min_agree annotators
-    (docs/adjudication.md). Each item says whether gold (the rows of user ``gold`` in
-    ``work``) already holds exactly it (``in_gold``); ties are listed, never proposed."""
+    majority, spans by agreement of at least min_agree annotators, attributions per aligned
+    group, part by part and attribute by attribute (docs/adjudication.md). Each item says
+    whether gold (the rows of user ``gold`` in ``work``) already holds exactly it
+    (``in_gold``); ties are listed (an attribution's inside its item), never proposed."""
     min_agree, matching = rule["min_agree"], rule["matching"]
     gold_labels = {(sentence, layer): values.get(gold) for sentence, layers in work.labels.items()
                    for layer, values in layers.items()}
@@ -220,26 +224,42 @@ def proposal(codebook, document: Document, work: _DocumentRows, annotator_ids: l
             span_ties.append({"layer": layer.name, "annotators": tie.annotators,
                               "candidates": [{"label": label, "start": start, "end": end} for start, end, label in tie.candidates]})
     gold_units = {attribution_key(_as_unit(a)) for a in work.attributions.get(gold, [])}
-    attributions, attribution_ties = [], []
+    attributions = []
     for relation in codebook.relations:
-        units = {u: [_as_unit(a) for a in work.attributions.get(u, []) if a.relation == relation.name] for u in annotator_ids}
-        result = attribution_consensus(units, min_agree, matching)
-        labels_of = {role.name: role.label for role in relation.roles}
-        for unit, agreed in result.proposed:
-            attributions.append({"relation": relation.name, "layer": relation.layer, "parts": _parts(unit, labels_of),
-                                 "attributes": dict(unit.attributes), "agreed": agreed,
-                                 "in_gold": attribution_key(unit) in gold_units})
-        for tie in result.ties:
-            attribution_ties.append({"relation": relation.name, "annotators": tie.annotators,
-                                     "candidates": [{"parts": _parts(unit, labels_of), "attributes": dict(unit.attributes)}
-                                                    for unit in tie.candidates]})
+        rows = {u: [a for a in work.attributions.get(u, []) if a.relation == relation.name] for u in annotator_ids}
+        units = {u: [_as_unit(a) for a in mine] for u, mine in rows.items()}
+        for proposed in attribution_proposals(
+            units, min_agree, matching, roles=[role.name for role in relation.roles],
+            required_roles=[role.name for role in relation.roles if role.required],
+            required_attributes=[attribute.name for attribute in relation.attributes if attribute.required],
+            aligning=relation_roles(relation)["aligning"],
+        ):
+            item = _attribution_item(document, relation, proposed, rows, f"g{len(attributions) + 1}")
+            attributions.append(item | {"in_gold": attribution_key(proposed.unit()) in gold_units})
     return {"labels": labels, "ties": ties, "spans": spans, "span_ties": span_ties,
-            "attributions": attributions, "attribution_ties": attribution_ties, "settings": dict(rule)}
+            "attributions": attributions, "attribution_ties": [], "settings": dict(rule)}
 
 
-def _parts(unit: agreement.Attribution, labels_of: dict[str, str]) -> list[dict]:
-    return [{"role": role, "label": labels_of.get(role), "start": start, "end": end}
-            for role in sorted(unit.parts) for start, end in unit.spans(role)]
+def _attribution_item(document: Document, relation: Relation, proposed: AttributionProposal, rows: dict[int, list[Attribution]],
+                      group: str) -> dict:
+    """A proposed attribution as the adjudication page takes it (docs/adjudication.md)."""
+    labels_of = {role.name: role.label for role in relation.roles}
+    return {
+        "relation": relation.name, "layer": relation.layer, "group": group,
+        "members": {str(u): rows[u][index].id for u, index in proposed.members.items()},
+        "agreed": proposed.agreed,
+        "parts": [{"role": part.role, "label": labels_of.get(part.role), "start": part.start, "end": part.end,
+                   "text": document.text[part.start:part.end], "agreed": part.agreed} for part in proposed.parts],
+        "open_parts": [{"role": part.role, "label": labels_of.get(part.role),
+                        "candidates": [{"start": start, "end": end, "text": document.text[start:end], "annotators": who}
+                                       for start, end, who in part.candidates]} for part in proposed.open_parts],
+        "attributes": dict(proposed.attributes),
+        "attribute_agreed": dict(proposed.attribute_agreed),
+        "open_attributes": [{"name": attribute.name,
+                             "candidates": [{"value": value, "annotators": who} for value, who in attribute.candidates]}
+                            for attribute in proposed.open_attributes],
+        "complete": proposed.complete,
+    }
 
 
 # -- the queue ------------------------------------------------------------------------------------
@@ -384,7 +404,7 @@ def status(session: Session, actor: Actor, project_id: int) -> dict:
 def provenance_json(row: GoldProvenance) -> dict:
     at = row.created_at
     return {"method": row.method, "agreed": list(row.agreed or []), "adjudicator_id": row.adjudicator_id,
-            "note": row.note, "at": at.isoformat() if at else None}
+            "note": row.note, "detail": row.detail, "at": at.isoformat() if at else None}
 
 
 def adjudication_json(row: Adjudication | None) -> dict:
@@ -493,7 +513,9 @@ def _in_progress(session: Session, document: Document) -> None:
 @writes(SUPERVISORS)
 def apply_proposal(session: Session, actor: Actor, document_id: int) -> dict:
     """Start the document if needed and write every proposed item gold does not hold yet
-    (method "auto", agreed as proposed). Ties are left open. Returns what was written."""
+    (method "auto", agreed as proposed): a proposed attribution whole, its decided parts linked
+    and its decided attributes set (docs/adjudication.md). Ties are left open. Returns what
+    was written."""
     document = _document(session, actor, document_id)
     return _apply(session, actor, document, project_settings(document.project))
 
@@ -525,40 +547,66 @@ def _apply(session: Session, actor: Actor, document: Document, rule: dict) -> di
         gold_spans[(item["layer"], item["label"], item["start"], item["end"])] = saved["id"]
         _set_provenance(session, actor, "span", saved["id"], "auto", item["agreed"], None)
         written["spans"] += 1
+    held = [(a.relation, _as_unit(a)) for a in work.attributions.get(gold.id, [])]
     for item in proposed["attributions"]:
-        if item["in_gold"]:
-            continue
+        unit = _item_unit(item)
+        aligning = relation_roles(codebook.relation(item["relation"]))["aligning"]
+        if item["in_gold"] or not any(unit.spans(role) for role in aligning) or any(
+                relation == item["relation"] and alignment_weight(unit, other, aligning) > 0 for relation, other in held):
+            continue  # in gold already; nothing decided to align it by; or gold has one there: a person's call
         parts = []
         for part in item["parts"]:
             key = (item["layer"], part["label"], part["start"], part["end"])
             if key not in gold_spans:
                 saved = annotations.create_span(session, gold, document.id, {
                     "layer": item["layer"], "label": part["label"], "start": part["start"], "end": part["end"],
-                    "text": document.text[part["start"]:part["end"]]})
+                    "text": part["text"]})
                 gold_spans[key] = saved["id"]
-                _set_provenance(session, actor, "span", saved["id"], "auto", item["agreed"], None)
+                _set_provenance(session, actor, "span", saved["id"], "auto", part["agreed"], None)
                 written["spans"] += 1
             parts.append({"span_id": gold_spans[key], "role": part["role"]})
         saved = annotations.create_attribution(session, gold, document.id, {
             "relation": item["relation"], "attributes": item["attributes"], "parts": parts})
-        _set_provenance(session, actor, "attribution", saved["id"], "auto", item["agreed"], None)
+        _set_provenance(session, actor, "attribution", saved["id"], "auto", item["agreed"], None, _detail(item))
+        held.append((item["relation"], unit))
         written["attributions"] += 1
-    open_items = len(proposed["ties"]) + len(proposed["span_ties"]) + len(proposed["attribution_ties"])
+    open_items = len(proposed["ties"]) + len(proposed["span_ties"]) + sum(not item["complete"] for item in proposed["attributions"])
     return written | {"ties": open_items}
+
+
+def _item_unit(item: dict) -> agreement.Attribution:
+    """A proposed attribution's decided parts as the agreement functions take them."""
+    parts: dict[str, list[tuple[int, int]]] = {}
+    for part in item["parts"]:
+        parts.setdefault(part["role"], []).append((part["start"], part["end"]))
+    return agreement.Attribution(parts=parts, attributes=item["attributes"])
+
+
+def _detail(item: dict) -> dict:
+    """A pre-filled attribution's provenance detail: who agreed on each part and attribute, and
+    what was left open (candidates without their text: the document holds it)."""
+    return {
+        "parts": [{key: part[key] for key in ("role", "start", "end", "agreed")} for part in item["parts"]],
+        "attributes": item["attribute_agreed"],
+        "open_parts": [{"role": part["role"], "candidates": [{key: c[key] for key in ("start", "end", "annotators")}
+                                                             for c in part["candidates"]]} for part in item["open_parts"]],
+        "open_attributes": item["open_attributes"],
+    }
 
 
 # -- gold written by a person ---------------------------------------------------------------------
 
 
 def _set_provenance(session: Session, actor: Actor, kind: str, entity_id: int, method: str, agreed: list[int],
-            note: str | None) -> GoldProvenance:
-    """Set the item's provenance (its latest decision) and audit the change, before and after."""
+            note: str | None, detail: dict | None = None) -> GoldProvenance:
+    """Set the item's provenance (its latest decision; ``detail`` only a pre-fill's) and audit
+    the change, before and after."""
     row = session.scalar(select(GoldProvenance).where(GoldProvenance.entity_type == kind, GoldProvenance.entity_id == entity_id))
     before = provenance_json(row) if row is not None else None
     if row is None:
         row = GoldProvenance(entity_type=kind, entity_id=entity_id)
         session.add(row)
-    row.method, row.agreed = method, sorted(agreed)
+    row.method, row.agreed, row.detail = method, sorted(agreed), detail
     row.adjudicator_id, row.note, row.created_at = (actor.id if actor else None), note, utcnow()
     session.flush()
     audit.record(session, actor=actor, action="adjudicate", entity=row, before=before,

@@ -10,12 +10,13 @@ import string
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
+from .. import spandiff
 from ..codebook import Codebook
 from ..db import reads
 from ..errors import NotFound
-from ..models import Assignment, Document, Sentence, SentenceLabel, Span, User
+from ..models import Assignment, Attribution, AttributionPart, Document, Sentence, SentenceLabel, Span, User
 from .assignments import ACTIVE_STATUSES, _done_layers
 from .permissions import SUPERVISORS, Actor
 from .projects import project_codebook, sees_project
@@ -36,11 +37,21 @@ class Cell:
     labels: dict  # layer -> SentenceLabel
     spans: list[Span]
     segments: list[Segment]
+    attributions: list[Attribution] = field(default_factory=list)  # those with a part in the sentence
+    # What the page lists under the sentence: the spans outside the listed attributions, and
+    # those attributions, each compared with the other annotators' (annotator.spandiff).
+    spans_shown: list[spandiff.SpanShown] = field(default_factory=list)
+    attributions_shown: list[spandiff.AttributionShown] = field(default_factory=list)
 
     @property
     def marked(self) -> bool:
         """Whether any of the annotator's spans covers part of the sentence."""
         return any(segment.labels for segment in self.segments)
+
+    @property
+    def anything(self) -> bool:
+        """Whether the annotator marked anything in the sentence: a label, a span, an attribution."""
+        return bool(self.labels or self.spans or self.attributions)
 
 
 @dataclass
@@ -95,8 +106,12 @@ def segments(text: str, offset: int, spans: list[Span], layer_index: dict[str, i
 
 def _signature(cell: Cell, layers: list[str]) -> tuple:
     values = tuple(repr(cell.labels[layer].value) if layer in cell.labels else None for layer in layers)
-    spans = frozenset((s.layer, s.label, s.start, s.end) for s in cell.spans)
-    return values, spans
+    spans = frozenset((s.layer, s.label, s.start, s.end, repr(sorted((s.attributes or {}).items()))) for s in cell.spans)
+    attributions = frozenset(
+        (x.relation, frozenset((p.role, p.span.start, p.span.end) for p in x.parts), repr(sorted((x.attributes or {}).items())))
+        for x in cell.attributions
+    )
+    return values, spans, attributions
 
 
 @reads(SUPERVISORS)
@@ -113,7 +128,9 @@ def document_review(
 
     ``annotator_id``: show only that annotator. ``disagree``: only sentences where the
     annotators who labelled the sentence (live assignments, at least two) chose different
-    values for the required choice layers, or marked different spans starting in it.
+    values for the required choice layers, or marked different spans or attributions in it
+    (extents, labels, attribute values), and those where one annotator marked something (a
+    label, a span, an attribution) and another who has begun the document nothing.
     ``blind``: "Annotator A", "B", ... in the order the assignments were made.
     """
     document = session.scalar(select(Document).where(Document.id == document_id).options(joinedload(Document.project)))
@@ -147,6 +164,14 @@ def document_review(
         select(Span).where(Span.document_id == document.id, Span.user_id.in_(ids)).order_by(Span.start, Span.end, Span.id)
     ):
         spans.setdefault(span.user_id, []).append(span)
+    attributions: dict[tuple[int, int], list[Attribution]] = {}
+    for attribution in session.scalars(
+        select(Attribution).where(Attribution.document_id == document.id, Attribution.user_id.in_(ids))
+        .order_by(Attribution.id).options(selectinload(Attribution.parts).joinedload(AttributionPart.span))
+    ):
+        for sentence_id in {p.span.sentence_id for p in attribution.parts}:
+            attributions.setdefault((attribution.user_id, sentence_id), []).append(attribution)
+    begun = {user for user, _ in labels} | set(spans)
 
     layer_index = {layer.name: index for index, layer in enumerate(codebook.span_layers)}
     done_layers = _done_layers(document.project.codebook)
@@ -160,12 +185,21 @@ def document_review(
                 labels.get((a.user_id, sentence.id), {}),
                 [s for s in mine if s.sentence_id == sentence.id],
                 segments(text, sentence.start, mine, layer_index),
+                attributions.get((a.user_id, sentence.id), []),
             )
+        shown_spans, shown_attributions = spandiff.compare_work(
+            document.text, {user: cell.spans for user, cell in cells.items()},
+            {user: cell.attributions for user, cell in cells.items()}, codebook)
+        for user, cell in cells.items():
+            cell.spans_shown, cell.attributions_shown = shown_spans[user], shown_attributions[user]
         participants = [
             cells[a.user_id] for a in annotators
             if a.live and all(layer in cells[a.user_id].labels for layer in done_layers)
         ]
         differs = len(participants) >= 2 and len({_signature(c, done_layers) for c in participants}) > 1
+        # One marked something, another who has begun the document nothing.
+        working = [cells[a.user_id] for a in annotators if a.live and a.user_id in begun]
+        differs = differs or (any(c.anything for c in working) and not all(c.anything for c in working))
         disagreements += differs
         if disagree and not differs:
             continue

@@ -115,7 +115,8 @@ function addSpan(s) {
 }
 const touch = s => { if (s) for (const i of spanSents(s)) dirty.add(i); };
 const spansOf = i => (bySent.get(i) || []).filter(s => !s.gone); // the live spans over sentence i
-const hasSpan = x => spansOf(sentAt(x.start)).some(s => sameSpan(s, x));
+const spanLike = x => spansOf(sentAt(x.start)).find(s => sameSpan(s, x)); // the live span with x's layer, label and extent
+const hasSpan = x => !!spanLike(x);
 let changes = 0, partsAt = -1, partsIndex = null; // partsIndex: span key → the attributions naming it, rebuilt after changes
 function attrsWith(k) { // deleted attributions too
   if (partsAt !== changes) {
@@ -354,6 +355,7 @@ function record(e) {
   undos.push(e); if (undos.length > 200) undos.shift(); redos.length = 0;
 }
 function grouped(name, change) { // the user changes `change` makes, as one undo step
+  if (grouping) return change(); // within another group: part of its step
   grouping = [];
   try { change(); } finally {
     const es = grouping;
@@ -455,11 +457,11 @@ function markSelection(layer, label) {
   ui.sel = ui.anchor = null;
   render();
 }
-function markSpan(x) { // false when that text already has that label
+function markSpan(x, link = true) { // the new span's key; false when that text already has that label
   const { layer, label, start, end } = x;
   if (hasSpan({ layer, label, start, end })) return hint(`This text is already marked ${labelShown(layer, label)}.`) ?? false;
   const k = createSpan(x);
-  const e = { name: `mark ${labelShown(layer, label)}`, k, made: autoLink(k) }; // undo drops the attribution it made
+  const e = { name: `mark ${labelShown(layer, label)}`, k, made: link ? autoLink(k) : null }; // undo drops the attribution it made
   e.undo = () => {
     const a = e.made && getA(e.made);
     e.asnap = a && !a.gone ? snapAttr(e.made) : null;
@@ -470,7 +472,7 @@ function markSpan(x) { // false when that text already has that label
   e.redo = () => { restoreSpan(e.snap); if (e.asnap) alias[e.asnap.k] = createAttr(e.asnap); };
   record(e);
   hint(`Marked ${labelShown(layer, label)}: ${quote(sub(start, end))}. Enter edits it, z undoes.`);
-  return true;
+  return k;
 }
 function userDeleteSpan(k) {
   const snap = snapSpan(k);
@@ -503,6 +505,19 @@ function userNewAttr(x) {
   record(e);
   render();
 }
+// A whole attribution as one undo step (the adjudication page accepts one): each part reuses the
+// live span with its label and extent or is marked (linked to this attribution only); `replace`:
+// the key of the attribution it becomes, instead of a new one.
+function userUnit(x, name, replace = null) {
+  grouped(name, () => {
+    const parts = x.parts.map(p => ({ k: spanLike(p)?.k || markSpan(p, false), role: p.role })).filter(p => p.k);
+    if (replace) userAttr(replace, { attributes: x.attributes, parts });
+    else userNewAttr({ relation: x.relation, attributes: x.attributes, parts });
+  });
+}
+// The live attributions over sentence i, each part with its span.
+const unitsAt = i => [...new Set(spansOf(i).flatMap(s => attrsOf(s.k)))]
+  .map(a => ({ k: a.k, relation: a.relation, attributes: a.attributes, parts: a.parts.map(p => ({ role: p.role, span: liveSpan(p.k) })).filter(p => p.span) }));
 function userSetRow(i, layer, x) {
   const sid = SENTS[i].id;
   undoable(`${layer} of sentence ${i + 1}`, () => rowSrv(row(sid, layer)), y => setRow(sid, layer, y), () => setRow(sid, layer, x));
@@ -943,10 +958,11 @@ function spanSection(s) {
     h('p', { class: 'actions' }, btn({ class: 'danger', 'aria-keyshortcuts': 'Delete', onclick: () => userDeleteSpan(s.k) }, 'Delete span ', h('kbd', {}, 'Del'))),
   ];
 }
-function nearSpans(at) { // the live spans starting within two sentences of sentence `at`
+function nearSpans(at) { // the live spans starting within two sentences of sentence `at`: that sentence's free ones (in no attribution) first, then its others, then the neighbours'
   const found = new Set();
   for (let i = at - 2; i <= at + 2; i++) for (const x of spansOf(i)) if (Math.abs(sentAt(x.start) - at) <= 2) found.add(x);
-  return [...found];
+  const rank = x => (sentAt(x.start) === at ? 0 : 2) + (attrsOf(x.k).length ? 1 : 0);
+  return [...found].sort((x, y) => rank(x) - rank(y) || x.start - y.start);
 }
 function attrSection(a, s) {
   const rel = relOf(a.relation), miss = missing(a), inIt = a.parts.map(p => canonical(p.k));
@@ -962,7 +978,7 @@ function attrSection(a, s) {
         parts.map(p => { const x = getS(p.k); return h('span', { class: 'part' }, button('link', null, () => openPanel({ span: x.k }), quoted(x.start, x.end, 50)),
           button('small', `Remove ${displayed(r)} ${x.text}`, () => userAttr(a.k, { parts: a.parts.filter(q => q !== p) }), 'remove')); }),
         !parts.length && h('span', { class: 'muted' }, 'none '),
-        cands.map(x => button('small add', `Add ${x.text} as ${displayed(r)}`, () => userAttr(a.k, { parts: [...a.parts, { k: x.k, role: r.name }] }), ['+ ', quoted(x.start, x.end, 40)])))];
+        cands.map(x => button('small add', `Add ${x.text} as ${displayed(r)}`, () => userAttr(a.k, { parts: [...a.parts, { k: x.k, role: r.name }] }), ['+ ', quoted(x.start, x.end, Infinity)])))];
     })),
     rel.attributes.map(x => radios('ra', x, a.attributes[x.name], v => userAttr(a.k, { attributes: { ...a.attributes, [x.name]: v } }))),
     h('p', { class: 'actions' }, button('danger', null, () => userAttr(a.k, null), 'Delete attribution')));
@@ -1052,7 +1068,7 @@ pump();
 // What the adjudication page (static/adjudicate.js) works with: its changes go through the
 // same operations, undo history and save queue as the annotator's.
 export const page = {
-  DATA, SENTS, CHOICES, DOC, h, btn, quoted, paint, colorOf, hint, render, afterRender,
-  cur: () => ui.cur, row, spansOf, hasSpan, inSent, sameSpan, grouped, markSpan, userSetRow, call, typing,
+  DATA, SENTS, CHOICES, RELS, DOC, h, btn, quoted, paint, colorOf, hint, render, afterRender, displayed, labelShown, sentAt,
+  cur: () => ui.cur, row, spansOf, hasSpan, inSent, sameSpan, grouped, markSpan, userSetRow, userUnit, unitsAt, call, typing,
   queued: () => queue.length, readOnly: () => readOnly, keys: Object.keys(KEYS),
 };
