@@ -247,18 +247,24 @@ def import_command(
 
 
 @main.command("import-annotations")
-@click.argument("path", type=click.Path(dir_okay=False))
+@click.argument("path", type=click.Path())  # a brat corpus may be a folder
 @click.option("--project", "project_name", required=True, help="An existing project (`annotator project create`).")
 @click.option("--format", "input_format", type=LazyChoice(_annotation_formats), required=True)
-@click.option("--mapping", "mapping_path", type=click.Path(dir_okay=False), help="Label mapping (TOML or JSON) for doccano and Label Studio files.")
+@click.option("--mapping", "mapping_path", type=click.Path(dir_okay=False), help="Mapping (TOML or JSON) of the file's label, role, attribute and column names to the "
+                   "codebook's (docs/interop.md).")
 @click.option("--annotator", "annotator_name", help="Who made annotations the file does not attribute to anyone.")
 @click.option("--replace", is_flag=True, help="Delete an annotator's existing annotations of a document first.")
+@click.option("--gold", "gold_name", metavar="NAME",
+              help="Import annotator NAME's entries as the gold layer (provenance \"imported\"); with --annotator "
+                   "NAME, a whole corpus of one annotator.")
 @with_instance()
 def import_annotations_command(
     instance: Instance, path: str, project_name: str, input_format: str, mapping_path: str | None,
-    annotator_name: str | None, replace: bool,
+    annotator_name: str | None, replace: bool, gold_name: str | None,
 ) -> None:
-    """Import annotations from this project's JSONL, doccano JSONL or Label Studio JSON.
+    """Import annotations: this project's JSONL, doccano JSONL, Label Studio JSON, brat standoff
+    (a folder or zip), CoNLL / BIO, technique span files, or per-annotator sentence labels from a
+    CSV (matched to the project's documents by the sentence's text).
 
     Everything is checked first (offsets against the text, labels against the codebook);
     every problem is printed as FILE:LINE: message and, if there is any, nothing is written.
@@ -272,20 +278,30 @@ def import_annotations_command(
     mapping = load_mapping(mapping_path) if mapping_path else None
     if isinstance(mapping, list):
         _reject(mapping)
+    click.echo(f"Reading {path} ...")
     read = read_annotation_file(path, input_format, mapping, codebook=projects.project_codebook(project),
                                 annotator=annotator_name)
+    records = [item for item in read if not isinstance(item, IngestError)]
+    click.echo(f"Checking {len(records)} record(s), then writing them if all is well ...")
     summary = imports.import_annotations(
-        instance.session, SYSTEM, project.id, [item for item in read if not isinstance(item, IngestError)],
-        source=path, replace=replace, read_problems=[item for item in read if isinstance(item, IngestError)],
+        instance.session, SYSTEM, project.id, records, source=path, replace=replace, gold=gold_name,
+        read_problems=[item for item in read if isinstance(item, IngestError)],
     )
     created = (f", created {len(summary.annotators_created)} inactive account(s): {', '.join(summary.annotators_created)}"
                if summary.annotators_created else "")
+    gold = f", {summary.gold_entries} of them as gold" if summary.gold_entries else ""
     click.echo(
         f"Project {project_name!r}: imported {summary.spans} span(s), {summary.attributions} attribution(s) and "
-        f"{summary.sentence_labels} sentence label(s) of {summary.entries} document-annotator pair(s) "
+        f"{summary.sentence_labels} sentence label(s) of {summary.entries} document-annotator pair(s){gold} "
         f"({summary.documents_created} new document(s), {summary.documents_matched} matched; "
         f"{summary.replaced} replaced){created}."
     )
+    if summary.trimmed:
+        click.echo(f"Trimmed the whitespace at the edges of {summary.trimmed} span(s).")
+    if summary.warnings:
+        click.echo(f"{len(summary.warnings)} warning(s) from reading the file:")
+        for warning in summary.warnings:
+            click.echo(f"  {warning}")
 
 
 # -- projects -------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ outside the tests of the migrations themselves.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from typing import Any
 
@@ -40,7 +41,7 @@ ROLES = ("admin", "supervisor", "annotator")
 ASSIGNMENT_STATUSES = ("assigned", "in_progress", "done", "withdrawn")
 ADJUDICATION_STATUSES = ("in_progress", "adjudicated")
 GOLD_ENTITIES = ("span", "sentence_label", "attribution")
-GOLD_METHODS = ("auto", "accepted", "edited", "added")
+GOLD_METHODS = ("auto", "accepted", "edited", "added", "imported")
 MATCHINGS = ("exact", "overlap")
 # Proposal settings of a project that never set its own (annotator.services.adjudication).
 ADJUDICATION_DEFAULTS = {"min_agree": 2, "matching": "exact"}
@@ -142,10 +143,26 @@ class ProjectMember(Base):
     added_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
 
 
+def document_identity(content_hash: str, outlet: str | None, url: str | None, published: dt.date | None) -> str:
+    """What makes a document one article of a project: its text (content hash) and where and
+    when it ran (outlet, url, publication date). The same wire story run by two outlets is two
+    documents; the same file imported twice is one (docs/interop.md, "Same text, different
+    articles"). Migration 0015 fills existing rows with this formula."""
+    key = "\x00".join((content_hash, outlet or "", url or "", str(published) if published else ""))
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def _identity_of_row(context) -> str:
+    row = context.get_current_parameters()
+    return document_identity(row["content_hash"], row.get("outlet"), row.get("url"), row.get("published"))
+
+
 class Document(Base):
     __tablename__ = "documents"
     __table_args__ = (
-        UniqueConstraint("project_id", "content_hash"),
+        UniqueConstraint("project_id", "identity_hash"),
+        # Records of other tools are matched to documents by text (migration 0015).
+        Index("ix_documents_project_id_content_hash", "project_id", "content_hash"),
         # A project's documents in import order: the pages that list them (migration 0007).
         Index("ix_documents_project_id_id", "project_id", "id"),
     )
@@ -159,6 +176,8 @@ class Document(Base):
     language: Mapped[str] = mapped_column(String(16), default="en")
     text: Mapped[str] = mapped_column(Text)
     content_hash: Mapped[str] = mapped_column(String(64))
+    # document_identity(): unique in the project; computed from the row when not given.
+    identity_hash: Mapped[str] = mapped_column(String(64), default=_identity_of_row)
     # "metadata" is reserved on declarative classes, hence the attribute name.
     meta: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
     imported_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
@@ -249,6 +268,13 @@ class Span(Timestamped, Base):
     start: Mapped[int]
     end: Mapped[int]
     text: Mapped[str] = mapped_column(Text)
+    # A discontinuous span's [[start, end], ...] (two or more, sorted, apart, in one sentence;
+    # start/end are then its outer extent); NULL for a contiguous span (issue 18).
+    fragments: Mapped[list[list[int]] | None] = mapped_column(
+        JSON(none_as_null=True), nullable=True
+    )
+    # A free-text note on the span (brat's "#" notes).
+    comment: Mapped[str | None] = mapped_column(Text, nullable=True)
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     version: Mapped[int] = mapped_column(default=1)
 

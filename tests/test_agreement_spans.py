@@ -8,7 +8,7 @@ import krippendorff
 import numpy as np
 import pytest
 
-from annotator.agreement import span_agreement, span_scores, token_alpha, token_labels
+from annotator.agreement import span_agreement, span_scores, token_alpha, token_alpha_per_label, token_labels
 from annotator.agreement.spans import document_exact_f1, span_arrays
 from annotator.agreement.results import NO_SPANS, NOT_PAIRABLE
 
@@ -175,3 +175,22 @@ def test_partial_credit_never_exceeds_a_spans_length():
     assert scores.precision.value == 1.0  # (0,15) is covered by the union (0,15)
     assert scores.recall.value == 1.0
     assert scores.partial_f1.value == 1.0
+
+
+def test_token_alpha_per_label_reproduces_a_hand_computed_value():
+    # Tokens "aa bb cc dd"; A marks x on tokens 0-1 and y on token 2, B x on token 0 and y on
+    # token 3. Binary alpha with two annotators and no missing value is
+    # 1 - (n - 1) * o01 / (n0 * n1), n = 8 values, o01 = tokens the two disagree on:
+    # x: A 1100, B 1000 -> n1 = 3, n0 = 5, o01 = 1 -> 1 - 7 / 15 = 8/15;
+    # y: A 0010, B 0001 -> n1 = 2, n0 = 6, o01 = 2 -> 1 - 14 / 12 = -1/6.
+    tokens = [np.array([(0, 2), (3, 5), (6, 8), (9, 11)])]
+    spans = [[[(0, 5, "x"), (6, 8, "y")], [(0, 2, "x"), (9, 11, "y")]]]
+    per_label = token_alpha_per_label(tokens, spans, ["x", "y", "z"], replicates=0)
+    assert per_label["x"].value == pytest.approx(8 / 15)
+    assert per_label["y"].value == pytest.approx(-1 / 6)
+    assert per_label["z"].value is None  # nobody marked z: undefined, never 0
+    # A token covered by two labels counts for each (the pooled figure gives it one).
+    overlapping = [[[(0, 5, "x"), (0, 5, "y")], [(0, 5, "x"), (0, 2, "y")]]]
+    both = token_alpha_per_label(tokens, overlapping, ["x", "y"], replicates=0)
+    assert both["x"].value == pytest.approx(1.0)
+    assert both["y"].value == pytest.approx(1 - 7 * 1 / (3 * 5))

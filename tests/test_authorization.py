@@ -54,6 +54,7 @@ ACCESS = {
     # assignment, sentence, span or attribution too), and admins.
     "admin.project": MEMBER,
     "admin.upload": MEMBER,
+    "admin.upload_annotations": MEMBER,
     "admin.codebook_language": MEMBER,
     "supervise.assignments": MEMBER,
     "supervise.auto_assign": MEMBER,

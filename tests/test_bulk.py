@@ -188,7 +188,7 @@ def annotated(session):
 
 
 def test_importing_annotations_across_batches_writes_every_row_and_event(session, annotated):
-    """620 document-annotator entries: two batches of ENTRY_BATCH (500); then the same again
+    """620 document-annotator entries, checked then written together; then the same again
     with replace, which deletes them first."""
     project, documents = annotated
     records = [_record(document, sentences, "maria") for document, sentences in documents]
@@ -222,10 +222,9 @@ def test_importing_annotations_across_batches_writes_every_row_and_event(session
             for model in (Span, Attribution, AttributionPart, SentenceLabel, Assignment)} == counts
 
 
-def test_problems_found_in_later_batches_keep_the_order_of_checking(session, annotated, monkeypatch):
-    """Attributions are checked once their batch's spans are stored, after the entries that
-    follow; their problems are still reported in their entry's place."""
-    monkeypatch.setattr(imports, "ENTRY_BATCH", 2)
+def test_problems_are_reported_in_the_order_of_the_records(session, annotated):
+    """Every record is checked, its attributions in memory against its spans, before anything
+    of theirs is written: the problems come in the records' order, and nothing is written."""
     project, documents = annotated
     records = [_record(document, sentences, "maria") for document, sentences in documents[:5]]
     records[1]["annotations"][0]["attributions"][0]["parts"][0]["span_id"] = "nowhere"

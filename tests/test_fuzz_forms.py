@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from annotator.models import Document, Event, Project
+from annotator.web import UPLOAD_ENDPOINTS
 
 from .conftest import REPO
 from .helpers import (
@@ -154,6 +155,11 @@ FORMS = {
                               writes=("projects", "events"), valid=(("name", "{fresh}"),)),
     "admin.upload": Form("sup", "/projects/{id}/documents", ids=("project",), fields=("encoding", "language"),
                          files=("files",), writes=("documents", "sentences", "events")),
+    "admin.upload_annotations": Form("sup", "/projects/{id}/annotations", ids=("project",),
+                                     fields=("format", "annotator", "replace"), files=("file", "mapping"),
+                                     writes=("documents", "sentences", "users", "assignments", "spans", "attributions",
+                                             "attribution_parts", "sentence_labels", "adjudications",
+                                             "gold_provenance", "events")),
     "admin.codebook_language": Form("sup", "/projects/{id}/codebook-language", ids=("project",), fields=("language",),
                                     writes=("projects", "events"), valid=(("language", "ur"),)),
     "admin.add_member": Form("root", "/projects/{id}/members", ids=("project",), fields=("user",),
@@ -509,5 +515,5 @@ def test_huge_bodies_to_every_form(world):
         for body, content_type in ((_urlencoded([token, (b"x", HUGE)]), URLENCODED),
                                    (_multipart([token], [(b"files", b"huge.txt", HUGE)]), MULTIPART)):
             response, refused = _post(world, endpoint, url, body, content_type, number)
-            expected = 302 if endpoint == "admin.upload" else 413
+            expected = 302 if endpoint in UPLOAD_ENDPOINTS else 413
             assert refused and response.status_code == expected, (endpoint, response.status_code)

@@ -399,7 +399,8 @@ def test_problems_in_doccano_and_label_studio_files_name_lines(world, tmp_path):
     mapping = tmp_path / "m.toml"
     mapping.write_text("[labels]\nPER = 3\n[colours]\n")
     assert [p.reason for p in load_mapping(mapping)] == [
-        "[labels] must map names to names (strings)", "unknown key 'colours'; use labels, layers, roles, choices or relation"]
+        "[labels] must map names to names (strings)",
+        "unknown key 'colours'; use labels, layers, roles, choices, attributes, values or relation"]
 
 
 # -- authorisation, existing annotations -------------------------------------------------------

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from annotator import migrate
 from annotator.db import configure_engine
-from annotator.models import Attribution, Base, Document, Sentence, Span, User
+from annotator.models import Attribution, Base, User
 
 
 def _engine(url: str) -> sa.Engine:
@@ -77,17 +77,28 @@ def _spans_and_attribution(engine: sa.Engine) -> tuple[list[int], int]:
         user = User(username="ann", password_hash="x", role="annotator")
         # The project in SQL: the model has columns that later revisions add (0012's codebook_language).
         project_id = session.scalar(sa.text("INSERT INTO projects (name, codebook, codebook_version) VALUES ('p', '{}', 1) RETURNING id"))
-        document = Document(project_id=project_id, title="t", text="ARY News said so.",
-                            content_hash="h", sentences=[Sentence(position=0, start=0, end=17)])
-        session.add_all([user, document])
+        # The document in SQL too: the model has 0015's identity_hash.
+        document_id = session.scalar(sa.text(
+            "INSERT INTO documents (project_id, title, text, content_hash, language, metadata, imported_at) "
+            "VALUES (:project, 't', 'ARY News said so.', 'h', 'en', '{}', CURRENT_TIMESTAMP) RETURNING id"),
+            {"project": project_id})
+        sentence_id = session.scalar(sa.text(
+            "INSERT INTO sentences (document_id, position, start, \"end\") VALUES (:document, 0, 0, 17) RETURNING id"),
+            {"document": document_id})
+        session.add(user)
         session.flush()
-        spans = [Span(user_id=user.id, document_id=document.id, sentence_id=document.sentences[0].id,
-                      layer="evidence", label="CLAIM", start=start, end=end, text=document.text[start:end])
-                 for start, end in ((0, 8), (9, 13), (14, 16))]
-        attribution = Attribution(user_id=user.id, document_id=document.id, relation="support")
-        session.add_all([*spans, attribution])
+        # The spans in SQL too: the model has 0014's fragments and comment.
+        span_ids = [session.scalar(sa.text(
+            "INSERT INTO spans (user_id, document_id, sentence_id, layer, label, start, \"end\", text, "
+            "attributes, version, created_at, updated_at) VALUES (:user, :document, :sentence, 'evidence', "
+            "'CLAIM', :start, :end, :text, '{}', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP) RETURNING id"),
+            {"user": user.id, "document": document_id, "sentence": sentence_id,
+             "start": start, "end": end, "text": "ARY News said so."[start:end]})
+            for start, end in ((0, 8), (9, 13), (14, 16))]
+        attribution = Attribution(user_id=user.id, document_id=document_id, relation="support")
+        session.add(attribution)
         session.commit()
-        return [span.id for span in spans], attribution.id
+        return span_ids, attribution.id
 
 
 def _add_part(engine: sa.Engine, attribution_id: int, span_id: int, role: str) -> None:

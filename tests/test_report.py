@@ -204,6 +204,9 @@ def test_span_and_relation_layers(world, session):
         assert (figure["value"] is None) != (figure["undefined"] is None)
         assert figure["value"] is None or -1 <= figure["value"] <= 1
     assert spans["metrics"]["token_alpha"]["value"] is not None
+    by_label = {row["label"]: row["token_alpha"] for row in spans["per_label"]}
+    assert by_label["SOURCE"]["value"] is not None  # marked, and defined beside the pooled figure
+    assert all((f["value"] is None) != (f["undefined"] is None) for f in by_label.values())
     # ann3 differs from both others in sentence 0 (SOURCE) and 1 (CUE at 30 is in the second sentence).
     rows = {(r["a"], r["b"], r["position"]) for r in spans["disagreements"]}
     a1, a2, a3 = world["ann1"].id, world["ann2"].id, world["ann3"].id

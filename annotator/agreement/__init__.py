@@ -42,7 +42,16 @@ from .coding import (
 )
 from .pairs import mean_over_pairs, mean_per_document
 from .results import Bootstrap, Figure, band
-from .spans import SpanAgreement, SpanScores, span_agreement, span_scores, token_alpha, token_labels
+from .spans import (
+    SpanAgreement,
+    SpanScores,
+    TokenAlpha,
+    span_agreement,
+    span_scores,
+    token_alpha,
+    token_alpha_per_label,
+    token_labels,
+)
 from .unitizing import UnitizingAgreement, unitizing_alpha
 
 __all__ = [
@@ -59,6 +68,7 @@ __all__ = [
     "SentenceAgreement",
     "SpanAgreement",
     "SpanScores",
+    "TokenAlpha",
     "UnitizingAgreement",
     "align",
     "alpha_from_coincidences",
@@ -90,6 +100,7 @@ __all__ = [
     "span_scores",
     "specific_agreement",
     "token_alpha",
+    "token_alpha_per_label",
     "token_labels",
     "unitizing_alpha",
 ]

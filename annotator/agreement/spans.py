@@ -1,9 +1,13 @@
 """Agreement on span layers between two annotators: exact and partial-credit F1, and a
 token-level alpha as a cross-check.
 
-A span is (start, end, label) in character offsets, end exclusive, start < end. Inputs hold
-one sequence of spans per document; spans never match across documents. Identical spans of
-one annotator in one document count once.
+A span is (start, end, label) in character offsets, end exclusive, start < end, or (start,
+end, label, fragments) for a discontinuous one: ((start, end), ...), the stretches it marks,
+start:end being their outer extent (None: contiguous). A discontinuous span is one unit: it
+matches exactly only a span with the same fragments, and partial credit and the token and
+character measures count only its fragments' characters, never its gaps'. Inputs hold one
+sequence of spans per document; spans never match across documents. Identical spans of one
+annotator in one document count once.
 
 Partial credit is the SemEval-2020 Task 11 (span identification / technique classification)
 definition (Da San Martino et al. 2020, "SemEval-2020 Task 11: Detection of Propaganda
@@ -27,7 +31,8 @@ from .bootstrap import DEFAULT_REPLICATES, DEFAULT_SEED
 from .coding import MISSING, krippendorff_alpha
 from .results import NO_SPANS, Figure, undefined
 
-Span = tuple[int, int, Hashable]
+Span = tuple[int, int, Hashable] | tuple[int, int, Hashable, "Fragments | None"]
+Fragments = tuple[tuple[int, int], ...]
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,11 @@ class SpanArrays:
     start: np.ndarray
     end: np.ndarray
     label: np.ndarray
+    # Discontinuous spans: per span, 0 for a contiguous one, else the index in
+    # ``fragment_table`` of its fragments (start, end being their outer extent). None: every
+    # span is contiguous.
+    fragments: np.ndarray | None = None
+    fragment_table: Sequence[Fragments] = ((),)
 
     def __len__(self) -> int:
         return int(self.start.size)
@@ -68,15 +78,59 @@ class SpanArrays:
         return SpanArrays(
             self.document[keep] if document is None else document,
             self.start[keep], self.end[keep], self.label[keep],
+            None if self.fragments is None else self.fragments[keep], self.fragment_table,
         )
+
+    def pieces(self) -> tuple[SpanArrays, np.ndarray]:
+        """What the spans mark, one contiguous row per stretch of characters (a contiguous
+        span's extent, each fragment of a discontinuous one), and the index of each row's
+        span; the rows of a span are consecutive."""
+        index = np.arange(len(self))
+        if self.fragments is None or not self.fragments.any():
+            return SpanArrays(self.document, self.start, self.end, self.label), index
+        split = np.flatnonzero(self.fragments)
+        counts = np.ones(len(self), dtype=np.int64)
+        counts[split] = [len(self.fragment_table[c]) for c in self.fragments[split]]
+        span_of = np.repeat(index, counts)
+        start, end = self.start[span_of], self.end[span_of]
+        first_row = np.cumsum(counts) - counts
+        rows = np.concatenate([first_row[k] + np.arange(counts[k]) for k in split])
+        bounds = np.array([pair for c in self.fragments[split] for pair in self.fragment_table[c]], dtype=np.int64)
+        start[rows], end[rows] = bounds[:, 0], bounds[:, 1]
+        return SpanArrays(self.document[span_of], start, end, self.label[span_of]), span_of
+
+    def marked(self) -> np.ndarray:
+        """Per span, how many characters it marks: its fragments' (not its gaps'), else its extent's."""
+        pieces, span_of = self.pieces()
+        return np.bincount(span_of, weights=pieces.end - pieces.start, minlength=len(self))
 
 
 def span_arrays(documents: Sequence[Sequence[Span] | None], code: dict[Hashable, int]) -> SpanArrays:
     """The arrays of one annotator's spans, ``documents[d]`` holding its spans in document d
     (None: none); ``code`` maps each label to its index."""
-    rows = [(d, start, end, code[label]) for d, spans in enumerate(documents) for start, end, label in spans or ()]
-    table = np.array(rows, dtype=np.int64).reshape(-1, 4)
-    return SpanArrays(table[:, 0], table[:, 1], table[:, 2], table[:, 3])
+    fragment_code: dict[Fragments, int] = {(): 0}
+    rows = [
+        (d, span[0], span[1], code[span[2]],
+         fragment_code.setdefault(tuple(map(tuple, span[3] or ())) if len(span) > 3 else (), len(fragment_code)))
+        for d, spans in enumerate(documents) for span in spans or ()
+    ]
+    table = np.array(rows, dtype=np.int64).reshape(-1, 5)
+    return SpanArrays(table[:, 0], table[:, 1], table[:, 2], table[:, 3], table[:, 4], list(fragment_code))
+
+
+def fragment_keys(first: SpanArrays, second: SpanArrays) -> tuple[np.ndarray, np.ndarray]:
+    """Per span of each side, an integer equal for spans with equal fragments (0: contiguous),
+    whatever table each side's fragment codes index."""
+    joint: dict[Fragments, int] = {(): 0}
+
+    def keys(spans: SpanArrays) -> np.ndarray:
+        if spans.fragments is None:
+            return np.zeros(len(spans), dtype=np.int64)
+        local = np.array([joint.setdefault(tuple(map(tuple, f)), len(joint)) for f in spans.fragment_table],
+                         dtype=np.int64)
+        return local[spans.fragments]
+
+    return keys(first), keys(second)
 
 
 def _row_keys(columns: Sequence[np.ndarray]) -> np.ndarray | None:
@@ -209,29 +263,40 @@ def _counts_by_label(s: SpanArrays, t: SpanArrays, n_labels: int, labelled: bool
     groups = n_labels if labelled else 1
     label_s = s.label if labelled else np.zeros_like(s.label)
     label_t = t.label if labelled else np.zeros_like(t.label)
-    keep_s = unique_rows([s.document, label_s, s.start, s.end])
-    keep_t = unique_rows([t.document, label_t, t.start, t.end])
-    document_s, group_s, start_s, end_s = s.document[keep_s], label_s[keep_s], s.start[keep_s], s.end[keep_s]
-    document_t, group_t, start_t, end_t = t.document[keep_t], label_t[keep_t], t.start[keep_t], t.end[keep_t]
-    matched_s, _ = shared_rows([document_s, group_s, start_s, end_s], [document_t, group_t, start_t, end_t])
+    # A discontinuous span matches exactly only a span with the same fragments.
+    fragments_s, fragments_t = fragment_keys(s, t)
+    keep_s = unique_rows([s.document, label_s, s.start, s.end, fragments_s])
+    keep_t = unique_rows([t.document, label_t, t.start, t.end, fragments_t])
+    group_s, group_t = label_s[keep_s], label_t[keep_t]
+    matched_s, _ = shared_rows([s.document[keep_s], group_s, s.start[keep_s], s.end[keep_s], fragments_s[keep_s]],
+                               [t.document[keep_t], group_t, t.start[keep_t], t.end[keep_t], fragments_t[keep_t]])
 
     # Partial credit on one line: each (document, label) gets its own stretch of `width`
-    # characters, so spans of different documents or labels never overlap. Rows come sorted
-    # by (document, label, start), hence t's positions are sorted.
-    width = int(max(end_s.max(initial=0), end_t.max(initial=0))) + 1
-    if (max(document_s.max(initial=0), document_t.max(initial=0)) + 1) * groups * width >= 2**62:
+    # characters, so spans of different documents or labels never overlap. A span's
+    # characters are those of its fragments (a contiguous span: one), its credit their
+    # shares summed.
+    kept_s, kept_t = s.select(keep_s), t.select(keep_t)
+    pieces_s, span_of_s = SpanArrays(kept_s.document, kept_s.start, kept_s.end, group_s, kept_s.fragments,
+                                     kept_s.fragment_table).pieces()
+    pieces_t, span_of_t = SpanArrays(kept_t.document, kept_t.start, kept_t.end, group_t, kept_t.fragments,
+                                     kept_t.fragment_table).pieces()
+    marked_s, marked_t = kept_s.marked(), kept_t.marked()
+    width = int(max(s.end.max(initial=0), t.end.max(initial=0))) + 1
+    if (max(s.document.max(initial=0), t.document.max(initial=0)) + 1) * groups * width >= 2**62:
         raise ValueError("documents too long or too many to score")
-    shift_s = (document_s * groups + group_s) * width
-    shift_t = (document_t * groups + group_t) * width
-    line_s = (start_s + shift_s, end_s + shift_s)
-    line_t = (start_t + shift_t, end_t + shift_t)
+    shift_s = (pieces_s.document * groups + pieces_s.label) * width
+    shift_t = (pieces_t.document * groups + pieces_t.label) * width
+    line_s = (pieces_s.start + shift_s, pieces_s.end + shift_s)
+    order_t = np.argsort(pieces_t.start + shift_t, kind="stable")  # overlapping_pairs wants t's starts sorted
+    span_of_t = span_of_t[order_t]
+    line_t = (pieces_t.start[order_t] + shift_t[order_t], pieces_t.end[order_t] + shift_t[order_t])
     # A span is credited with the characters it shares with the union of the other side's
     # spans of its label: overlapping spans on the other side (one annotator may mark
     # overlapping spans of one label) would otherwise credit it more than its length.
     i, _, shared = overlapping_pairs(*line_s, *merged_intervals(*line_t))
-    credit_s = np.bincount(group_s[i], weights=shared / (end_s - start_s)[i], minlength=groups)
+    credit_s = np.bincount(group_s[span_of_s[i]], weights=shared / marked_s[span_of_s[i]], minlength=groups)
     _, j, shared = overlapping_pairs(*merged_intervals(*line_s), *line_t)
-    credit_t = np.bincount(group_t[j], weights=shared / (end_t - start_t)[j], minlength=groups)
+    credit_t = np.bincount(group_t[span_of_t[j]], weights=shared / marked_t[span_of_t[j]], minlength=groups)
     return (
         np.bincount(group_s, minlength=groups),
         np.bincount(group_t, minlength=groups),
@@ -302,16 +367,17 @@ def span_agreement_arrays(
 
 def document_exact_f1(first: SpanArrays, second: SpanArrays, n_documents: int) -> np.ndarray:
     """Per document d of ``n_documents``, the labelled exact F1 of two annotators' spans in it,
-    2·|S_d ∩ T_d| / (|S_d| + |T_d|) over each side's distinct (start, end, label); NaN where
+    2·|S_d ∩ T_d| / (|S_d| + |T_d|) over each side's distinct (start, end, label, fragments); NaN where
     neither marked anything. Exactly 1 where the two sets are the same, so ``< 1`` marks the
     documents where they differ."""
 
-    def distinct(spans: SpanArrays) -> list[np.ndarray]:
-        columns = [spans.document, spans.label, spans.start, spans.end]
+    def distinct(spans: SpanArrays, fragments: np.ndarray) -> list[np.ndarray]:
+        columns = [spans.document, spans.label, spans.start, spans.end, fragments]
         keep = unique_rows(columns)
         return [column[keep] for column in columns]
 
-    rows_first, rows_second = distinct(first), distinct(second)
+    rows_first, rows_second = (distinct(spans, fragments)
+                               for spans, fragments in zip((first, second), fragment_keys(first, second)))
     matched, _ = shared_rows(rows_first, rows_second)
     matches = np.bincount(rows_first[0][matched], minlength=n_documents)
     marked = np.bincount(rows_first[0], minlength=n_documents) + np.bincount(rows_second[0], minlength=n_documents)
@@ -321,17 +387,16 @@ def document_exact_f1(first: SpanArrays, second: SpanArrays, n_documents: int) -
 # --- token-level alpha --------------------------------------------------------------------
 
 
-def _token_codes(
+def _token_cover(
     token_start: np.ndarray, token_end: np.ndarray, spans: SpanArrays, n_labels: int
 ) -> np.ndarray:
-    """Per token on one line of characters: 0 for "none", 1 + c for the label c whose spans
-    cover most of its characters (a tie goes to the lower c). A span counts as often as it
-    occurs; spans with start >= end cover nothing."""
+    """(label, token): how many characters of each token (on one line of characters) the
+    spans of each label cover. A span counts as often as it occurs; spans with start >= end
+    cover nothing."""
     proper = spans.start < spans.end
     start, end, label = spans.start[proper], spans.end[proper], spans.label[proper]
     length = int(max(token_end.max(initial=0), end.max(initial=0))) + 1
-    best = np.zeros(token_start.size, dtype=np.int64)
-    best_cover = np.zeros(token_start.size, dtype=np.int64)
+    cover = np.zeros((n_labels, token_start.size), dtype=np.int64)
     for c in range(n_labels):
         mine = label == c
         if not mine.any():
@@ -340,11 +405,16 @@ def _token_codes(
         # the difference of the totals at its ends.
         depth = np.cumsum(np.bincount(start[mine], minlength=length) - np.bincount(end[mine], minlength=length))
         covered_before = np.concatenate([[0], np.cumsum(depth)])
-        cover = covered_before[token_end] - covered_before[token_start]
-        better = cover > best_cover
-        best[better] = c + 1
-        best_cover[better] = cover[better]
-    return best
+        cover[c] = covered_before[token_end] - covered_before[token_start]
+    return cover
+
+
+def _token_codes(cover: np.ndarray) -> np.ndarray:
+    """Per token: 0 for "none", 1 + c for the label c whose spans cover most of its
+    characters (a tie goes to the lower c), from _token_cover's matrix."""
+    if cover.shape[0] == 0:
+        return np.zeros(cover.shape[1], dtype=np.int64)
+    return np.where(cover.max(axis=0) > 0, cover.argmax(axis=0) + 1, 0)
 
 
 def token_labels(
@@ -357,8 +427,18 @@ def token_labels(
     if spans is None:
         return np.full(tokens.shape[0], MISSING, dtype=np.int64)
     code = {label: i for i, label in enumerate(labels)}
-    known = span_arrays([[span for span in spans if span[2] in code]], code)
-    return _token_codes(tokens[:, 0], tokens[:, 1], known, len(labels))
+    known, _ = span_arrays([[span for span in spans if span[2] in code]], code).pieces()
+    return _token_codes(_token_cover(tokens[:, 0], tokens[:, 1], known, len(labels)))
+
+
+@dataclass(frozen=True)
+class TokenAlpha:
+    """Token-level alpha: ``pooled`` over every label (each token carries one label or
+    "none"), and ``per_label`` (by label code; only when asked for) one binary alpha per
+    label, each token carrying "covered by a span of this label" or not."""
+
+    pooled: Figure
+    per_label: dict[int, Figure]
 
 
 def token_alpha(
@@ -373,6 +453,25 @@ def token_alpha(
 
     ``tokens[d]`` is document d's (n, 2) array of token (start, end); ``spans[d][a]`` annotator
     a's spans in document d, or None if a did not annotate d. The interval resamples documents."""
+    return _token_alpha_lists(tokens, spans, labels, False, replicates, seed).pooled
+
+
+def token_alpha_per_label(
+    tokens: Sequence[np.ndarray],
+    spans: Sequence[Sequence[Sequence[Span] | None]],
+    labels: Sequence[Hashable],
+    *,
+    replicates: int = DEFAULT_REPLICATES,
+    seed: int = DEFAULT_SEED,
+) -> dict[Hashable, Figure]:
+    """:func:`token_alpha` of each label on its own: binary alpha over tokens, a token
+    carrying, per annotator, whether a span of the label covers any of its characters
+    (whatever other labels cover it too)."""
+    per_label = _token_alpha_lists(tokens, spans, labels, True, replicates, seed).per_label
+    return {label: per_label[c] for c, label in enumerate(labels)}
+
+
+def _token_alpha_lists(tokens, spans, labels, per_label: bool, replicates: int, seed: int) -> TokenAlpha:
     if len(tokens) != len(spans):
         raise ValueError("tokens and spans need one entry per document")
     n_annotators = max((len(doc) for doc in spans), default=0)
@@ -388,7 +487,7 @@ def token_alpha(
     joined = np.concatenate(bounds) if bounds else np.zeros((0, 2), dtype=np.int64)
     return token_alpha_arrays(
         token_document, joined[:, 0], joined[:, 1], annotated.reshape(n_annotators, len(tokens)), per_annotator,
-        len(labels), replicates=replicates, seed=seed,
+        len(labels), per_label=per_label, replicates=replicates, seed=seed,
     )
 
 
@@ -400,17 +499,20 @@ def token_alpha_arrays(
     spans: Sequence[SpanArrays],
     n_labels: int,
     *,
+    per_label: bool = False,
     replicates: int = DEFAULT_REPLICATES,
     seed: int = DEFAULT_SEED,
-) -> Figure:
-    """:func:`token_alpha` of tokens given as arrays (document index, start, end; in document
-    order), ``annotated[a, d]`` whether annotator a annotated document d, ``spans[a]`` a's
-    spans with label codes below ``n_labels``."""
+) -> TokenAlpha:
+    """:func:`token_alpha` (and with ``per_label`` :func:`token_alpha_per_label`, by label
+    code) of tokens given as arrays (document index, start, end; in document order),
+    ``annotated[a, d]`` whether annotator a annotated document d, ``spans[a]`` a's spans with
+    label codes below ``n_labels``."""
     n_annotators, n_documents = annotated.shape
     if n_documents == 0:
         values = np.zeros((0, 0), dtype=np.int64)
-        return krippendorff_alpha(values, n_labels + 1, "nominal", document_ids=np.zeros(0, dtype=np.int64),
-                                  replicates=replicates, seed=seed)
+        empty = krippendorff_alpha(values, n_labels + 1, "nominal", document_ids=np.zeros(0, dtype=np.int64),
+                                   replicates=replicates, seed=seed)
+        return TokenAlpha(empty, dict.fromkeys(range(n_labels), empty) if per_label else {})
     # All documents on one line, each starting after the last character any token or span
     # of the one before reaches, so that no span reaches into another document.
     extent = np.zeros(n_documents, dtype=np.int64)
@@ -419,13 +521,24 @@ def token_alpha_arrays(
         np.maximum.at(extent, annotator_spans.document, annotator_spans.end)
     offset = np.concatenate([[0], np.cumsum(extent)[:-1]])
     values = np.empty((n_annotators, token_document.size), dtype=np.int64)
+    covered = np.zeros((n_labels, n_annotators, token_document.size), dtype=bool) if per_label else None
     for a, annotator_spans in enumerate(spans):
-        shift = offset[annotator_spans.document]
-        on_line = SpanArrays(annotator_spans.document, annotator_spans.start + shift,
-                             annotator_spans.end + shift, annotator_spans.label)
-        codes = _token_codes(token_start + offset[token_document], token_end + offset[token_document], on_line,
+        marking, _ = annotator_spans.pieces()  # a discontinuous span covers its fragments, not its gaps
+        shift = offset[marking.document]
+        on_line = SpanArrays(marking.document, marking.start + shift, marking.end + shift, marking.label)
+        cover = _token_cover(token_start + offset[token_document], token_end + offset[token_document], on_line,
                              n_labels)
-        values[a] = np.where(annotated[a, token_document], codes, MISSING)
-    return krippendorff_alpha(
+        values[a] = np.where(annotated[a, token_document], _token_codes(cover), MISSING)
+        if covered is not None:
+            covered[:, a] = cover > 0
+    pooled = krippendorff_alpha(
         values, n_labels + 1, "nominal", document_ids=token_document, replicates=replicates, seed=seed
     )
+    if covered is None:
+        return TokenAlpha(pooled, {})
+    missing = values == MISSING
+    return TokenAlpha(pooled, {
+        c: krippendorff_alpha(np.where(missing, MISSING, covered[c].astype(np.int64)), 2, "nominal",
+                              document_ids=token_document, replicates=replicates, seed=seed)
+        for c in range(n_labels)
+    })

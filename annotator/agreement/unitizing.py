@@ -23,7 +23,8 @@ Several documents form one continuum of total length L = Σ L_d in which a gap n
 document boundary (a unit cannot straddle two articles, so the gap in which a unit could fall
 ends with its document). Overlapping spans of one label by one annotator are merged into one
 unit first (α_U assumes an annotator's units of a label do not overlap); adjacent spans stay
-separate units. This is the two-or-more-observer definition of 2004; Krippendorff, Mathet,
+separate units. A discontinuous span marks only its fragments: each is a stretch of the
+continuum (α_U knows no unit with a hole), its gaps count as gaps. This is the two-or-more-observer definition of 2004; Krippendorff, Mathet,
 Bouvry & Widlöcher (2016, Quality & Quantity 50) later revised it for more than two observers.
 """
 
@@ -237,7 +238,8 @@ def unitizing_alpha_arrays(
         return whole(NO_CONTINUUM)
     pairs = m * (m - 1) // 2
     offset = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    statistics = [_label_statistics(lengths, offset, spans, c) for c in range(len(labels))]
+    marking = [annotator_spans.pieces()[0] for annotator_spans in spans]
+    statistics = [_label_statistics(lengths, offset, marking, c) for c in range(len(labels))]
     # One row per document: its length, then each label's columns.
     rows = np.column_stack([lengths.astype(np.float64)] + [x.rows for x in statistics])
     bounds = np.cumsum([1] + [x.rows.shape[1] for x in statistics])

@@ -2,9 +2,12 @@
 ``annotation.conf`` and ``visual.conf`` made from the codebook, and per document ×
 annotator ``<document id>_<annotator>.txt`` (the text, exactly) and ``.ann``:
 
-* ``T`` lines for spans (type = label). A span across a line break is written as the
-  fragments between the breaks (``START END;START END``, text joined by a space), since
-  the .ann is line-based and brat shows such spans as discontinuous.
+* ``T`` lines for spans (type = label). A discontinuous span is one ``T`` with its
+  fragments (``START END;START END``, their texts joined by a space), as brat writes one. A
+  span across a line break is written as the fragments between the breaks too, since the
+  .ann is line-based and brat shows such spans as discontinuous.
+* ``#`` lines for span comments (``#1<TAB>AnnotatorNotes T3<TAB>note``), line breaks in the
+  note written as spaces (a note is one line).
 * ``A`` lines for span attributes (``A1<TAB>polarity T3 negative``).
 * ``R`` lines for attributions: from the anchor's T to each other part, typed by role
   (standoff.py). brat attaches attributes to entities and events only, so an
@@ -93,15 +96,19 @@ def fragments(text: str, start: int, end: int) -> list[tuple[int, int]]:
 def ann_lines(line: dict, codebook: Codebook, layers: tuple[str, ...]) -> Iterator[str]:
     """The .ann lines of one per-annotator line (records.annotator_lines)."""
     text = line["document"]["text"]
-    t_numbers, a_numbers, r_numbers = itertools.count(1), itertools.count(1), itertools.count(1)
+    t_numbers, a_numbers, r_numbers, note_numbers = (itertools.count(1) for _ in range(4))
     span_t: dict = {}  # span id -> number of its T line
 
     def text_bound(span: dict) -> tuple[int, list[str]]:
         t = next(t_numbers)
-        pieces = fragments(text, span["start"], span["end"])
+        marked = span.get("fragments") or [(span["start"], span["end"])]
+        pieces = [piece for first, last in marked for piece in fragments(text, first, last)]
         offsets = ";".join(f"{first} {last}" for first, last in pieces)
         covered = " ".join(text[first:last] for first, last in pieces)
-        return t, [f"T{t}\t{span['label']} {offsets}\t{covered}\n", *attributes(t, span["attributes"])]
+        written = [f"T{t}\t{span['label']} {offsets}\t{covered}\n", *attributes(t, span["attributes"])]
+        if span.get("comment"):
+            written.append(f"#{next(note_numbers)}\tAnnotatorNotes T{t}\t{_LINE_BREAKS.sub(' ', span['comment'])}\n")
+        return t, written
 
     def attributes(t: int, values: dict) -> Iterator[str]:
         for name, value in values.items():

@@ -75,6 +75,12 @@ def document_cells(record: dict) -> list:
             cell(document["outlet"])]
 
 
+def fragment_cell(fragments: list[list[int]] | None) -> str:
+    """A discontinuous span's fragments as brat writes offsets, ``START END;START END``;
+    empty for a contiguous span."""
+    return ";".join(f"{start} {end}" for start, end in fragments or ())
+
+
 def span_attribute_names(codebook: Codebook) -> list[str]:
     """Every span attribute of the codebook (layer's, then labels'), each name once."""
     names: dict[str, None] = {}
@@ -95,7 +101,7 @@ def relation_attribute_names(codebook: Codebook) -> list[str]:
 def columns(codebook: Codebook) -> list[str]:
     return [
         *DOCUMENT_COLUMNS, *SENTENCE_COLUMNS, "layer", "label", "start", "end", "sentence_start", "sentence_end",
-        "text", *(f"attr_{name}" for name in span_attribute_names(codebook)),
+        "text", "fragments", "comment", *(f"attr_{name}" for name in span_attribute_names(codebook)),
         "attribution_id", "role", *(f"attribution_{name}" for name in relation_attribute_names(codebook)),
         "codebook_version", "created_at", "updated_at",
     ]
@@ -138,9 +144,11 @@ def _rows(records: Iterable[dict], codebook: Codebook, only_layer: str | None) -
                 offset, prefix = prefixes[span["sentence_id"]]
                 start, end, attributes = span["start"], span["end"], span["attributes"]
                 layer, label, covered = span["layer"], span["label"], cell(span["text"])
+                marked = fragment_cell(span.get("fragments"))
+                comment = cell(span.get("comment"))
                 values = [cell(attributes.get(name)) for name in span_attributes] if attributes else no_values
                 created, updated = span["created_at"], span["updated_at"]
                 for attribution in roles.get(span["id"], no_roles):
-                    add([*prefix, layer, label, start, end, start - offset, end - offset, covered, *values,
+                    add([*prefix, layer, label, start, end, start - offset, end - offset, covered, marked, comment, *values,
                          *attribution, codebook_version, created, updated])
         yield rows

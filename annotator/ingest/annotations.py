@@ -31,12 +31,13 @@ from pathlib import Path
 from typing import Any
 
 from ..codebook import Codebook
+from . import conll, sentence_csv, techniques
 from .text import IngestError
 
-FORMATS = ("jsonl", "doccano", "labelstudio")
+FORMATS = ("jsonl", "doccano", "labelstudio", "brat", "conll", "techniques", "sentence-csv")
 # The keys of an annotation entry, lifted to the top level in the per-annotator JSONL.
 ENTRY_KEYS = ("annotator", "status", "spans", "attributions", "sentence_labels")
-MAPPING_TABLES = ("labels", "layers", "roles", "choices")
+MAPPING_TABLES = ("labels", "layers", "roles", "choices", "attributes", "values")
 DOCUMENT_FIELDS = ("title", "url", "outlet", "published", "language", "metadata")
 
 Result = list[dict | IngestError]
@@ -49,25 +50,30 @@ class Mapping:
     ``labels``: label in the file -> span label of the codebook; ``layers``: codebook label ->
     span layer (needed only where the label alone does not say); ``roles``: relation type in
     the file -> role of ``relation``; ``choices``: Label Studio ``from_name`` of a choices
-    result -> sentence layer; ``relation``: the codebook relation that relations become (the
-    codebook's first if unset).
+    result -> sentence layer; ``attributes``: attribute name in the file -> the codebook's, or
+    ``name=value`` for a brat binary attribute; ``values``: a value in a sentence-label CSV
+    column -> the choice layer's value name; ``relation``: the codebook relation that
+    relations become (the codebook's first if unset).
     """
 
     labels: dict[str, str] = field(default_factory=dict)
     layers: dict[str, str] = field(default_factory=dict)
     roles: dict[str, str] = field(default_factory=dict)
     choices: dict[str, str] = field(default_factory=dict)
+    attributes: dict[str, str] = field(default_factory=dict)
+    values: dict[str, str] = field(default_factory=dict)
     relation: str | None = None
 
 
-def load_mapping(path: str | os.PathLike[str]) -> Mapping | list[IngestError]:
-    """Read a mapping file (.toml or .json); the Mapping, or every problem found in it."""
+def load_mapping(path: str | os.PathLike[str], data: bytes | None = None) -> Mapping | list[IngestError]:
+    """Read a mapping file (.toml or .json); the Mapping, or every problem found in it.
+    ``data``: the file's content, as uploaded (``path`` then only names it)."""
     source = str(path)
     suffix = Path(path).suffix.lower()
     if suffix not in (".toml", ".json"):
         return [IngestError(source, f"unsupported mapping file type {suffix or '(none)'!r}; use .toml or .json")]
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")
+        text = (Path(path).read_bytes() if data is None else data).decode("utf-8-sig")
         data = tomllib.loads(text) if suffix == ".toml" else json.loads(text)
     except OSError as error:
         return [IngestError(source, f"cannot read file: {error.strerror or error}")]
@@ -114,6 +120,18 @@ def read_annotation_file(
     """
     if format not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {format!r}")
+    if format == "brat":  # a folder or zip of files, not one file
+        from .brat import read_brat
+
+        return read_brat(path_or_bytes, mapping or Mapping(), codebook=codebook, annotator=annotator, name=name)
+    if format == "techniques":  # a folder or zip of articles and label files, or a label file
+        found = techniques.articles_and_labels(path_or_bytes, name)
+        if isinstance(found, IngestError):
+            return [found]
+        reader = _Reader(name if isinstance(path_or_bytes, bytes) else str(path_or_bytes), mapping or Mapping(),
+                         codebook, annotator)
+        techniques.read(reader, *found)
+        return [*reader.problems, *reader.records.values()]
     if isinstance(path_or_bytes, bytes):
         source, data = name, path_or_bytes
     else:
@@ -132,6 +150,10 @@ def read_annotation_file(
         reader.jsonl(text)
     elif format == "doccano":
         reader.doccano(text)
+    elif format == "conll":
+        conll.read(reader, text)
+    elif format == "sentence-csv":
+        sentence_csv.read(reader, text)
     else:
         reader.labelstudio(text)
     return [*reader.problems, *reader.records.values()]

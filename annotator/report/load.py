@@ -36,7 +36,8 @@ class LayerSpans:
     """One span layer's spans of live assignments as parallel int64 arrays: ``user`` and
     ``document`` (indices in ReportData.user_ids and .docs), ``sentence`` (id), ``start``,
     ``end``, ``label`` (index in ``labels``: in order of first appearance, by (user, document)
-    first seen, then row)."""
+    first seen, then row), ``fragments`` (0 for a contiguous span, else the index of its
+    fragments in ``fragment_table``, one table for the whole report)."""
 
     user: np.ndarray
     document: np.ndarray
@@ -45,6 +46,8 @@ class LayerSpans:
     end: np.ndarray
     label: np.ndarray
     labels: list[str]
+    fragments: np.ndarray
+    fragment_table: list[agreement.spans.Fragments]
 
 
 @dataclass
@@ -180,8 +183,9 @@ def _index_of(ids: np.ndarray, sorted_ids: np.ndarray) -> tuple[np.ndarray, np.n
 
 
 def _span_table(session: Session, scoped) -> tuple[np.ndarray, list[tuple[str, str]]]:
-    """(6, n) int64 rows (user, document, sentence, start, end, code) of every span in scope,
-    and the (layer, label) of each code.
+    """(7, n) int64 rows (user, document, sentence, start, end, code, discontinuous) of every
+    span in scope, and the (layer, label) of each code; discontinuous: the span's id if it has
+    fragments, else 0 (:func:`_fragment_codes` reads them).
 
     The database turns (layer, label) into its code, so that every column is an integer, and
     the rows are read from the DBAPI cursor in chunks straight into arrays: Python builds
@@ -190,18 +194,35 @@ def _span_table(session: Session, scoped) -> tuple[np.ndarray, list[tuple[str, s
     names = [tuple(row) for row in session.execute(scoped(
         select(Span.layer, Span.label).distinct().join(Document, Document.id == Span.document_id), Span))]
     if not names:
-        return np.zeros((6, 0), dtype=np.int64), names
+        return np.zeros((7, 0), dtype=np.int64), names
     code = case(*[(and_(Span.layer == layer, Span.label == label), c) for c, (layer, label) in enumerate(names)],
                 else_=-1)
-    query = select(Span.user_id, Span.document_id, Span.sentence_id, Span.start, Span.end, code).join(
+    discontinuous = case((Span.fragments.is_(None), 0), else_=Span.id)
+    query = select(Span.user_id, Span.document_id, Span.sentence_id, Span.start, Span.end, code, discontinuous).join(
         Document, Document.id == Span.document_id)
     cursor = session.connection().execute(scoped(query, Span)).cursor
     chunks = []
     while rows := cursor.fetchmany(SPAN_CHUNK):
-        flat = np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=6 * len(rows))
-        chunks.append(flat.reshape(-1, 6).T)
+        flat = np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=7 * len(rows))
+        chunks.append(flat.reshape(-1, 7).T)
     cursor.close()
-    return (np.concatenate(chunks, axis=1) if chunks else np.zeros((6, 0), dtype=np.int64)), names
+    return (np.concatenate(chunks, axis=1) if chunks else np.zeros((7, 0), dtype=np.int64)), names
+
+
+def _fragment_codes(session: Session, scoped, discontinuous: np.ndarray) -> tuple[np.ndarray, list]:
+    """Per span of :func:`_span_table`'s ``discontinuous`` column, 0 for a contiguous one, else
+    the index of its fragments in the table returned (equal fragments, one index)."""
+    table: dict[agreement.spans.Fragments, int] = {(): 0}
+    if not discontinuous.any():
+        return np.zeros_like(discontinuous), list(table)
+    query = select(Span.id, Span.fragments).join(Document, Document.id == Span.document_id).where(
+        Span.fragments.is_not(None))
+    found = {span_id: table.setdefault(tuple(map(tuple, fragments)), len(table))
+             for span_id, fragments in session.execute(scoped(query, Span))}
+    ids = np.array(sorted(found), dtype=np.int64)
+    codes = np.array([found[span_id] for span_id in ids.tolist()], dtype=np.int64)
+    position, known = _index_of(discontinuous, ids)
+    return np.where(known & (discontinuous > 0), codes[position], 0), list(table)
 
 
 def _load_spans(session: Session, scoped, user_ids: list[int], docs: list[tuple[int, str, str]],
@@ -213,6 +234,7 @@ def _load_spans(session: Session, scoped, user_ids: list[int], docs: list[tuple[
     keep = user_found & document_found
     keep[keep] = live_matrix[user[keep], document[keep]]
     user, document, table = user[keep], document[keep], table[:, keep]
+    fragments, fragment_table = _fragment_codes(session, scoped, table[6])
     layer_of = np.array([layer for layer, _ in names], dtype=object)
     label_of = [label for _, label in names]
     # Order of first appearance: rows grouped by (user, document) in the order those are
@@ -228,7 +250,8 @@ def _load_spans(session: Session, scoped, user_ids: list[int], docs: list[tuple[
         local = np.zeros(len(names), dtype=np.int64)
         local[by_appearance] = np.arange(by_appearance.size)
         result[layer] = LayerSpans(user[mine], document[mine], table[2, mine], table[3, mine], table[4, mine],
-                                   local[table[5, mine]], [label_of[c] for c in by_appearance])
+                                   local[table[5, mine]], [label_of[c] for c in by_appearance], fragments[mine],
+                                   fragment_table)
     return result
 
 
@@ -287,7 +310,7 @@ def layer_spans(data: ReportData, layer: SpanLayer) -> tuple[LayerSpans, list[st
     """The layer's spans, its labels (the codebook's, then any other found) and each span's
     code in them."""
     empty = np.zeros(0, dtype=np.int64)
-    loaded = data.spans.get(layer.name) or LayerSpans(empty, empty, empty, empty, empty, empty, [])
+    loaded = data.spans.get(layer.name) or LayerSpans(empty, empty, empty, empty, empty, empty, [], empty, [()])
     labels = [label.name for label in layer.labels]
     labels += [label for label in loaded.labels if label not in labels]
     code = np.array([labels.index(label) for label in loaded.labels], dtype=np.int64)
@@ -301,7 +324,7 @@ def spans_of(loaded: LayerSpans, label_code: np.ndarray, user: int,
     keep = (loaded.user == user) & documents[loaded.document]
     run_index = np.cumsum(documents) - 1
     return agreement.spans.SpanArrays(run_index[loaded.document[keep]], loaded.start[keep], loaded.end[keep],
-                                      label_code[keep])
+                                      label_code[keep], loaded.fragments[keep], loaded.fragment_table)
 
 
 def sentence_positions(data: ReportData, sentence_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

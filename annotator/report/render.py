@@ -87,7 +87,7 @@ def _csv_rows(report: dict, who) -> Iterator[list]:
                 yield _csv_row(name, "alpha", "document", row["document"], None, row["alpha"])
         else:
             for row in layer["per_label"]:
-                for metric in ("unitizing_alpha", "exact_f1", "partial_f1"):
+                for metric in ("unitizing_alpha", "token_alpha", "exact_f1", "partial_f1"):
                     yield _csv_row(name, metric, "label", row["label"], None, row[metric])
             for pair in layer["pairs"]:
                 for metric in ("exact_f1", "partial_f1", "boundary_f1"):

@@ -1,7 +1,7 @@
 """A span layer's section of the report: per annotator pair exact, partial-credit and boundary
 F1 on the documents both hold; unitizing alpha over the documents everyone holds; token-level
-alpha; per label, per annotator and per document figures; and the sentences where a pair's
-spans differ."""
+alpha, pooled and per label; per label, per annotator and per document figures; and the
+sentences where a pair's spans differ."""
 
 from __future__ import annotations
 
@@ -99,7 +99,7 @@ def span_layer(data: ReportData, layer: SpanLayer, replicates: int, seed: int) -
     token = agreement.spans.token_alpha_arrays(
         token_document, token_start, token_end, live,
         [spans_of_user(u, every_document) for u in range(len(data.user_ids))],
-        len(labels), replicates=replicates, seed=seed,
+        len(labels), per_label=True, replicates=replicates, seed=seed,
     )
 
     exact_by_document = mean_per_document(document_f1, live.sum(axis=0), NO_SPANS)
@@ -121,17 +121,18 @@ def span_layer(data: ReportData, layer: SpanLayer, replicates: int, seed: int) -
         "labels": labels,
         "metrics": {
             "unitizing_alpha": figure_json(unitizing_pooled),
-            "token_alpha": figure_json(token),
+            "token_alpha": figure_json(token.pooled),
             **{name: figure_json(f) for name, f in metrics.items()},
         },
         "per_label": [
             {
                 "label": label,
                 "unitizing_alpha": figure_json(unitizing_per_label.get(label, undefined(NO_UNITS))),
+                "token_alpha": figure_json(token.per_label[code]),
                 "exact_f1": figure_json(mean_over_pairs([(p, per_pair[p][1][label][0]) for p in user_pairs])),
                 "partial_f1": figure_json(mean_over_pairs([(p, per_pair[p][1][label][1]) for p in user_pairs])),
             }
-            for label in labels
+            for code, label in enumerate(labels)
         ],
         "pairs": pair_rows,
         "annotators": annotators,

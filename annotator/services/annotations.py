@@ -111,6 +111,8 @@ def span_json(span: Span) -> dict:
         "start": span.start,
         "end": span.end,
         "text": span.text,
+        "fragments": span.fragments,
+        "comment": span.comment,
         "attributes": span.attributes,
         "version": span.version,
     }
@@ -309,15 +311,7 @@ def checked_extent(
         raise ServiceError(f"end must be after start and at most {length}", field="end")
     if document.text[start:end] != text:
         raise ServiceError("text does not match the document at start:end", field="text")
-    if not text.strip():
-        raise ServiceError("a span must not be empty or only whitespace", field="text")
-    if text[0].isspace():
-        raise ServiceError("a span must not start with whitespace", field="start")
-    if text[-1].isspace():
-        raise ServiceError("a span must not end with whitespace", field="end")
-    if not any(unicodedata.category(char)[0] in _VISIBLE_CATEGORIES for char in text):
-        raise ServiceError("a span must hold a visible character (a letter, digit, punctuation or symbol), "
-                           "not only invisible ones", field="text")
+    _check_marked_text(text, "a span")
     sentence = _sentence_at(session, document, start, sentences)
     if end > sentence.end and not codebook.layer(layer).cross_sentence:
         raise ServiceError(f"layer {layer!r} does not allow spans across sentences", field="end")
@@ -325,6 +319,56 @@ def checked_extent(
     if sentence_id != sentence.id:
         raise ServiceError("sentence_id is not the sentence of this document where the span starts", field="sentence_id")
     return start, end, text, sentence
+
+
+def _check_marked_text(text: str, what: str, field: str | None = None) -> None:
+    """What a span (or one fragment of it) must mark: something visible, with no whitespace at
+    its edges. ``field``: the one every problem names, else start/end/text by the problem."""
+    if not text.strip():
+        raise ServiceError(f"{what} must not be empty or only whitespace", field=field or "text")
+    if text[0].isspace():
+        raise ServiceError(f"{what} must not start with whitespace", field=field or "start")
+    if text[-1].isspace():
+        raise ServiceError(f"{what} must not end with whitespace", field=field or "end")
+    if not any(unicodedata.category(char)[0] in _VISIBLE_CATEGORIES for char in text):
+        raise ServiceError(f"{what} must hold a visible character (a letter, digit, punctuation or symbol), "
+                           "not only invisible ones", field=field or "text")
+
+
+def checked_fragments(document: Document | DocumentText, data: dict, start: int, end: int,
+                      sentence: Sentence) -> list[list[int]] | None:
+    """A discontinuous span's fragments, ``data["fragments"]``, checked against the span's
+    extent start:end and sentence as :func:`checked_extent` returned them; None (absent or
+    null) for a contiguous span. Two or more ``[start, end]`` pairs, in order, apart (a gap
+    of at least one character between two), each marking something visible with no
+    whitespace at its edges, the first starting at start and the last ending at end, all in
+    the one sentence: one span, never several."""
+    fragments = data.get("fragments")
+    if fragments is None:
+        return None
+    if not isinstance(fragments, list) or len(fragments) < 2:
+        raise ServiceError("fragments must be a list of two or more [start, end] pairs, or null for a "
+                           "contiguous span", field="fragments")
+    checked: list[list[int]] = []
+    for index, fragment in enumerate(fragments):
+        where = f"fragments[{index}]"
+        if (not isinstance(fragment, list) or len(fragment) != 2
+                or not all(isinstance(offset, int) and not isinstance(offset, bool) for offset in fragment)):
+            raise ServiceError(f"{where} must be a [start, end] pair of integers", field="fragments")
+        fragment_start, fragment_end = fragment
+        if not start <= fragment_start < fragment_end <= end:
+            raise ServiceError(f"{where} must lie inside the span's extent {start}:{end}, its end after "
+                               "its start", field="fragments")
+        if checked and fragment_start <= checked[-1][1]:
+            raise ServiceError(f"{where} must start after the previous fragment's end, with a gap between "
+                               "them (fragments in order, neither overlapping nor touching)", field="fragments")
+        _check_marked_text(document.text[fragment_start:fragment_end], where, "fragments")
+        checked.append([fragment_start, fragment_end])
+    if checked[0][0] != start or checked[-1][1] != end:
+        raise ServiceError("the first fragment must start at start and the last end at end", field="fragments")
+    if end > sentence.end:
+        raise ServiceError("a discontinuous span's fragments must all lie in one sentence", field="fragments")
+    return checked
 
 
 # One of a user's spans of a layer and label on a document: at exactly start:end; around it.
@@ -376,8 +420,10 @@ def create_span(session: Session, actor: Actor, document_id: int, data: dict) ->
     span_layers = {span_layer.name for span_layer in codebook.span_layers}
     _first_problem(codebook.validate_span(layer, label, attributes), "label" if layer in span_layers else "layer")
     start, end, text, sentence = checked_extent(session, document, codebook, layer, data)
+    fragments = checked_fragments(document, data, start, end, sentence)
     extent = {"document_id": document_id, "user_id": actor.id, "layer": layer, "label": label, "start": start, "end": end}
-    span = SimpleNamespace(**extent, sentence_id=sentence.id, text=text, version=1,
+    span = SimpleNamespace(**extent, sentence_id=sentence.id, text=text, fragments=fragments,
+                           comment=free_text(data, "comment"), version=1,
                            attributes=_prefilled(session, actor, document, codebook, layer, label, start, end, attributes))
     connection = _connection(session)
     span.id = connection.execute(_INSERT_SPAN[connection.dialect.name], vars(span)).scalar()
@@ -406,16 +452,20 @@ def update_span(session: Session, actor: Actor, span_id: int, data: dict) -> dic
     label = payload_field(data, "label", str, default=span.label)
     attributes = payload_field(data, "attributes", dict, default=span.attributes)
     _first_problem(codebook.validate_span(span.layer, label, attributes), "attributes" if label == span.label else "label")
-    start, end, text, sentence_id = span.start, span.end, span.text, span.sentence_id
-    if any(key in data for key in ("start", "end", "text")):
-        extent = {"start": span.start, "end": span.end, "text": span.text} | data
+    start, end, text, sentence_id, fragments = span.start, span.end, span.text, span.sentence_id, span.fragments
+    if any(key in data for key in ("start", "end", "text", "fragments")):
+        # A span made contiguous sends "fragments": null; one moved without them keeps its own.
+        extent = {"start": span.start, "end": span.end, "text": span.text, "fragments": span.fragments} | data
         start, end, text, sentence = checked_extent(session, assigned.document, codebook, span.layer, extent)
+        fragments = checked_fragments(assigned.document, extent, start, end, sentence)
         sentence_id = sentence.id
+    comment = free_text(data, "comment") if "comment" in data else span.comment
     if (label, start, end) != (span.label, span.start, span.end) and _connection(session).execute(_SAME_SPAN, {
         "document_id": span.document_id, "user_id": actor.id, "layer": span.layer, "label": label, "start": start, "end": end,
     }).first() is not None:
         raise Conflict(DUPLICATE_SPAN, field="label" if (start, end) == (span.start, span.end) else "start")
     span.start, span.end, span.text, span.sentence_id = start, end, text, sentence_id
+    span.fragments, span.comment = fragments, comment
     span.label, span.attributes = label, dict(attributes)
     _touch(span)
     session.flush()
@@ -550,7 +600,10 @@ def set_sentence_label(session: Session, actor: Actor, sentence_id: int, layer: 
 # -- attributions -----------------------------------------------------------------------------
 
 
-def resolved_parts(session: Session, user: User, document: Document, relation, parts: list) -> list[tuple[str, Span]]:
+def resolved_parts(session: Session, user: User, document: Document, relation, parts: list,
+                   *, spans: Mapping[int, Span] | None = None) -> list[tuple[str, Span]]:
+    """``spans``: the spans parts may name, by id, when the caller has them (an import checking
+    rows it has not written yet); else they are looked up."""
     resolved: list[tuple[str, Span]] = []
     roles = {role.name: role for role in relation.roles}
     for index, part in enumerate(parts):
@@ -562,7 +615,10 @@ def resolved_parts(session: Session, user: User, document: Document, relation, p
         role = roles.get(role_name)
         if role is None:
             raise ServiceError(f"{where}.role must be one of {', '.join(roles)}", field="parts")
-        span = session.get(Span, span_id) if 0 < span_id <= ID_MAX else None  # past it no row has the id
+        if spans is not None:
+            span = spans.get(span_id)
+        else:
+            span = session.get(Span, span_id) if 0 < span_id <= ID_MAX else None  # past it no row has the id
         if span is None or span.user_id != user.id or span.document_id != document.id:
             raise ServiceError(f"{where}.span_id is not one of your spans in this document", field="parts")
         if span.layer != relation.layer or span.label != role.label:

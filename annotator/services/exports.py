@@ -138,6 +138,7 @@ class DocumentRecords:
             "spans": select(
                 Span.document_id, Span.user_id, Span.id, Span.layer, Span.label, Span.start, Span.end,
                 Span.sentence_id, _json_text(Span.attributes), _timestamp(Span.created_at), _timestamp(Span.updated_at),
+                _json_text(Span.fragments), Span.comment,
             ).where(Span.document_id.in_(ids))
             .order_by(Span.document_id),  # the index's order, no sort in SQL: _fill orders each document
             "attributions": select(
@@ -195,15 +196,21 @@ def _fill(entries: dict[int, dict], document, rows: dict[str, _ByDocument], deco
     text = document.text
     spans_of = {user: entry["spans"] for user, entry in entries.items()}  # the hot loop: one lookup
     spans = sorted(rows["spans"].take(document.id), key=SPAN_ORDER)
-    for _, user, span_id, layer, label, start, end, sentence_id, attributes, created, updated in spans:
+    for _, user, span_id, layer, label, start, end, sentence_id, attributes, created, updated, fragments, comment in spans:
         if (mine := spans_of.get(user)) is not None:
-            mine.append({
+            span = {
                 "id": span_id, "layer": layer, "label": label, "start": start, "end": end,
                 "text": text[start:end], "sentence_id": sentence_id,
                 # Most spans have no attributes: spare them the call (a tenth of a CSV export).
                 "attributes": {} if attributes == "{}" else decoded(attributes) or {},
                 "created_at": created, "updated_at": updated,
-            })
+            }
+            # Only a discontinuous span has fragments, only a noted one a comment.
+            if fragments is not None:
+                span["fragments"] = [list(pair) for pair in decoded(fragments)]
+            if comment is not None:
+                span["comment"] = comment
+            mine.append(span)
     parts_of: dict[int, list[dict]] = {}
     for _, attribution_id, role, span_id in sorted(rows["parts"].take(document.id), key=PART_ORDER):
         parts_of.setdefault(attribution_id, []).append({"role": role, "span_id": span_id})

@@ -2,17 +2,20 @@
 annotator.services.exports). Supervisors and admins only.
 
 Articles (read by annotator.ingest from files and uploads): stored a batch at a time, each
-batch in a transaction of its own (a few statements each); content already in the project
-(same SHA-256) is skipped.
+batch in a transaction of its own (a few statements each); an article already in the project
+(the same text, SHA-256, from the same outlet, url and date: models.document_identity) is
+skipped. The same text with other metadata (a wire story run by two outlets) is another
+document.
 
 Annotations (document records read by annotator.ingest.annotations): all or nothing. Every
-record is checked, against the project's codebook and the document text, inside one write
-transaction that also makes the rows; if anything is wrong, the transaction is rolled back
-and every problem is raised at once (ImportRejected), so a failed import leaves the database
-exactly as it was.
+record is checked in memory, against the project's codebook and the document text, before
+any annotation is written, in one write transaction; if anything is wrong, every problem is
+raised at once (ImportRejected) and the transaction rolled back, so a failed import leaves
+the database exactly as it was.
 
-Documents are matched by content hash within the project, else created from the record's
-text (its sentences if they are consistent with it, else segmented). Annotators are matched
+Documents are matched by content hash within the project (by the record's outlet, url and
+date where several documents have the text), else created from the record's text (its
+sentences if they are consistent with it, else segmented). Annotators are matched
 by username, else created as inactive annotator accounts that cannot log in
 (users.add_placeholder). An annotator's existing annotations of a document are never
 silently merged with imported ones (that would duplicate every span of a re-run import):
@@ -22,17 +25,22 @@ the import is refused, naming them, unless ``replace`` is set, which deletes the
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
+from types import SimpleNamespace
+from typing import NamedTuple
 
 from sqlalchemy import delete, func, insert, select
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session
 
 from . import audit, users
-from .annotations import checked_extent, free_text, payload_field, resolved_parts
+from .adjudication import _gold_user
+from .annotations import DocumentText, checked_extent, checked_fragments, free_text, payload_field, resolved_parts
 from .permissions import SUPERVISORS, Actor
 from .projects import get_project, project_codebook
 from ..codebook import Codebook
@@ -41,18 +49,22 @@ from ..errors import ServiceError
 from ..ingest import Article, IngestError, read_bytes, segment
 from ..ingest.annotations import is_id
 from ..ingest.language import article_language
+from ..ingest.sentence_csv import match_sentences
 from ..ingest.text import parse_date, spans_are_valid
 from ..models import (
     ASSIGNMENT_STATUSES,
+    Adjudication,
     Assignment,
     Attribution,
     AttributionPart,
     Document,
+    GoldProvenance,
     Project,
     Sentence,
     SentenceLabel,
     Span,
     User,
+    document_identity,
     utcnow,
 )
 
@@ -75,43 +87,48 @@ class ImportSummary:
     sentences: int = 0
 
 
-def _insert_articles(session: Session, actor: Actor, project_id: int, articles: Sequence[Article]) -> dict[str, int]:
-    """Add those of the articles (of distinct contents) whose content the project does not
-    have yet, with their sentences and an audit event each, in the caller's write transaction:
-    one statement for each of the three (SQLAlchemy sends a long one in pages of rows).
-    Returns the new documents' ids by content hash.
+def article_identity(article: Article) -> str:
+    """The identity (models.document_identity) the article's document has."""
+    return document_identity(article.content_hash, article.outlet, article.url, article.published)
 
-    Content already there is skipped by the unique key on (project, content hash), INSERT ...
-    ON CONFLICT DO NOTHING: no lookup first. The documents get their ids in the articles'
+
+def _insert_articles(session: Session, actor: Actor, project_id: int, articles: Sequence[Article]) -> dict[str, int]:
+    """Add those of the articles (of distinct identities) that the project does not have yet,
+    with their sentences and an audit event each, in the caller's write transaction: one
+    statement for each of the three (SQLAlchemy sends a long one in pages of rows). Returns
+    the new documents' ids by identity (article_identity).
+
+    An article already there is skipped by the unique key on (project, identity hash), INSERT
+    ... ON CONFLICT DO NOTHING: no lookup first. The documents get their ids in the articles'
     order (the order the pages list them in); RETURNING rows come in no promised order, so
-    they are matched by content hash."""
+    they are matched by identity."""
     if not articles:
         return {}
-    hashed = [(article.content_hash, article) for article in articles]
+    hashed = [(article_identity(article), article) for article in articles]
     # Two importers into one project storing the same content in different orders would wait
     # on each other's rows (PostgreSQL; SQLite has one writer at a time): the project's row
     # locked first makes them take turns. FOR NO KEY UPDATE leaves rows that only reference
     # the project (a document added elsewhere, a report) free to be written meanwhile.
     session.execute(select(Project.id).where(Project.id == project_id).with_for_update(key_share=True))
     inserted = dict(session.execute(
-        insert_or_skip(session.get_bind().dialect.name, Document, ("project_id", "content_hash"))
-        .returning(Document.content_hash, Document.id),
+        insert_or_skip(session.get_bind().dialect.name, Document, ("project_id", "identity_hash"))
+        .returning(Document.identity_hash, Document.id),
         [{"project_id": project_id, "title": article.title, "outlet": article.outlet, "url": article.url,
           "published": article.published, "language": article.language, "text": article.text,
-          "content_hash": content_hash, "meta": article.metadata}
-         for content_hash, article in hashed],
+          "content_hash": article.content_hash, "identity_hash": identity, "meta": article.metadata}
+         for identity, article in hashed],
     ).all())
-    new = [(inserted[content_hash], content_hash, article) for content_hash, article in hashed if content_hash in inserted]
+    new = [(inserted[identity], article) for identity, article in hashed if identity in inserted]
     if new:
         session.execute(insert(Sentence), [
             {"document_id": document_id, "position": position, "start": start, "end": end}
-            for document_id, _, article in new
+            for document_id, article in new
             for position, (start, end) in enumerate(article.sentences)
         ])
         audit.record_many(session, actor=actor, action="import", entity_type=Document.__tablename__, changes=[
-            (document_id, None, {"title": article.title, "content_hash": content_hash,
+            (document_id, None, {"title": article.title, "content_hash": article.content_hash,
                                  "sentences": len(article.sentences), "source": article.source})
-            for document_id, content_hash, article in new
+            for document_id, article in new
         ])
     return inserted
 
@@ -132,22 +149,22 @@ def import_articles(
     *,
     on_progress: Callable[[Article], None] | None = None,
 ) -> ImportSummary:
-    """Store the articles, ARTICLE_BATCH to a transaction; content already in the project, or
-    earlier in ``articles``, is skipped. A failure keeps the batches stored before it.
+    """Store the articles, ARTICLE_BATCH to a transaction; an article already in the project,
+    or earlier in ``articles`` (the same identity: article_identity), is skipped. A failure keeps the batches stored before it.
     ``on_progress`` is called once per article, in order, when its batch is stored."""
     project_id = get_project(session, actor, project_id).id
     summary = ImportSummary()
     seen: set[str] = set()
     for chunk in _batches(articles, ARTICLE_BATCH):
-        hashed = [(article, article.content_hash) for article in chunk]
-        first = []  # the chunk's articles whose content the input has not had before
-        for article, content_hash in hashed:
-            if content_hash not in seen:
-                seen.add(content_hash)
+        hashed = [(article, article_identity(article)) for article in chunk]
+        first = []  # the chunk's articles the input has not had before
+        for article, identity in hashed:
+            if identity not in seen:
+                seen.add(identity)
                 first.append(article)
         stored = _store_new(session, actor, project_id, first)
-        for article, content_hash in hashed:
-            document_id = stored.pop(content_hash, None)  # popped: a repeat later in the chunk is skipped
+        for article, identity in hashed:
+            document_id = stored.pop(identity, None)  # popped: a repeat later in the chunk is skipped
             if document_id is None:
                 summary.skipped.append(article)
             else:
@@ -233,18 +250,18 @@ class AnnotationImport:
     assignments_created: int = 0
     entries: int = 0  # (document, annotator) pairs
     replaced: int = 0  # of those, pairs whose earlier annotations were deleted first
+    gold_entries: int = 0  # of those, pairs imported as the gold layer
     spans: int = 0
     attributions: int = 0
     sentence_labels: int = 0
+    trimmed: int = 0  # spans whose whitespace edges were trimmed
+    warnings: list[str] = field(default_factory=list)  # what the reader warned of, as it said it
 
 
 class _Problem(Exception):
     """One problem of the record being imported; collected, never raised to the caller."""
 
 
-# Entries (one annotator's work on one document) whose rows are inserted together: their spans
-# first, since the attributions, checked next, name spans by id.
-ENTRY_BATCH = 500
 # Content hashes or ids per IN (...) of a lookup, far below either database's limit on parameters.
 LOOKUP_CHUNK = 500
 ANNOTATION_KINDS = ("spans", "attributions", "sentence_labels")
@@ -259,88 +276,144 @@ def import_annotations(
     *,
     source: str,
     replace: bool = False,
+    gold: str | None = None,
     read_problems: Iterable[IngestError] = (),
 ) -> AnnotationImport:
     """Import document records into the project in one transaction, or raise ImportRejected.
 
     ``source`` (the file name) is kept in the audit events and names the problems; an
     annotation entry's ``line`` key, if it has one, says where in the file it was read.
-    ``read_problems``: what reading the file found wrong; the records read are still checked,
-    so that one refusal reports every problem, ordered by line.
+    ``gold``: the annotator whose entries are the gold layer (as are entries marked
+    ``"gold": true``): written as the gold account's, the documents' adjudication started,
+    provenance "imported". ``read_problems``: what reading the file found wrong; the records
+    read are still checked (nothing is written), so that one refusal reports every problem,
+    ordered by line.
+
+    Items of a sentence-label CSV (annotator.ingest.sentence_csv: a sentence's text and its
+    labels, no document) become records of the project's documents that have a sentence
+    with that text; a sentence no document has is a problem, on each of its lines.
     """
     project = get_project(session, actor, project_id)
-    run = _Import(session, actor, project, source, replace)
-    run.run(list(records))
-    problems = [*read_problems, *run.checked_problems()]
-    if problems:
-        raise ImportRejected(sorted(problems, key=lambda problem: problem.line or 0))
+    run = _Import(session, actor, project, source, replace, gold)
+    run.problems += read_problems
+    with _collector_paused():
+        run.run(list(records))
+    if run.problems:
+        raise ImportRejected(sorted(run.problems, key=lambda problem: problem.line or 0))
     return run.summary
+
+
+class _SentenceRow(NamedTuple):
+    """What the checks read of a stored sentence (as annotations.checked_extent reads a Sentence)."""
+
+    id: int
+    position: int
+    start: int
+    end: int
+
+
+_SENTENCE_ROWS = select(Sentence.document_id, Sentence.id, Sentence.position, Sentence.start, Sentence.end) \
+    .order_by(Sentence.document_id, Sentence.position)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector paused while an import checks and writes: the import holds
+    hundreds of thousands of dicts (the records, the rows) until it ends, and every full
+    collection walks all of them for nothing (a sixth of the import's time,
+    docs/benchmarks.md); reference counting frees everything else meanwhile."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 @dataclass
 class _Entry:
-    """An entry checked but for its attributions, which name its spans by id: they are
-    checked when its batch is written and its spans have ids."""
+    """One annotator's work on one document, checked: the rows to write once the whole input
+    has checked clean."""
 
     document: Document
     user: User
     name: str
+    gold: bool
     replaced: dict | None
     spans: list[dict]  # rows to insert; each gets its "id" then
-    spans_by_id: dict  # the record's span id -> row
-    failed_ids: set
+    attributions: list[dict]  # rows to insert
+    parts: list[tuple[int, dict, str]]  # (index in attributions, span row, role)
     labels: list[dict]  # rows to insert
-    attributions: list  # as the record gives them
-    report: Callable[[str], None]
 
 
 class _Import:
-    """One import. What the checks need from the database is loaded first, a few queries in
-    all (the records' documents, the missing ones created in one batch, their sentences, the
-    annotators named, what they have on those documents already, their assignments); then
-    every record is checked in memory, in order, and its rows written ENTRY_BATCH entries at a
-    time, a few statements a batch; the audit events go in one statement at the end."""
+    """One import, in three steps. Load what the checks need, a few queries in all (the
+    records' documents by text, the missing ones created, their sentences, the annotators
+    named, what they have on those documents already, their assignments); check every record
+    in memory, in order, collecting every problem; then, only if there is none, write the
+    rows, a few statements for all of them, and the audit events in one."""
 
-    def __init__(self, session: Session, actor: Actor, project: Project, source: str, replace: bool):
+    def __init__(self, session: Session, actor: Actor, project: Project, source: str, replace: bool,
+                 gold: str | None):
         self.session, self.actor, self.project = session, actor, project
-        self.source, self.replace = source, replace
+        self.source, self.replace, self.gold = source, replace, gold
         self.codebook: Codebook = project_codebook(project)
+        self.relations = {relation.name: relation for relation in self.codebook.relations}
         self.summary = AnnotationImport()
-        # Each problem with its place in the order of checking, (step, rank): attributions are
-        # checked after the entries that follow theirs, but reported in their entry's place.
-        self.problems: list[tuple[tuple[int, int], IngestError]] = []
-        self.step = 0
+        self.problems: list[IngestError] = []  # in the order of checking
         self.users: dict[str, User] = {}
+        self.gold_user: User | None = None
         self.done: dict[tuple[int, str], str] = {}  # (document id, annotator) -> where imported
         self.documents: dict[int, tuple[Document, dict] | Exception] = {}  # by record number
-        self.sentences: defaultdict[int, list[Sentence]] = defaultdict(list)  # by document id, in order
+        self.sentences: defaultdict[int, list[_SentenceRow]] = defaultdict(list)  # by document id, in order
         self.annotated: dict[tuple[int, int, str], int] = {}  # (document id, user id, kind) -> count
         self.assignments: dict[tuple[int, int], int] = {}  # (document id, user id) -> assignment id
+        self.adjudications: dict[int, str] = {}  # document id -> adjudication status, if started
         self.entered: set[tuple[int, int]] = set()  # (document id, user id) of the entries checked so far
-        self.pending: list[_Entry] = []  # checked, not written yet
-        self.new_assignments: dict[tuple[int, int], dict] = {}  # of the pending entries, rows to insert
+        self.entries: list[_Entry] = []  # checked
+        self.new_assignments: dict[tuple[int, int], dict] = {}  # rows to insert
         self.cleared: list[tuple[int, int]] = []  # (document id, user id) whose annotations to delete first
-        self.events: list[tuple[int, dict]] = []  # (assignment id, after)
         self.now = utcnow()  # when rows without times of their own are made
+        self.validated: dict[tuple, list[str]] = {}  # attribute_problems' answers
+        self.known: dict[int, str] = {}  # record number -> identity hash of the stored document it is of
 
-    def problem(self, line: int | None, message: str, order: tuple[int, int] | None = None) -> None:
-        self.problems.append((order or (self.step, 0), IngestError(self.source, message, line)))
-
-    def checked_problems(self) -> list[IngestError]:
-        """The problems in the order a record-by-record check would have found them."""
-        return [problem for _, problem in sorted(self.problems, key=lambda item: item[0])]
+    def problem(self, line: int | None, message: str) -> None:
+        self.problems.append(IngestError(self.source, message, line))
 
     def run(self, records: list) -> None:
+        sentence_items = [record for record in records if _is_sentence_item(record)]
+        if sentence_items:
+            records = [record for record in records if not _is_sentence_item(record)]
+            for identity, record in self.placed(sentence_items):
+                records.append(record)
+                self.known[len(records)] = identity
         self.load(records)
         for number, record in enumerate(records, start=1):
             self.record(number, record)
-            if len(self.pending) >= ENTRY_BATCH:
-                self.resolve()
-        self.resolve()
         if not self.problems:  # else everything is rolled back
-            audit.record_many(self.session, actor=self.actor, action="import_annotations",
-                              entity_type=Assignment.__tablename__,
-                              changes=[(assignment_id, None, after) for assignment_id, after in self.events])
+            self.write()
+
+    def placed(self, items: list[dict]) -> list[tuple[str, dict]]:
+        """Sentence-label CSV items placed in the project's documents by their sentences'
+        text (sentence_csv.match_sentences): a record per document, with its identity hash;
+        a sentence found nowhere is a problem, one per CSV line, all of them. Every document
+        of the project is a candidate: two queries, its documents' texts and its sentences."""
+        project_documents = Document.project_id == self.project.id
+        documents = {row.id: row for row in self.session.execute(
+            select(Document.id, Document.text, Document.identity_hash).where(project_documents))}
+        extents: defaultdict[int, list[tuple[int, int]]] = defaultdict(list)
+        for document_id, start, end in self.session.execute(
+                select(Sentence.document_id, Sentence.start, Sentence.end).join(Document).where(project_documents)
+                .order_by(Sentence.document_id, Sentence.position)):
+            extents[document_id].append((start, end))
+        entries, problems, warnings = match_sentences(
+            items, [(row.id, row.text, extents[row.id]) for row in documents.values()], self.source)
+        self.problems += problems
+        self.summary.warnings += warnings
+        return [(documents[document_id].identity_hash, {"document": {"text": documents[document_id].text},
+                                                        "annotations": annotations})
+                for document_id, annotations in sorted(entries.items())]
 
     # -- what the checks need ----------------------------------------------------------------
 
@@ -353,33 +426,58 @@ class _Import:
                 read[number] = _document_text(record.get("document"))
             except (_Problem, ServiceError) as error:
                 self.documents[number] = error
-        by_hash = {document.content_hash: document for document in self.lookup(
-            select(Document).where(Document.project_id == self.project.id),
-            Document.content_hash, list({content_hash for content_hash, _, _ in read.values()}))}
-        new: dict[str, Article] = {}
-        for content_hash, text, data in read.values():
-            if content_hash in by_hash or content_hash in new:
+            self.summary.warnings += [warning for warning in record.get("warnings") or () if isinstance(warning, str)]
+        hashes = list({content_hash for content_hash, _, _ in read.values()})
+        found = self.documents_by_text(hashes)
+        new: dict[str, Article] = {}  # by identity
+        chosen: dict[int, str] = {}  # record number -> identity of its document
+        for number, (content_hash, text, data) in read.items():
+            identity = self.known.get(number) or _record_identity(content_hash, data)
+            candidates = found.get(content_hash, [])
+            if identity is None and len(candidates) > 1:
+                ids = ", ".join(str(document.id) for document in candidates)
+                self.documents[number] = _Problem(
+                    f"the text is that of {len(candidates)} documents ({ids}), articles of different outlets, "
+                    "urls or dates: give the record's outlet, url or published to say which")
+                continue
+            match = candidates[0] if identity is None and candidates else \
+                next((document for document in candidates if document.identity_hash == identity), None)
+            if match is not None:
+                chosen[number] = match.identity_hash
+                self.summary.documents_matched += 1
+                continue
+            article = self.article(text, data)
+            chosen[number] = article_identity(article)
+            if chosen[number] in new:
                 self.summary.documents_matched += 1
             else:
-                new[content_hash] = self.article(text, data)
+                new[chosen[number]] = article
                 self.summary.documents_created += 1
         _insert_articles(self.session, self.actor, self.project.id, list(new.values()))
-        by_hash |= {document.content_hash: document for document in self.lookup(  # stored here or meanwhile
-            select(Document).where(Document.project_id == self.project.id), Document.content_hash, list(new))}
-        document_ids = [document.id for document in by_hash.values()]
-        for sentence in self.lookup(select(Sentence).order_by(Sentence.document_id, Sentence.position),
-                                    Sentence.document_id, document_ids):
-            self.sentences[sentence.document_id].append(sentence)
-        for number, (content_hash, text, data) in read.items():
-            document = by_hash[content_hash]
+        by_identity = {document.identity_hash: document for documents in self.documents_by_text(
+            list({article.content_hash for article in new.values()})).values() for document in documents}
+        by_identity |= {document.identity_hash: document for documents in found.values() for document in documents}
+        document_ids = list({by_identity[identity].id for identity in chosen.values()})
+        # Rows, not ORM objects: tens of thousands of them, each read a few times a span.
+        for document_id, *sentence in self.lookup(_SENTENCE_ROWS, Sentence.document_id, document_ids, rows=True):
+            self.sentences[document_id].append(_SentenceRow(*sentence))
+        for number, identity in chosen.items():
+            document = by_identity[identity]
+            text, data = read[number][1:]
             by_extent = {(sentence.start, sentence.end): sentence for sentence in self.sentences[document.id]}
             given = _record_sentences(data.get("sentences"), text)
             self.documents[number] = document, {record_id: by_extent.get(extent) for record_id, extent in given.items()}
 
-        names = {entry.get("annotator") for number in read for entry in records[number - 1]["annotations"]}
-        names = [name for name in names if isinstance(name, str)]
+        entries = [entry for number in read for entry in records[number - 1]["annotations"]]
+        names = [name for name in {entry.get("annotator") for entry in entries} if isinstance(name, str)]
         self.users = {user.username: user for user in self.lookup(select(User), User.username, names)}
-        user_ids = [user.id for user in self.users.values()]
+        if any(self.is_gold(entry) for entry in entries):
+            self.gold_user = _gold_user(self.session, self.actor)
+            self.session.flush()
+            for document_id, status in self.lookup(select(Adjudication.document_id, Adjudication.status),
+                                                   Adjudication.document_id, document_ids, rows=True):
+                self.adjudications[document_id] = status
+        user_ids = [user.id for user in (*self.users.values(), self.gold_user) if user is not None]
         if not user_ids:
             return
         for kind, query in (
@@ -399,6 +497,14 @@ class _Import:
                                       Assignment.document_id, document_ids, rows=True):
             self.assignments[assignment.document_id, assignment.user_id] = assignment.id
 
+    def documents_by_text(self, hashes: list[str]) -> dict[str, list[Document]]:
+        """The project's documents with those content hashes, by hash, oldest first."""
+        found: defaultdict[str, list[Document]] = defaultdict(list)
+        for document in self.lookup(select(Document).where(Document.project_id == self.project.id)
+                                    .order_by(Document.id), Document.content_hash, hashes):
+            found[document.content_hash].append(document)
+        return found
+
     def lookup(self, query, column, values: list, *, rows: bool = False) -> Iterator:
         """The query's results where ``column`` is one of ``values``, LOOKUP_CHUNK values a query."""
         for chunk in _batches(values, LOOKUP_CHUNK):
@@ -417,16 +523,31 @@ class _Import:
             sentences=tuple(given.values()) if given else segment(text, language),
             outlet=_optional_text(data, "outlet"),
             url=_optional_text(data, "url"),
-            published=parse_date(data.get("published") if isinstance(data.get("published"), str) else None),
+            published=_published(data),
             language=language,
             metadata=data.get("metadata") if isinstance(data.get("metadata"), dict) else {},
             source=self.source,
         )
 
+    def attribute_problems(self, check: Callable[..., list[str]], *names: str, attributes: dict) -> list[str]:
+        """``check(*names, attributes)`` (the codebook's validate_span or
+        validate_relation_attributes), once per distinct input: an import repeats a few
+        combinations of label and attribute values tens of thousands of times."""
+        key = (check.__name__, *names, *attributes.items())
+        try:
+            hash(key)
+        except TypeError:  # a list or an object where a value name belongs: checked (a problem), not kept
+            return check(*names, attributes)
+        if key not in self.validated:
+            self.validated[key] = check(*names, attributes)
+        return self.validated[key]
+
+    def is_gold(self, entry: dict) -> bool:
+        return entry.get("gold") is True or (self.gold is not None and entry.get("annotator") == self.gold)
+
     # -- records -----------------------------------------------------------------------------
 
     def record(self, number: int, record: object) -> None:
-        self.step += 1
         entries = record.get("annotations") if isinstance(record, dict) else None
         first_line = next((e.get("line") for e in entries or () if isinstance(e, dict)), None)
         found = self.documents.get(number) if _entries(record) is not None else \
@@ -441,7 +562,6 @@ class _Import:
             name = entry.get("annotator")
             if isinstance(name, str):
                 if (document.id, name) in self.done:
-                    self.step += 1
                     self.problem(line, f"annotator {name!r} is imported twice for document {document.id} "
                                        f"({self.done[document.id, name]} and {where})")
                     continue
@@ -452,86 +572,120 @@ class _Import:
     # -- one annotator's work on one document -----------------------------------------------
 
     def entry(self, document: Document, sentences: dict, entry: dict, line: int | None, prefix: str) -> None:
-        self.step += 1
+        gold = self.is_gold(entry)
         try:
             name = payload_field(entry, "annotator", str)
             status = payload_field(entry, "status", str, default="done")
             if status not in ASSIGNMENT_STATUSES:
                 raise _Problem(f"status must be one of {', '.join(ASSIGNMENT_STATUSES)}")
             items = {key: payload_field(entry, key, list, default=[]) for key in ANNOTATION_KINDS}
-            user = self.user(name)
+            if gold:
+                if self.adjudications.get(document.id, "in_progress") != "in_progress":
+                    raise _Problem(f"document {document.id} ({document.title!r}) is adjudicated: reopen its "
+                                   "adjudication to import its gold")
+                user = self.gold_user
+            else:
+                user = self.user(name)
             replaced = self.clear(document, user)
         except (_Problem, ServiceError) as error:
             self.problem(line, prefix + _message(error))
             return
-        step = self.step
 
-        def report(rank: int) -> Callable[[str], None]:
-            return lambda message: self.problem(line, f"{prefix}annotator {name!r}: {message}", (step, rank))
+        def report(message: str) -> None:
+            self.problem(line, f"{prefix}annotator {name!r}: {message}")
 
-        spans, spans_by_id, failed_ids = self.spans(document, user, sentences, items["spans"], report(0))
-        labels = self.sentence_labels(document, user, sentences, items["sentence_labels"], report(2))
-        self.assignment(document, user, status)
-        self.pending.append(_Entry(document, user, name, replaced, spans, spans_by_id, failed_ids, labels,
-                                   items["attributions"], report(1)))
+        spans, spans_by_id, failed_ids = self.spans(document, user, sentences, items["spans"], report)
+        attributions, parts = self.attributions(document, user, spans_by_id, failed_ids, items["attributions"], report)
+        labels = self.sentence_labels(document, user, sentences, items["sentence_labels"], report)
+        # The gold account's assignment is open while its document is adjudicated (as adjudication.start).
+        self.assignment(document, user, "in_progress" if gold else status)
+        self.entries.append(_Entry(document, user, name, gold, replaced, spans, attributions, parts, labels))
 
-    def resolve(self) -> None:
-        """Write the pending entries: delete what they replace, insert their spans, check
-        their attributions (which name spans by id) and insert them with their parts, then
-        their sentence labels and new assignments."""
+    def write(self) -> None:
+        """Write the checked entries: delete what they replace, insert their spans, their
+        attributions with their parts, their sentence labels and the new assignments; for gold,
+        the adjudications started and the provenance; the audit events in one statement."""
         self.delete_cleared()
-        spans = [row for entry in self.pending for row in entry.spans]
-        stored = []  # held here: the session keeps only weak references to unchanged objects
-        for row, span_id in zip(spans, _insert_ids(self.session, Span, spans)):
-            row["id"] = span_id
-            # Known to the session as the row it is, so resolved_parts finds it without a query.
-            span = Span(**row)
-            make_transient_to_detached(span)
-            self.session.add(span)
-            stored.append(span)
-        attributions: list[dict] = []
-        parts: list[tuple[int, int, str]] = []  # (index in attributions, span id, role)
-        counts = [self.attributions(entry, attributions, parts) for entry in self.pending]
-        ids = _insert_ids(self.session, Attribution, attributions)
-        if parts:
-            self.session.execute(insert(AttributionPart), [
-                {"attribution_id": ids[index], "span_id": span_id, "role": role} for index, span_id, role in parts])
-        labels = [row for entry in self.pending for row in entry.labels]
-        if labels:
-            self.session.execute(insert(SentenceLabel), labels)
+        _insert_ids(self.session, Span, [row for entry in self.entries for row in entry.spans])
+        _insert_ids(self.session, Attribution, [row for entry in self.entries for row in entry.attributions])
+        parts = [{"attribution_id": entry.attributions[index]["id"], "span_id": span["id"], "role": role}
+                 for entry in self.entries for index, span, role in entry.parts]
+        _insert_rows(self.session, AttributionPart, parts)
+        # Gold labels need their ids, for their provenance; the others go in one statement.
+        _insert_ids(self.session, SentenceLabel, [row for entry in self.entries if entry.gold for row in entry.labels])
+        labels = [row for entry in self.entries if not entry.gold for row in entry.labels]
+        _insert_rows(self.session, SentenceLabel, labels)
         new = self.new_assignments
         self.assignments |= dict(zip(new, _insert_ids(self.session, Assignment, list(new.values()))))
-        for entry, count in zip(self.pending, counts):
-            self.events.append((self.assignments[entry.document.id, entry.user.id], {
+        self.write_gold()
+        events = []
+        for entry in self.entries:
+            events.append((self.assignments[entry.document.id, entry.user.id], None, {
                 "document_id": entry.document.id, "annotator": entry.name, "source": self.source,
-                "spans": len(entry.spans), "attributions": count, "sentence_labels": len(entry.labels),
-                "replaced": entry.replaced}))
+                "spans": len(entry.spans), "attributions": len(entry.attributions),
+                "sentence_labels": len(entry.labels), "replaced": entry.replaced} | ({"gold": True} if entry.gold else {})))
             self.summary.entries += 1
+            self.summary.gold_entries += entry.gold
             self.summary.replaced += entry.replaced is not None
             self.summary.spans += len(entry.spans)
-            self.summary.attributions += count
+            self.summary.attributions += len(entry.attributions)
             self.summary.sentence_labels += len(entry.labels)
-        self.pending, self.new_assignments = [], {}
+        audit.record_many(self.session, actor=self.actor, action="import_annotations",
+                          entity_type=Assignment.__tablename__, changes=events)
+
+    def write_gold(self) -> None:
+        """The gold entries' documents' adjudication started (where it was not) and a
+        provenance "imported" for each of their spans, attributions and sentence labels."""
+        gold = [entry for entry in self.entries if entry.gold]
+        if not gold:
+            return
+        adjudicator = self.actor.id if self.actor else None
+        starting = list({entry.document.id: None for entry in gold if entry.document.id not in self.adjudications})
+        started = _insert_ids(self.session, Adjudication, [
+            {"document_id": document_id, "status": "in_progress", "adjudicator_id": adjudicator,
+             "created_at": self.now, "updated_at": self.now} for document_id in starting])
+        audit.record_many(self.session, actor=self.actor, action="start", entity_type=Adjudication.__tablename__,
+                          changes=[(row_id, None, {"document_id": document_id, "status": "in_progress",
+                                                   "source": self.source})
+                                   for row_id, document_id in zip(started, starting)])
+        self.session.execute(insert(GoldProvenance), [
+            {"entity_type": kind, "entity_id": row["id"], "method": "imported", "agreed": [],
+             "adjudicator_id": adjudicator, "note": self.source, "created_at": self.now}
+            for entry in gold
+            for kind, rows in (("span", entry.spans), ("attribution", entry.attributions),
+                               ("sentence_label", entry.labels))
+            for row in rows
+        ])
 
     def delete_cleared(self) -> None:
-        """Delete the annotations the pending entries replace: three statements an annotator."""
+        """Delete the annotations the entries replace: three statements an annotator (four for
+        gold: its provenance)."""
         documents: defaultdict[int, list[int]] = defaultdict(list)
         for document_id, user_id in self.cleared:
             documents[user_id].append(document_id)
+        gold_id = self.gold_user.id if self.gold_user else None
         for user_id, document_ids in documents.items():
             for chunk in _batches(document_ids, LOOKUP_CHUNK):
-                # Parts go with their attributions and spans (ON DELETE CASCADE).
-                self.session.execute(delete(Attribution).where(Attribution.user_id == user_id,
-                                                               Attribution.document_id.in_(chunk)))
-                self.session.execute(delete(Span).where(Span.user_id == user_id, Span.document_id.in_(chunk)))
-                self.session.execute(delete(SentenceLabel).where(
+                spans = select(Span.id).where(Span.user_id == user_id, Span.document_id.in_(chunk))
+                attributions = select(Attribution.id).where(Attribution.user_id == user_id,
+                                                            Attribution.document_id.in_(chunk))
+                labels = select(SentenceLabel.id).where(
                     SentenceLabel.user_id == user_id,
-                    SentenceLabel.sentence_id.in_(select(Sentence.id).where(Sentence.document_id.in_(chunk)))))
+                    SentenceLabel.sentence_id.in_(select(Sentence.id).where(Sentence.document_id.in_(chunk))))
+                if user_id == gold_id:
+                    for kind, ids in (("span", spans), ("attribution", attributions), ("sentence_label", labels)):
+                        self.session.execute(delete(GoldProvenance).where(GoldProvenance.entity_type == kind,
+                                                                          GoldProvenance.entity_id.in_(ids)))
+                # Parts go with their attributions and spans (ON DELETE CASCADE).
+                self.session.execute(delete(Attribution).where(Attribution.id.in_(attributions)))
+                self.session.execute(delete(Span).where(Span.id.in_(spans)))
+                self.session.execute(delete(SentenceLabel).where(SentenceLabel.id.in_(labels)))
         self.cleared = []
 
     def user(self, name: str) -> User:
         if name.strip().casefold() == users.GOLD_USERNAME:
-            raise _Problem(f"{name!r} is the gold standard, not an annotator: gold is written by adjudication only")
+            raise _Problem(f"{name!r} is the gold standard, not an annotator: import gold with --gold NAME "
+                           "(or \"gold\": true on the entry)")
         if name not in self.users:
             user = self.session.scalar(select(User).where(User.username == name))
             if user is None:
@@ -542,23 +696,15 @@ class _Import:
         return self.users[name]
 
     def clear(self, document: Document, user: User) -> dict | None:
-        """Refuse, or with ``replace`` delete (when the batch is written), the user's
+        """Refuse, or with ``replace`` delete (when the rows are written), the user's
         annotations of the document; the counts deleted (None if there were none)."""
-        mine = lambda model: (model.document_id == document.id, model.user_id == user.id)  # noqa: E731
-        labels_where = (SentenceLabel.user_id == user.id,
-                        SentenceLabel.sentence_id.in_(select(Sentence.id).where(Sentence.document_id == document.id)))
         if (document.id, user.id) in self.entered:
-            # The account of another spelling of the name already imported here (the
-            # placeholder made for " ann" is "ann"): what that entry added counts, once stored.
-            self.resolve()
-            counts = {
-                "spans": self.session.scalar(select(func.count(Span.id)).where(*mine(Span))),
-                "attributions": self.session.scalar(select(func.count(Attribution.id)).where(*mine(Attribution))),
-                "sentence_labels": self.session.scalar(select(func.count(SentenceLabel.id)).where(*labels_where)),
-            }
-        else:
-            counts = {kind: self.annotated.get((document.id, user.id, kind), 0) for kind in ANNOTATION_KINDS}
+            # Another spelling of the name (the placeholder made for " ann" is "ann"), or two
+            # entries marked gold: their work would be merged.
+            raise _Problem(f"account {user.username!r} is already imported for document {document.id} by another "
+                           "entry of this input; nothing was merged")
         self.entered.add((document.id, user.id))
+        counts = {kind: self.annotated.get((document.id, user.id, kind), 0) for kind in ANNOTATION_KINDS}
         if not any(counts.values()):
             return None
         if not self.replace:
@@ -583,7 +729,10 @@ class _Import:
     def spans(self, document: Document, user: User, sentences: dict, items: list, report) -> tuple[list, dict, set]:
         """The rows of the valid spans; those the record gives an id by that id (attribution
         parts name spans by it; a span without one is stored all the same); and the ids of
-        those that have problems (attributions with them are not reported again)."""
+        those that have problems (attributions with them are not reported again). Whitespace
+        at a span's edges is trimmed (counted in the summary)."""
+        # A tuple, not the ORM object: its id and text are read several times a span.
+        checked = DocumentText(document.id, document.text)
         stored = []
         by_id: dict = {}
         failed: set = set()
@@ -601,9 +750,10 @@ class _Import:
                     given_ids.add(record_id)
                 layer, label = payload_field(data, "layer", str), payload_field(data, "label", str)
                 attributes = payload_field(data, "attributes", dict, default={})
-                if problems := self.codebook.validate_span(layer, label, attributes):
+                if problems := self.attribute_problems(self.codebook.validate_span, layer, label, attributes=attributes):
                     raise _Problem("; ".join(problems))
-                extent = dict(data)
+                extent, trimmed = _trimmed(checked.text, data)
+                self.summary.trimmed += trimmed
                 if data.get("sentence_id") is not None:
                     # Checked against the sentence where the span starts, unless this
                     # instance segments the document differently (no stored sentence has
@@ -614,14 +764,16 @@ class _Import:
                         del extent["sentence_id"]
                     else:
                         extent["sentence_id"] = sentences[data["sentence_id"]].id
-                start, end, text, sentence = checked_extent(self.session, document, self.codebook, layer, extent,
-                                                            sentences=self.sentences[document.id])
-                if (layer, label, start, end) in seen:
+                start, end, text, sentence = checked_extent(self.session, checked, self.codebook, layer, extent,
+                                                            sentences=self.sentences[checked.id])
+                fragments = checked_fragments(checked, extent, start, end, sentence)
+                key = (layer, label, start, end, repr(fragments))
+                if key in seen:
                     raise _Problem(f"the same {label} span {start}:{end} appears twice")
-                seen.add((layer, label, start, end))
-                span = {"user_id": user.id, "document_id": document.id, "sentence_id": sentence.id, "layer": layer,
-                        "label": label, "start": start, "end": end, "text": text, "attributes": attributes,
-                        **self.times(data)}
+                seen.add(key)
+                span = {"user_id": user.id, "document_id": checked.id, "sentence_id": sentence.id, "layer": layer,
+                        "label": label, "start": start, "end": end, "text": text, "fragments": fragments,
+                        "comment": free_text(data, "comment"), "attributes": attributes, **self.times(data)}
             except (_Problem, ServiceError) as error:
                 report(f"{where}: {_message(error)}")
                 if isinstance(data, dict) and is_id(data.get("id")):
@@ -632,22 +784,29 @@ class _Import:
                 by_id[record_id] = span
         return stored, by_id, failed
 
-    def attributions(self, entry: _Entry, rows: list[dict], parts: list[tuple[int, int, str]]) -> int:
-        """Check the entry's attributions (its spans stored); add the rows of the valid ones,
-        and their parts as (index in ``rows``, span id, role). Returns how many."""
-        relations = {relation.name: relation for relation in self.codebook.relations}
-        document, user, spans, failed, report = entry.document, entry.user, entry.spans_by_id, entry.failed_ids, entry.report
-        count = 0
-        for index, data in enumerate(entry.attributions):
+    def attributions(self, document: Document, user: User, spans: dict, failed: set, items: list,
+                     report) -> tuple[list[dict], list[tuple[int, dict, str]]]:
+        """The rows of the valid attributions, and their parts as (index in the rows, span row,
+        role); checked in memory, against the entry's span rows (which have no ids yet)."""
+        # Stand-ins for the span rows, numbered, as annotations.resolved_parts reads spans.
+        rows_by_number = dict(enumerate(spans.values(), start=1))
+        numbers = {id(row): number for number, row in rows_by_number.items()}
+        standins = {number: SimpleNamespace(id=number, user_id=row["user_id"], document_id=row["document_id"],
+                                            layer=row["layer"], label=row["label"])
+                    for number, row in rows_by_number.items()}
+        rows: list[dict] = []
+        parts: list[tuple[int, dict, str]] = []
+        for index, data in enumerate(items):
             where = f"attributions[{index}]"
             try:
                 if not isinstance(data, dict):
                     raise _Problem("must be an object")
-                name = payload_field(data, "relation", str, default=next(iter(relations), ""))
-                if name not in relations:
+                name = payload_field(data, "relation", str, default=next(iter(self.relations), ""))
+                if name not in self.relations:
                     raise _Problem(f"{name!r} is not a relation of this codebook")
                 attributes = payload_field(data, "attributes", dict, default={})
-                if problems := self.codebook.validate_relation_attributes(name, attributes):
+                if problems := self.attribute_problems(self.codebook.validate_relation_attributes, name,
+                                                       attributes=attributes):
                     raise _Problem("; ".join(problems))
                 named = []
                 given = payload_field(data, "parts", list, default=[])
@@ -659,17 +818,16 @@ class _Import:
                     span = spans.get(span_id)
                     if span is None:
                         raise _Problem(f"parts[{number}] refers to no span of this annotator's spans")
-                    named.append({"role": part.get("role"), "span_id": span["id"]})
-                resolved = resolved_parts(self.session, user, document, relations[name], named)
+                    named.append({"role": part.get("role"), "span_id": numbers[id(span)]})
+                resolved = resolved_parts(self.session, user, document, self.relations[name], named, spans=standins)
                 row = {"user_id": user.id, "document_id": document.id, "relation": name, "attributes": attributes,
                        **self.times(data)}
             except (_Problem, ServiceError) as error:
                 report(f"{where}: {_message(error)}")
                 continue
-            parts += [(len(rows), span.id, role) for role, span in resolved]
+            parts += [(len(rows), rows_by_number[standin.id], role) for role, standin in resolved]
             rows.append(row)
-            count += 1
-        return count
+        return rows, parts
 
     def sentence_labels(self, document: Document, user: User, sentences: dict, items: list, report) -> list[dict]:
         """The rows of the valid sentence labels; each names its sentence by the record's
@@ -716,13 +874,67 @@ class _Import:
 
 
 def _insert_ids(session: Session, model: type, rows: list[dict]) -> list[int]:
-    """Insert the rows (one statement); their new ids, in the rows' order. For that order
-    SQLAlchemy sends pages of rows to PostgreSQL and, on SQLite, a statement per row (cheap:
-    in process), which is why documents and assignments match their ids by key instead."""
+    """Insert the rows (one statement, sent in pages of rows), each given its new id (its
+    "id" key); the ids, in the rows' order. PostgreSQL returns them in that order
+    (SQLAlchemy's sort_by_parameter_order). On SQLite, which would need a statement per row
+    for it, the ids are given: the next ones after the table's largest, which SQLite would
+    have chosen itself (no AUTOINCREMENT table here, so a deleted row's id is reused either
+    way), and which no one else can take in between, as a write transaction holds the
+    database's write lock from its start (BEGIN IMMEDIATE, annotator.db.writes)."""
     if not rows:
         return []
     table = model.__table__
-    return list(session.scalars(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows))
+    if session.get_bind().dialect.name != "sqlite":
+        ids = list(session.scalars(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows))
+        for row, row_id in zip(rows, ids):
+            row["id"] = row_id
+        return ids
+    first = session.scalar(select(func.coalesce(func.max(table.c.id), 0))) + 1
+    for row_id, row in enumerate(rows, start=first):
+        row["id"] = row_id
+    _insert_rows(session, model, rows)
+    return [row["id"] for row in rows]
+
+
+def _insert_rows(session: Session, model: type, rows: list[dict]) -> None:
+    """Insert the rows, which all have the same keys, in one statement. On SQLite through the
+    driver's executemany, each value through its column's bind processor (as SQLAlchemy would
+    convert it): SQLAlchemy builds every row's parameters generically, which took longer than
+    SQLite storing them (docs/benchmarks.md, "Importing annotations"). Columns the rows leave
+    out get their model default, if it is a constant; else SQLAlchemy inserts the rows."""
+    if not rows:
+        return
+    table, dialect = model.__table__, session.get_bind().dialect
+    if dialect.name == "sqlite":
+        statement = insert(table).compile(dialect=dialect, column_keys=list(rows[0]))
+        defaults = {name: table.c[name].default for name in statement.positiontup if name not in rows[0]}
+        if all(default is not None and default.is_scalar for default in defaults.values()):
+            columns = []
+            for name in statement.positiontup:
+                values = [row[name] for row in rows] if name not in defaults else [defaults[name].arg] * len(rows)
+                process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+                columns.append(_converted(process, values) if process else values)
+            session.connection().exec_driver_sql(statement.string, list(zip(*columns)))
+            return
+    session.execute(insert(table), rows)
+
+
+def _converted(process: Callable, values: list) -> list:
+    """``process`` applied to each value, once per object: the rows share their timestamps
+    (the import's "now") and None, and a conversion costs microseconds."""
+    done: dict[int, object] = {}  # id of a value (each alive in ``values`` meanwhile) -> converted
+    converted = []
+    for value in values:
+        key = id(value)
+        if key not in done:
+            done[key] = process(value)
+        converted.append(done[key])
+    return converted
+
+
+def _is_sentence_item(record: object) -> bool:
+    """Whether the record is a sentence-label CSV item (a sentence's text, no document)."""
+    return isinstance(record, dict) and "sentence" in record and "document" not in record
 
 
 def _entries(record: object) -> list[dict] | None:
@@ -766,6 +978,39 @@ def _record_id(value: object, name: str) -> int | str | None:
     if value is not None and not is_id(value):
         raise _Problem(f"{name} must be a string or an integer, not {type(value).__name__}")
     return value
+
+
+def _published(data: dict) -> dt.date | None:
+    return parse_date(data.get("published") if isinstance(data.get("published"), str) else None)
+
+
+def _record_identity(content_hash: str, data: dict) -> str | None:
+    """The identity (models.document_identity) of a record's document if the record says
+    where or when it ran (outlet, url, published), else None: any article with its text."""
+    outlet, url, published = _optional_text(data, "outlet"), _optional_text(data, "url"), _published(data)
+    if outlet is None and url is None and published is None:
+        return None
+    return document_identity(content_hash, outlet, url, published)
+
+
+def _trimmed(text: str, data: dict) -> tuple[dict, bool]:
+    """A copy of the span's data, its whitespace edges trimmed (start, end, text and the outer
+    fragments); whether it had any. Data that does not match the text is left to the checks."""
+    extent = dict(data)
+    start, end, covered = data.get("start"), data.get("end"), data.get("text")
+    if not (isinstance(start, int) and isinstance(end, int) and isinstance(covered, str)
+            and 0 <= start < end <= len(text) and text[start:end] == covered and covered.strip()):
+        return extent, False
+    leading, trailing = len(covered) - len(covered.lstrip()), len(covered) - len(covered.rstrip())
+    if not leading and not trailing:
+        return extent, False
+    extent["start"], extent["end"], extent["text"] = start + leading, end - trailing, covered.strip()
+    fragments = data.get("fragments")
+    if isinstance(fragments, list) and fragments and all(isinstance(f, list) and len(f) == 2 for f in fragments):
+        fragments = [list(fragment) for fragment in fragments]
+        fragments[0][0], fragments[-1][1] = extent["start"], extent["end"]
+        extent["fragments"] = fragments
+    return extent, True
 
 
 def _optional_text(data: dict, key: str) -> str | None:

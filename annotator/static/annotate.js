@@ -81,6 +81,11 @@ const tip = (x, key) => [x.description, x.example && `Example: ${x.example}`, ke
 const cut = (t, n) => (t.length > n ? t.slice(0, n - 1) + '…' : t);
 const quote = (t, n = 60) => `“\u2068${cut(t, n)}\u2069”`;
 const quoted = (a, b, n = 60) => ['“', h('bdi', { lang: DATA.document.language, dir: dirAt(sentAt(a)) }, cut(sub(a, b), n)), '”'];
+// A span's stretches of text: a discontinuous span's fragments (its gaps are not its text), else its extent.
+const pieces = s => s.fragments || [[s.start, s.end]];
+const marks = (s, a, b) => pieces(s).some(([x, y]) => x < b && y > a); // s marks some of [a, b)
+const spanText = s => pieces(s).map(([a, b]) => sub(a, b)).join(' … ');
+const quotedSpan = (s, n = 60) => ['“', h('bdi', { lang: DATA.document.language, dir: dirAt(sentAt(s.start)) }, cut(spanText(s), n)), '”'];
 const plural = (n, x) => `${n} ${x}${n === 1 ? '' : 's'}`;
 
 // --- State: entities by key
@@ -376,7 +381,8 @@ const linksOf = k => attrsOf(k).flatMap(a => a.parts.filter(p => canonical(p.k) 
 function snapSpan(k) { const s = getS(k); return { ...s, attributes: { ...s.attributes }, links: linksOf(k) }; }
 function createSpan(x) {
   const k = newKey('n');
-  act({ t: 'cs', k, layer: x.layer, label: x.label, start: x.start, end: x.end, text: sub(x.start, x.end), attributes: { ...x.attributes } });
+  act({ t: 'cs', k, layer: x.layer, label: x.label, start: x.start, end: x.end, text: sub(x.start, x.end), attributes: { ...x.attributes },
+    ...x.fragments && { fragments: x.fragments }, ...x.comment && { comment: x.comment } }); // an undone delete brings them back
   return k;
 }
 function restoreSpan(snap) { // recreated (a new id) and put back into its attributions
@@ -479,7 +485,7 @@ function userDeleteSpan(k) {
   deleteSpan(k);
   record({ name: `delete ${labelShown(snap.layer, snap.label)}`, undo: () => restoreSpan(snap), redo: () => deleteSpan(snap.k) });
   if (ui.panel) closePanel();
-  hint(`Deleted ${labelShown(snap.layer, snap.label)} ${quote(snap.text)}. z undoes.`);
+  hint(`Deleted ${labelShown(snap.layer, snap.label)} ${quote(spanText(snap))}. z undoes.`);
   render();
 }
 function undoable(name, get, set, change) { // a change whose undo sets back what `get` read
@@ -816,10 +822,10 @@ function renderSentence(i) { // segments cut at every span boundary
     lane.set(s, l);
   }
   const pts = new Set([st.start, st.end]), cw = cur && ui.caret != null && !sel && words(i)[ui.caret];
-  for (const [a, b] of [...over.map(s => [s.start, s.end]), sel || [0, 0], cw || [0, 0]]) if (a < st.end && b > st.start) pts.add(clip(a)).add(clip(b));
+  for (const [a, b] of [...over.flatMap(pieces), sel || [0, 0], cw || [0, 0]]) if (a < st.end && b > st.start) pts.add(clip(a)).add(clip(b));
   const ps = [...pts].sort((a, b) => a - b), plan = [];
   for (let j = 0; j < ps.length - 1; j++) {
-    const a = ps[j], b = ps[j + 1], cov = over.filter(s => s.start < b && s.end > a).sort((x, y) => lane.get(x) - lane.get(y));
+    const a = ps[j], b = ps[j + 1], cov = over.filter(s => marks(s, a, b)).sort((x, y) => lane.get(x) - lane.get(y));
     for (const s of over) if (s.start === a) plan.push({ tag: s, sig: `T${s.k}${s.label}` });
     const cls = `seg${sel && sel[0] < b && sel[1] > a ? ' sel' : ''}${cw && cw[0] <= a && cw[1] >= b ? ' caret' : ''}${cov.length ? ' m' : ''}`;
     plan.push({ a, b, cov, cls, lane, sig: a + cls + cov.map(s => s.k + s.label + lane.get(s)) });
@@ -836,7 +842,7 @@ function segment({ a, b, cov, cls, lane }) {
   const seg = h('span', { class: cls }, sub(a, b));
   if (!cov.length) return seg;
   seg.dataset.k = cov.map(s => s.k).join(' ');
-  seg.title = cov.map(s => `${labelShown(s.layer, s.label)} ${quote(s.text, 40)}`).join('\n');
+  seg.title = cov.map(s => `${labelShown(s.layer, s.label)} ${quote(spanText(s), 40)}`).join('\n');
   const bg = cov.map(s => [colorOf(s), '100% 2px', `0 calc(100% - ${lane.get(s) * 3}px)`]);
   if (!cls.includes('sel')) bg.push([colorOf(cov[0]) + '24', '100% calc(100% - 8px)', '0 0']); // a tint
   seg.style.setProperty('background-image', bg.map(([c]) => `linear-gradient(${c},${c})`).join());
@@ -848,7 +854,7 @@ function tagFor(s, cur) { // a span's handle, showing its label (focusable in th
   // Inside a word, the tag is raised above the text (.in-word), taking no room in the line, so the
   // letters on either side stay joined; elsewhere it is isolated, so it never reorders the text.
   const t = h('span', { class: isW(s.start - 1) && isW(s.start) ? 'tag in-word' : 'tag', id: `tag-${s.k}`, role: 'button', tabindex: cur ? '0' : '-1', 'data-k': s.k,
-    'data-label': s.label, 'aria-label': `${labelShown(s.layer, s.label)}: ${s.text}`, title: `${labelShown(s.layer, s.label)} ${quote(s.text)} — click or Enter to edit` });
+    'data-label': s.label, 'aria-label': `${labelShown(s.layer, s.label)}: ${spanText(s)}`, title: `${labelShown(s.layer, s.label)} ${quote(spanText(s))} — click or Enter to edit` });
   paint(t, colorOf(s));
   return t;
 }
@@ -884,7 +890,7 @@ function missing(a) {
 }
 function attrSummary(a) {
   const rel = relOf(a.relation), miss = missing(a);
-  const bits = rel.roles.flatMap(r => a.parts.filter(p => p.role === r.name).map(p => [`${displayed(r)} `, quoted(getS(p.k).start, getS(p.k).end, 40)]));
+  const bits = rel.roles.flatMap(r => a.parts.filter(p => p.role === r.name).map(p => [`${displayed(r)} `, quotedSpan(getS(p.k), 40)]));
   return [`${rel.title}: `, bits.length ? bits.map((b, i) => (i ? [' · ', b] : b)) : 'no parts',
     miss.length ? ` — incomplete (no ${miss.join(', ')})` : ''].flat(Infinity);
 }
@@ -904,7 +910,7 @@ function renderSide() {
   }
   const here = spansOf(i).sort((a, b) => a.start - b.start);
   $('#sent-spans').replaceChildren(...here.map(s => {
-    const li = item(`sl-${s.k}`, '', id => openPanel({ span: s.k }, id), h('span', { class: 'chip' }), `${labelShown(s.layer, s.label)} `, h('span', { class: 'quote' }, quoted(s.start, s.end)));
+    const li = item(`sl-${s.k}`, '', id => openPanel({ span: s.k }, id), h('span', { class: 'chip' }), `${labelShown(s.layer, s.label)} `, h('span', { class: 'quote' }, quotedSpan(s)));
     paint(li.firstChild, colorOf(s));
     return li;
   }), ...here.length ? [] : none('None yet.'));
@@ -949,7 +955,8 @@ function spanSection(s) {
   const layer = LAYERS[s.layer], rel = RELS.find(r => r.layer === s.layer && r.roles.some(x => x.label === s.label));
   const role = rel?.roles.find(x => x.label === s.label);
   return [
-    h('h3', { id: 'panel-title' }, h('span', { class: 'chip' }), `${labelShown(s.layer, s.label)} `, h('span', { class: 'quote' }, quoted(s.start, s.end, 120))),
+    h('h3', { id: 'panel-title' }, h('span', { class: 'chip' }), `${labelShown(s.layer, s.label)} `, h('span', { class: 'quote' }, quotedSpan(s, 120))),
+    s.comment && h('p', { class: 'span-comment' }, s.comment),
     h('p', { class: 'muted' }, `${layer.title} · sentence ${sentAt(s.start) + 1}${s.id ? '' : ' · saving…'}`),
     radios('pl', { name: 'label', values: layer.labels.map(l => ({ ...l, hotkey: null })) }, s.label, label => userUpdateSpan(s.k, { label }), true),
     attrsFor(s.layer, s.label).map(x => radios('sa', x, s.attributes[x.name], v => userUpdateSpan(s.k, { attributes: { ...s.attributes, [x.name]: v } }))),
@@ -975,10 +982,10 @@ function attrSection(a, s) {
       const parts = a.parts.filter(p => p.role === r.name && liveSpan(p.k));
       const cands = r.multiple || !parts.length ? nearSpans(near).filter(x => x.layer === rel.layer && x.label === r.label && !inIt.includes(x.k)) : [];
       return [h('dt', {}, displayed(r), r.required && ' (required)'), h('dd', {},
-        parts.map(p => { const x = getS(p.k); return h('span', { class: 'part' }, button('link', null, () => openPanel({ span: x.k }), quoted(x.start, x.end, 50)),
-          button('small', `Remove ${displayed(r)} ${x.text}`, () => userAttr(a.k, { parts: a.parts.filter(q => q !== p) }), 'remove')); }),
+        parts.map(p => { const x = getS(p.k); return h('span', { class: 'part' }, button('link', null, () => openPanel({ span: x.k }), quotedSpan(x, 50)),
+          button('small', `Remove ${displayed(r)} ${spanText(x)}`, () => userAttr(a.k, { parts: a.parts.filter(q => q !== p) }), 'remove')); }),
         !parts.length && h('span', { class: 'muted' }, 'none '),
-        cands.map(x => button('small add', `Add ${x.text} as ${displayed(r)}`, () => userAttr(a.k, { parts: [...a.parts, { k: x.k, role: r.name }] }), ['+ ', quoted(x.start, x.end, Infinity)])))];
+        cands.map(x => button('small add', `Add ${spanText(x)} as ${displayed(r)}`, () => userAttr(a.k, { parts: [...a.parts, { k: x.k, role: r.name }] }), ['+ ', quotedSpan(x, Infinity)])))];
     })),
     rel.attributes.map(x => radios('ra', x, a.attributes[x.name], v => userAttr(a.k, { attributes: { ...a.attributes, [x.name]: v } }))),
     h('p', { class: 'actions' }, button('danger', null, () => userAttr(a.k, null), 'Delete attribution')));

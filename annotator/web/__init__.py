@@ -25,6 +25,8 @@ csrf = CSRFProtect()
 
 # One upload request may carry this many files of the largest importable size.
 UPLOAD_FILES = 20
+# The forms that upload files to import (documents; annotations), limited by upload_limit().
+UPLOAD_ENDPOINTS = ("admin.upload", "admin.upload_annotations")
 # Any other form of the app (a codebook is at most projects.CODEBOOK_MAX_BYTES).
 FORM_MAX_BYTES = 2 * 1024 * 1024
 
@@ -125,7 +127,7 @@ def init_web(app: Flask) -> None:
         """Cap the request body of every form of the app (logging in too) before anything
         reads it: this runs before the before_request hooks, where the CSRF check parses the
         form. MAX_CONTENT_LENGTH, when set, wins. The API sets its own, smaller, limit."""
-        if endpoint == "admin.upload":
+        if endpoint in UPLOAD_ENDPOINTS:
             request.max_content_length = upload_limit()
         else:
             request.max_content_length = app.config.get("MAX_CONTENT_LENGTH") or FORM_MAX_BYTES
@@ -138,7 +140,7 @@ def init_web(app: Flask) -> None:
             f"The request was over the {megabytes(request.max_content_length)} allowed at once "
             "and nothing was imported: upload fewer or smaller files at a time."
         )
-        if request.endpoint == "admin.upload":
+        if request.endpoint in UPLOAD_ENDPOINTS:
             flash(message, "error")
             return redirect(url_for("admin.project", **request.view_args))
         return render_template("error.html", status=413, message=message), 413

@@ -1,4 +1,5 @@
-"""Supervisor and admin pages: projects, their members, document uploads, users, one's own account.
+"""Supervisor and admin pages: projects, their members, document and annotation uploads, users,
+one's own account.
 
 Views parse the request, call a service function (which checks the role) and render.
 Every POST carries the CSRF token, checked app-wide by CSRFProtect.
@@ -18,11 +19,13 @@ from wtforms.validators import DataRequired, EqualTo, Length
 from ..app import db
 from ..codebook import CodebookError
 from ..errors import ServiceError
+from ..ingest import IngestError
+from ..ingest.annotations import load_mapping, read_annotation_file
 from ..models import ROLES
 from ..services import imports, projects, users
 from .forms import add_error, expected_problem, finish_form
 from .params import form_page, page_number, whole_number
-from .project_page import UploadForm, project_page
+from .project_page import AnnotationUploadForm, UploadForm, project_page
 
 bp = Blueprint("admin", __name__)
 
@@ -131,6 +134,39 @@ def upload(project_id: int):
         language=(form.language.data or "").strip() or None,
     )
     return project_page(project_id, results=results, form=form)
+
+
+@bp.post("/projects/<int:project_id>/annotations")
+@login_required
+def upload_annotations(project_id: int):
+    """Annotations in another tool's format, read and checked whole, then imported in one
+    transaction; on any problem nothing is written and every problem is listed."""
+    project = projects.get_project(db.session, current_user, project_id)  # 403/404 before reading files
+    form = AnnotationUploadForm()
+    if not form.validate():
+        return project_page(project_id, annotation_form=form, status=400)
+    mapping = None
+    if form.mapping.data and form.mapping.data.filename:
+        mapping = load_mapping(_upload_name(form.mapping.data.filename), form.mapping.data.read())
+        if isinstance(mapping, list):
+            return project_page(project_id, annotation_form=form, annotation_problems=mapping, status=400)
+    source = _upload_name(form.file.data.filename)
+    read = read_annotation_file(form.file.data.read(), form.format.data, mapping,
+                                codebook=projects.project_codebook(project),
+                                annotator=(form.annotator.data or "").strip() or None, name=source)
+    try:
+        summary = imports.import_annotations(
+            db.session, current_user, project_id, [item for item in read if not isinstance(item, IngestError)],
+            source=source, replace=form.replace.data,
+            read_problems=[item for item in read if isinstance(item, IngestError)],
+        )
+    except imports.ImportRejected as rejected:
+        return project_page(project_id, annotation_form=form, annotation_problems=rejected.problems, status=400)
+    except ServiceError as error:
+        expected_problem(error)
+        return project_page(project_id, annotation_form=form, annotation_problems=[IngestError(source, error.message)],
+                            status=400)
+    return project_page(project_id, annotation_form=form, annotation_import=summary)
 
 
 @bp.post("/projects/<int:project_id>/codebook-language")

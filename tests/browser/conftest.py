@@ -185,6 +185,19 @@ def open_document(page, title: str):
     page.console_errors.clear()  # the other pages' favicon.ico 404s are not this page's
 
 
+def cut_api(page) -> None:
+    """Every request to /api/ fails from now on as if the network were down (until
+    ``page.unroute("**/api/**")``). Returns once a request from the page is seen to fail: under
+    load, a route could take effect after the next request had gone out (a saved change where
+    the test expected it queued)."""
+    page.route("**/api/**", lambda route: route.abort("internetdisconnected"))
+    for _ in range(100):
+        if page.evaluate("() => fetch('/api/network-probe').then(() => false, () => true)"):
+            return
+        page.wait_for_timeout(50)
+    raise AssertionError("requests to /api/ still reach the server")
+
+
 def wait_saved(page) -> None:
     from playwright.sync_api import expect
 

@@ -14,6 +14,7 @@ from .conftest import (
     PASSWORD,
     REPO,
     SEED_TITLE,
+    cut_api,
     document_row,
     log_in,
     open_document,
@@ -328,7 +329,7 @@ def test_offline_changes_are_kept_retried_and_saved(live_server, new_context, ma
     open_document(page, SEED_TITLE)
     save = page.locator("#save-state")
 
-    page.route("**/api/**", lambda route: route.abort("internetdisconnected"))
+    cut_api(page)
     page.keyboard.press("2")
     expect(save).to_contain_text("Offline — retrying in")
     expect(save).to_have_attribute("data-state", "offline")

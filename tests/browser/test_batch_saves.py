@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import SEED_TITLE, log_in, open_document, select_text, user_rows, wait_saved
+from .conftest import SEED_TITLE, cut_api, log_in, open_document, select_text, user_rows, wait_saved
 
 pytestmark = pytest.mark.browser
 
@@ -14,7 +14,7 @@ def queue_offline(page) -> None:
     """A cue (which starts an attribution), a source (which joins it) and the sentence's claim
     type, made while the server is unreachable: five changes queued (two spans, the attribution
     made and joined, the label)."""
-    page.route("**/api/**", lambda route: route.abort("internetdisconnected"))
+    cut_api(page)
     select_text(page, "as reported by")
     page.keyboard.press("c")
     select_text(page, "ARY News")
@@ -63,7 +63,7 @@ def test_a_change_the_server_refuses_ends_its_batch_and_the_rest_is_saved_after_
     page = log_in(new_context(), user)
     open_document(page, SEED_TITLE)
     save = page.locator("#save-state")
-    page.route("**/api/**", lambda route: route.abort("internetdisconnected"))
+    cut_api(page)
     page.keyboard.press("1")
     select_text(page, "9/11 event. The operation's mastermind")
     page.keyboard.press("l")
