@@ -906,3 +906,92 @@ def gold_finish_command(instance: Instance, project_name: str, note: str | None,
 def gold_reopen_command(instance: Instance, project_name: str, note: str | None, document_ids: tuple[int, ...]) -> None:
     """Make adjudicated documents in progress again, so their gold can change."""
     _set_gold_status(instance, project_name, document_ids, note, "reopen")
+
+
+# -- suggestions -----------------------------------------------------------------------------------
+
+
+@main.group("suggest")
+def suggest_group() -> None:
+    """Suggestions: precompute them on a project's documents, measure them against gold or an
+    annotator (docs/suggestions.md)."""
+
+
+@suggest_group.command("run")
+@click.option("--project", "project_name", default=DEFAULT_PROJECT, show_default=True)
+@click.option("--suggester", "suggester_options", multiple=True,
+              help="Only these suggesters, comma-separated or repeated (default: every one).")
+@click.option("--documents", "documents_option", help="Only these document ids, comma-separated.")
+@with_instance()
+def suggest_run_command(instance: Instance, project_name: str, suggester_options: tuple[str, ...],
+                        documents_option: str | None) -> None:
+    """Compute and store suggestions on the project's documents, replacing what the same
+    suggester version stored on them before."""
+    from tqdm import tqdm
+
+    from .services import projects, suggestions
+
+    session = instance.session
+    project = projects.project_named(session, SYSTEM, project_name)
+    documents = _id_list(documents_option)
+    total = len(documents) if documents is not None else \
+        next(row.documents for row in projects.list_projects(session, SYSTEM) if row.id == project.id)
+    with tqdm(total=total, unit="doc", desc="Suggesting", disable=None) as bar:
+        result = suggestions.run(session, SYSTEM, project.id, suggesters=_names(suggester_options) or None,
+                                 documents=documents, progress=bar.update)
+    for row in result["suggesters"]:
+        outside = f"; {row['outside_codebook']:,} left out, of layers or labels the codebook lacks" \
+            if row["outside_codebook"] else ""
+        click.echo(f"{row['suggester']} {row['version']}: {row['suggestions']:,} suggestion(s) on "
+                   f"{row['documents']:,} document(s), replacing {row['replaced']:,}{outside}.")
+
+
+def _score(figure: dict) -> str:
+    """A score for the table: 3 decimals, or a dash when it is undefined (never 0)."""
+    return "—" if figure["value"] is None else f"{figure['value']:.3f}"
+
+
+def _print_evaluation(result: dict) -> None:
+    against = "the gold standard" if result["against"] == "gold" else f"annotator {result['against']!r}"
+    for entry in result["suggesters"]:
+        click.echo(f"{entry['suggester']} {entry['version']} against {against}: {result['documents']:,} document(s), "
+                   f"suggestions stored on {entry['documents_with_suggestions']:,}.")
+        missing = result["documents"] - entry["documents_with_suggestions"]
+        if missing:
+            click.echo(f"  {missing:,} document(s) have none: not run there (`annotator suggest run`), "
+                       "or it suggested nothing there.")
+        overall = {**entry["overall"], "layer": "overall", "label": "(" + ", ".join(
+            label for _, label in entry["overall"]["labels"]) + ")"}
+        rows = [*entry["labels"], overall]
+        width = max(len(f"{row['layer']} {row['label']}") for row in rows)
+        click.echo(f"{'label':<{width}} {'suggested':>9} {'reference':>9}   {'exact P':>7} {'R':>5} {'F1':>5}   "
+                   f"{'overlap P':>9} {'R':>5} {'F1':>5}")
+        for row in rows:
+            exact, overlap = row["exact"], row["overlap"]
+            click.echo(f"{row['layer'] + ' ' + row['label']:<{width}} {row['suggested']:>9,} {row['reference']:>9,}   "
+                       f"{_score(exact['precision']):>7} {_score(exact['recall']):>5} {_score(exact['f1']):>5}   "
+                       f"{_score(overlap['precision']):>9} {_score(overlap['recall']):>5} {_score(overlap['f1']):>5}")
+    click.echo("Overlap: a suggestion is correct if it shares a character with a reference span of its label; "
+               "— is undefined (no suggestions, or no reference spans).")
+
+
+@suggest_group.command("evaluate")
+@click.option("--project", "project_name", default=DEFAULT_PROJECT, show_default=True)
+@click.option("--suggester", help="Only this suggester (default: every one).")
+@click.option("--against", default="gold", show_default=True,
+              help="gold (the adjudicated documents' gold standard) or an annotator's user name (their done documents).")
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@with_instance()
+def suggest_evaluate_command(instance: Instance, project_name: str, suggester: str | None, against: str,
+                             output_format: str) -> None:
+    """Precision, recall and F1 of the stored suggestions per label, exact and overlap."""
+    import json
+
+    from .services import suggestions
+
+    result = suggestions.evaluate(instance.session, SYSTEM, _project_id(instance.session, project_name),
+                                  suggester=suggester, against=against)
+    if output_format == "json":
+        click.echo(json.dumps(result, indent=2, ensure_ascii=False))
+    else:
+        _print_evaluation(result)

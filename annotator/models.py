@@ -345,6 +345,41 @@ class Event(Base):
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
+# What makes two stored suggestions the same: one suggester version's proposal of one label
+# over one extent of a document.
+SUGGESTION_IDENTITY = ("document_id", "suggester", "version", "layer", "label", "start", "end")
+
+
+class StoredSuggestion(Base):
+    """A span a suggester (annotator.suggest) proposed on a document, as `annotator suggest run`
+    stored it (annotator.services.suggestions): never an annotator's work. A run replaces the
+    rows of the same suggester and version on the documents it ran on; ``group`` and ``role``
+    say which proposed attribution the span belongs to and the part it would play (migration
+    0016)."""
+
+    __tablename__ = "suggestions"
+    __table_args__ = (
+        # Also serves a run's replacing of one suggester version's rows on a document.
+        UniqueConstraint(*SUGGESTION_IDENTITY),
+        CheckConstraint('0 <= start AND start < "end"', name="offsets"),
+        CheckConstraint("0 <= score AND score <= 1", name="score"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    suggester: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(64))
+    layer: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str] = mapped_column(String(64))
+    start: Mapped[int]
+    end: Mapped[int]
+    attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    score: Mapped[float]
+    group: Mapped[str | None] = mapped_column(String(64))
+    role: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+
 class SentenceTime(Base):
     """Active time a user spent on a sentence (telemetry, like Label Studio's lead_time):
     a running total the annotation page adds to. Not audited."""
