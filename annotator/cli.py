@@ -975,6 +975,78 @@ def _print_evaluation(result: dict) -> None:
                "— is undefined (no suggestions, or no reference spans).")
 
 
+@suggest_group.command("design")
+@click.option("--project", "project_name", default=DEFAULT_PROJECT, show_default=True)
+@click.option("--on/--off", "enabled", required=True, help="Whether annotators in the suggestions condition see them.")
+@click.option("--control-share", type=float, default=0.2, show_default=True,
+              help="The share of each annotator's documents they annotate without suggestions.")
+@click.option("--seed", type=int, default=0, show_default=True, help="The seed of the draw: the same seed, the same draw.")
+@with_instance()
+def suggest_design_command(instance: Instance, project_name: str, enabled: bool, control_share: float, seed: int) -> None:
+    """Turn suggestions on or off and draw the half-blind design: each live assignment gets the
+    condition "suggestions" or "control" (docs/suggestions.md, "The design")."""
+    from .services import suggestions
+
+    result = suggestions.design(instance.session, SYSTEM, _project_id(instance.session, project_name),
+                                enabled=enabled, control_share=control_share, seed=seed)
+    click.echo(f"{result['project']}: suggestions {'on' if enabled else 'off'}, control share {control_share:g}, "
+               f"seed {seed}.")
+    for condition, count in result["conditions"].items():
+        click.echo(f"  {condition}: {count:,} assignment(s)")
+
+
+def _shown(figure: dict, digits: int = 3) -> str:
+    """A figure of the anchoring report: its value, or — and why it has none (never 0)."""
+    return f"{figure['value']:.{digits}f}" if figure["value"] is not None else f"— ({figure['undefined']})"
+
+
+ANCHORING_ROWS = (("wrong_adopted", "suggestions gold rejects, adopted"), ("f1_against_gold", "span F1 against gold"),
+                  ("f1_between_annotators", "span F1 between annotators"), ("token_alpha", "token alpha"),
+                  ("seconds_per_sentence", "seconds per sentence"))
+
+
+@suggest_group.command("report")
+@click.option("--project", "project_name", default=DEFAULT_PROJECT, show_default=True)
+@click.option("--format", "output_format", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@with_instance()
+def suggest_report_command(instance: Instance, project_name: str, output_format: str) -> None:
+    """The anchoring report: what seeing suggestions changed, suggestions against control
+    (docs/suggestions.md, "Reading the anchoring report")."""
+    import csv
+    import io
+    import json
+
+    from .services import suggestions
+
+    result = suggestions.anchoring_report(instance.session, SYSTEM, _project_id(instance.session, project_name))
+    if output_format == "json":
+        click.echo(json.dumps(result, indent=2, ensure_ascii=False))
+        return
+    if output_format == "csv":
+        table = io.StringIO()
+        writer = csv.writer(table)
+        writer.writerow(["figure", "suggestions", "control", "difference", "low", "high", "undefined"])
+        for key, _ in ANCHORING_ROWS:
+            row = result[key]
+            writer.writerow([key, row["suggestions"]["value"], row["control"]["value"], row["difference"]["value"],
+                             row["difference"]["low"], row["difference"]["high"],
+                             row["difference"]["undefined"] or row["difference"]["interval_undefined"] or ""])
+        click.echo(table.getvalue(), nl=False)
+        return
+    counts = ", ".join(f"{condition} {count:,}" for condition, count in result["assignments"].items())
+    click.echo(f"{result['project']}: assignments {counts}; {result['adjudicated_documents']:,} adjudicated document(s).")
+    for key, title in ANCHORING_ROWS:
+        row, difference = result[key], result[key]["difference"]
+        interval = (f"[{difference['low']:.3f}, {difference['high']:.3f}]" if difference["low"] is not None
+                    else f"no interval ({difference['interval_undefined'] or difference['undefined']})")
+        click.echo(f"{title}: suggestions {_shown(row['suggestions'])}, control {_shown(row['control'])}, "
+                   f"difference {_shown(difference)} {interval}{' *' if row['detected'] else ''}")
+    click.echo(f"suggestions gold rejects, accepted: {_shown(result['wrong_accepted'])}")
+    for row in result["acceptance"]:
+        click.echo(f"accepted: {row['suggester']} {row['version']} {row['layer']} {row['label']}: {_shown(row['rate'])}")
+    click.echo("* the 95% interval of the difference (bootstrap over documents) excludes 0.")
+
+
 @suggest_group.command("evaluate")
 @click.option("--project", "project_name", default=DEFAULT_PROJECT, show_default=True)
 @click.option("--suggester", help="Only this suggester (default: every one).")

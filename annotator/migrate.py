@@ -29,15 +29,35 @@ def _config(connection):
 def upgrade(engine: Engine, revision: str = "head") -> None:
     from alembic import command
 
-    with engine.begin() as connection:
-        command.upgrade(_config(connection), revision)
+    _migrate(engine, lambda config: command.upgrade(config, revision))
 
 
 def downgrade(engine: Engine, revision: str = "base") -> None:
     from alembic import command
 
-    with engine.begin() as connection:
-        command.downgrade(_config(connection), revision)
+    _migrate(engine, lambda config: command.downgrade(config, revision))
+
+
+def _migrate(engine: Engine, run) -> None:
+    """Run migrations in one transaction. On SQLite, batch mode rebuilds a table by copying it
+    and dropping the old one, and with foreign keys on, dropping it deletes every row that
+    refers to it (ON DELETE CASCADE: a rebuild of documents would empty sentences and spans).
+    So foreign keys are off while migrating (SQLite's own recipe for altering a table; the
+    pragma does nothing inside a transaction), every reference is checked before the commit,
+    and they are on again after."""
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        raw = connection.connection.dbapi_connection
+        if sqlite:
+            raw.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with connection.begin():
+                run(_config(connection))
+                if sqlite and (broken := connection.exec_driver_sql("PRAGMA foreign_key_check").all()):
+                    raise RuntimeError(f"migrating left rows referring to rows that do not exist: {broken[:5]}")
+        finally:
+            if sqlite:
+                raw.execute("PRAGMA foreign_keys=ON")
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     func,
     text,
 )
@@ -42,9 +43,17 @@ ASSIGNMENT_STATUSES = ("assigned", "in_progress", "done", "withdrawn")
 ADJUDICATION_STATUSES = ("in_progress", "adjudicated")
 GOLD_ENTITIES = ("span", "sentence_label", "attribution")
 GOLD_METHODS = ("auto", "accepted", "edited", "added", "imported")
+# How an annotator's span or attribution came to be (migration 0018): marked by hand, a
+# suggestion accepted as it was, or one accepted with its extent or label changed. NULL: made
+# before provenance was recorded.
+ORIGINS = ("typed", "accepted", "accepted_edited")
+SUGGESTION_DECISIONS = ("accepted", "rejected")
 MATCHINGS = ("exact", "overlap")
 # Proposal settings of a project that never set its own (annotator.services.adjudication).
 ADJUDICATION_DEFAULTS = {"min_agree": 2, "matching": "exact"}
+# The arms of a project's half-blind design of suggestions (annotator.services.suggestions.design):
+# an assignment's condition, NULL while no design is drawn.
+CONDITIONS = ("suggestions", "control")
 # The largest id a row can have: INTEGER, the type of every id column, on PostgreSQL (SQLite's
 # goes to 2**63 - 1). A query given a larger number fails instead of finding nothing, so ids
 # from requests are checked against it first.
@@ -109,6 +118,7 @@ class User(Base):
 
 class Project(Base):
     __tablename__ = "projects"
+    __table_args__ = (CheckConstraint("0 <= control_share AND control_share <= 1", name="control_share"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
@@ -121,6 +131,12 @@ class Project(Base):
     adjudication: Mapped[dict[str, Any]] = mapped_column(
         default=lambda: dict(ADJUDICATION_DEFAULTS), server_default=text(f"'{json.dumps(ADJUDICATION_DEFAULTS)}'")
     )
+    # The half-blind design of suggestions (migration 0017, annotator.services.suggestions.design):
+    # whether annotators see them, the share of each annotator's documents they see none on, and
+    # the seed of the draw (None: never drawn).
+    suggestions_enabled: Mapped[bool] = mapped_column(default=False, server_default=false())
+    control_share: Mapped[float] = mapped_column(default=0.2, server_default=text("0.2"))
+    design_seed: Mapped[int | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
 
     documents: Mapped[list[Document]] = relationship(back_populates="project")
@@ -212,6 +228,7 @@ class Assignment(Timestamped, Base):
         # An annotator's live assignments, read from the index alone (migration 0007).
         Index("ix_assignments_user_id_status_document_id", "user_id", "status", "document_id"),
         CheckConstraint(f"status IN {ASSIGNMENT_STATUSES!r}", name="status"),
+        CheckConstraint(f"condition IN {CONDITIONS!r}", name="condition"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -219,6 +236,9 @@ class Assignment(Timestamped, Base):
     document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
     status: Mapped[str] = mapped_column(String(20), default="assigned")
     completed_at: Mapped[dt.datetime | None]
+    # Whether this annotator sees suggestions on this document: one of CONDITIONS, None while the
+    # project has no design drawn (migration 0017).
+    condition: Mapped[str | None] = mapped_column(String(20))
 
     user: Mapped[User] = relationship()
     document: Mapped[Document] = relationship()
@@ -244,11 +264,23 @@ class SentenceLabel(Timestamped, Base):
     __mapper_args__ = {"version_id_col": version}
 
 
+class SuggestedOrigin:
+    """Provenance of an annotator's span or attribution (docs/suggestions.md, "In the page"):
+    ``origin`` (ORIGINS) and, when accepted from a suggestion, its id and the suggester, version
+    and score copied, so the record outlives a later run that deletes the suggestion."""
+
+    origin: Mapped[str | None] = mapped_column(String(20))
+    suggestion_id: Mapped[int | None] = mapped_column(ForeignKey("suggestions.id", ondelete="SET NULL"))
+    suggester: Mapped[str | None] = mapped_column(String(64))
+    suggester_version: Mapped[str | None] = mapped_column(String(64))
+    suggestion_score: Mapped[float | None]
+
+
 # What makes two spans the same: one user's mark of one label over one extent of a document.
 SPAN_IDENTITY = ("document_id", "user_id", "layer", "label", "start", "end")
 
 
-class Span(Timestamped, Base):
+class Span(SuggestedOrigin, Timestamped, Base):
     __tablename__ = "spans"
     __table_args__ = (
         # One span per SPAN_IDENTITY, gold's too (migration 0009); it also serves what the
@@ -281,7 +313,7 @@ class Span(Timestamped, Base):
     __mapper_args__ = {"version_id_col": version}
 
 
-class Attribution(Timestamped, Base):
+class Attribution(SuggestedOrigin, Timestamped, Base):
     __tablename__ = "attributions"
     __table_args__ = (Index("ix_attributions_document_id_user_id", "document_id", "user_id"),)
 
@@ -377,6 +409,36 @@ class StoredSuggestion(Base):
     score: Mapped[float]
     group: Mapped[str | None] = mapped_column(String(64))
     role: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+
+class SuggestionDecision(Base):
+    """An annotator's decision on a suggestion shown in the page: accepted (a span made from
+    it) or rejected (docs/suggestions.md, "In the page"). The suggestion's suggester, version,
+    layer, label, extent and score are copied, so the record outlives a later run that deletes
+    the suggestion (its id then becomes NULL). One decision per annotator and suggestion: the
+    latest (migration 0018)."""
+
+    __tablename__ = "suggestion_decisions"
+    __table_args__ = (
+        Index("uq_suggestion_decisions_user_id_suggestion_id", "user_id", "suggestion_id", unique=True,
+              sqlite_where=text("suggestion_id IS NOT NULL"), postgresql_where=text("suggestion_id IS NOT NULL")),
+        Index("ix_suggestion_decisions_document_id_user_id", "document_id", "user_id"),
+        CheckConstraint(f"decision IN {SUGGESTION_DECISIONS!r}", name="decision"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    suggestion_id: Mapped[int | None] = mapped_column(ForeignKey("suggestions.id", ondelete="SET NULL"))
+    suggester: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(64))
+    layer: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str] = mapped_column(String(64))
+    start: Mapped[int]
+    end: Mapped[int]
+    score: Mapped[float]
+    decision: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
 
 

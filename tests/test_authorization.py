@@ -46,6 +46,7 @@ ACCESS = {
     "api.apply_changes": LOGGED_IN,
     "api.mark_done": LOGGED_IN,
     "api.record_activity": LOGGED_IN,
+    "api.reject_suggestion": LOGGED_IN,
     "supervise.mark_done": LOGGED_IN,
     "admin.account": LOGGED_IN,
     # Any supervisor: the list shows each only the projects they are a member of.
@@ -150,6 +151,7 @@ def ids(app, session):
         "user_id": accounts["spare"].id,
         "span_id": span["id"],
         "attribution_id": attribution["id"],
+        "suggestion_id": 1,  # none is stored: the annotators' endpoint answers 404, never 403
         "layer": "claim_type",
         "filename": "app.css",
         "format_name": "csv",

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from annotator import migrate
 from annotator.db import configure_engine
-from annotator.models import Attribution, Base, User
+from annotator.models import Base, User
 
 
 def _engine(url: str) -> sa.Engine:
@@ -95,10 +95,13 @@ def _spans_and_attribution(engine: sa.Engine) -> tuple[list[int], int]:
             {"user": user.id, "document": document_id, "sentence": sentence_id,
              "start": start, "end": end, "text": "ARY News said so."[start:end]})
             for start, end in ((0, 8), (9, 13), (14, 16))]
-        attribution = Attribution(user_id=user.id, document_id=document_id, relation="support")
-        session.add(attribution)
+        # The attribution in SQL too: the model has 0018's provenance columns.
+        attribution_id = session.scalar(sa.text(
+            "INSERT INTO attributions (user_id, document_id, relation, attributes, version, created_at, updated_at) "
+            "VALUES (:user, :document, 'support', '{}', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP) RETURNING id"),
+            {"user": user.id, "document": document_id})
         session.commit()
-        return span_ids, attribution.id
+        return span_ids, attribution_id
 
 
 def _add_part(engine: sa.Engine, attribution_id: int, span_id: int, role: str) -> None:
@@ -154,6 +157,27 @@ def test_0006_lets_the_codebook_name_attribution_roles(empty_database_url):
     before["columns"]["role"] = ("VARCHAR(20)", False)
     assert _schema(engine, "attribution_parts") == before
     assert _parts(engine) == parts
+    engine.dispose()
+
+
+def test_rebuilding_documents_keeps_the_rows_that_refer_to_them(empty_database_url):
+    """0015 rebuilds documents on SQLite (batch mode: copy, drop the old table, rename); with
+    foreign keys on, dropping the old table deleted every sentence, span and part of the
+    database (ON DELETE CASCADE). Migrations run with them off and check every reference."""
+    engine = _engine(empty_database_url)
+    migrate.upgrade(engine, "0014")
+    span_ids, attribution_id = _spans_and_attribution(engine)
+    _add_part(engine, attribution_id, span_ids[0], "source")
+    counted = "SELECT (SELECT count(*) FROM sentences), (SELECT count(*) FROM spans), (SELECT count(*) FROM attribution_parts)"
+    with engine.connect() as connection:
+        before = connection.execute(sa.text(counted)).one()
+    migrate.upgrade(engine)
+    with engine.connect() as connection:
+        assert connection.execute(sa.text(counted)).one() == before == (1, 3, 1)
+        if connection.dialect.name == "sqlite":
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1  # on again
+    with pytest.raises(sa.exc.IntegrityError):
+        _add_part(engine, attribution_id, 1000, "cue")
     engine.dispose()
 
 

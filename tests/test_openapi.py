@@ -33,8 +33,9 @@ from schemathesis.specs.openapi.checks import (
 from sqlalchemy import select
 
 import annotator
-from annotator.models import Adjudication, Assignment, Attribution, SentenceLabel, Span, User
-from annotator.services import adjudication
+from annotator.models import Adjudication, Assignment, Attribution, Project, SentenceLabel, Span, StoredSuggestion, User
+from annotator.services import adjudication, suggestions
+from annotator.services.permissions import SYSTEM
 
 from .helpers import Client, annotation_world, sentence_of, span_payload
 
@@ -101,7 +102,12 @@ def _arrange(world) -> dict:
     seed, session, app = world["seed"], world["session"], world["app"]
     sentence = sentence_of(session, seed, "ARY News")
     ann, sup = Client(app, "ann"), Client(app, "sup")
-    real = {"document_id": seed.id, "sentence_id": sentence.id, "layer": "claim_type"}
+    # A suggestion Ann's page shows, for the rejection endpoint (docs/suggestions.md, "In the page").
+    suggestions.run(session, SYSTEM, seed.project_id, suggesters=["rules-attribution"], documents=[seed.id])
+    session.get(Project, seed.project_id).suggestions_enabled = True
+    session.commit()
+    suggestion_id = session.scalar(select(StoredSuggestion.id).where(StoredSuggestion.document_id == seed.id).limit(1))
+    real = {"document_id": seed.id, "sentence_id": sentence.id, "layer": "claim_type", "suggestion_id": suggestion_id}
     ids = {}
     for client, prefix in ((ann, "/api"), (sup, "/api/gold")):
         if prefix == "/api/gold":
@@ -150,7 +156,7 @@ def _realistic(case, arranged, session) -> None:
     if case.operation.path.endswith("/spans") or ("{span_id}" in case.operation.path and case.method.upper() == "PATCH"):
         extent = span_payload(arranged["seed"], "Hamas", "attribution", "SOURCE")
         body.update(extent if case.method.upper() == "POST" else {k: extent[k] for k in ("start", "end", "text")})
-        body.pop("attributes", None), body.pop("sentence_id", None)
+        body.pop("attributes", None), body.pop("sentence_id", None), body.pop("suggestion_id", None), body.pop("origin", None)
         if case.method.upper() == "PATCH":
             body.pop("label", None)
     if "/labels/" in case.operation.path:

@@ -31,6 +31,7 @@ from ..db import insert_or_skip, race_conflict, reads, writes
 from ..errors import Conflict, NotFound, ServiceError
 from ..models import (
     ID_MAX,
+    ORIGINS,
     SPAN_IDENTITY,
     Assignment,
     Attribution,
@@ -40,6 +41,8 @@ from ..models import (
     Sentence,
     SentenceLabel,
     Span,
+    StoredSuggestion,
+    SuggestionDecision,
     User,
     utcnow,
 )
@@ -114,6 +117,8 @@ def span_json(span: Span) -> dict:
         "fragments": span.fragments,
         "comment": span.comment,
         "attributes": span.attributes,
+        "origin": span.origin,
+        "suggestion_id": span.suggestion_id,
         "version": span.version,
     }
 
@@ -139,6 +144,8 @@ def attribution_json(attribution: Attribution, codebook: Codebook | None = None)
             ({"span_id": part.span_id, "role": part.role} for part in attribution.parts),
             key=lambda part: (part["role"], part["span_id"]),
         ),
+        "origin": attribution.origin,
+        "suggestion_id": attribution.suggestion_id,
         "version": attribution.version,
     }
     if codebook is not None:
@@ -158,11 +165,14 @@ def _missing_roles(codebook: Codebook, attribution: Attribution) -> list[str]:
 @reads(ANYONE)
 def annotation_page(session: Session, actor: Actor, document_id: int) -> dict:
     """What the annotation page shows: the document (with its sentences), its codebook and the
-    language annotators see it in (the project's codebook_language), and the actor's saved work on it."""
+    language annotators see it in (the project's codebook_language), the actor's saved work on
+    it, and the suggestions it offers the actor (none in the control condition)."""
+    from . import suggestions  # it imports adjudication, which imports this module
     state = annotation_state(session, actor, document_id)
     document = active_assignment(session, actor, document_id, for_write=False).document
     return {"document": document, "codebook": project_codebook(document.project),
-            "codebook_language": document.project.codebook_language, "state": state}
+            "codebook_language": document.project.codebook_language, "state": state,
+            "suggestions": suggestions.for_page(session, actor, document_id)}
 
 
 @reads(ANYONE)
@@ -408,6 +418,87 @@ def _prefilled(
     return filled
 
 
+# -- provenance: typed, or accepted from a suggestion (docs/suggestions.md, "In the page") -----------
+
+
+def _shown_suggestion(session: Session, actor: Actor, document_id: int, suggestion_id: int) -> StoredSuggestion:
+    from . import suggestions  # it imports adjudication, which imports this module
+    return suggestions.shown_suggestion(session, actor.id, document_id, suggestion_id)
+
+
+def _provenance(session: Session, actor: Actor, document_id: int, data: dict,
+                origin_of: Callable[[StoredSuggestion], str]) -> tuple[dict, StoredSuggestion | None]:
+    """The origin columns of a new span or attribution from ``suggestion_id`` and ``origin`` in
+    ``data``: "typed" without a suggestion; with one (a suggestion the actor's page shows),
+    ``origin_of(suggestion)``, and the suggester, version and score copied. A sent ``origin``
+    must be the one the server finds."""
+    suggestion_id = payload_field(data, "suggestion_id", int, default=None)
+    sent = payload_field(data, "origin", str, default=None)
+    suggestion = None if suggestion_id is None else _shown_suggestion(session, actor, document_id, suggestion_id)
+    origin = "typed" if suggestion is None else origin_of(suggestion)
+    if sent is not None and sent != origin:
+        raise ServiceError(f"origin is {origin!r} here, not {sent!r}" if sent in ORIGINS
+                           else f"origin must be one of {', '.join(ORIGINS)}", field="origin")
+    return {"origin": origin, "suggestion_id": suggestion_id,
+            "suggester": suggestion and suggestion.suggester, "suggester_version": suggestion and suggestion.version,
+            "suggestion_score": suggestion and suggestion.score}, suggestion
+
+
+# The audit event's action for each decision on a suggestion.
+DECISION_ACTIONS = {"accepted": "accept", "rejected": "reject"}
+
+
+def decision_json(row: SuggestionDecision) -> dict:
+    return {"id": row.id, "suggestion_id": row.suggestion_id, "document_id": row.document_id,
+            "suggester": row.suggester, "version": row.version, "layer": row.layer, "label": row.label,
+            "start": row.start, "end": row.end, "score": row.score, "decision": row.decision}
+
+
+def _decide(session: Session, actor: Actor, suggestion: StoredSuggestion, decision: str) -> dict:
+    """Record the actor's decision on the suggestion, replacing an earlier one (a rejected
+    suggestion accepted after all); audited ("accept" / "reject")."""
+    row = session.scalar(select(SuggestionDecision).where(SuggestionDecision.user_id == actor.id,
+                                                          SuggestionDecision.suggestion_id == suggestion.id))
+    before = decision_json(row) if row is not None else None
+    if row is None:
+        row = SuggestionDecision(user_id=actor.id, document_id=suggestion.document_id, suggestion_id=suggestion.id,
+                                 suggester=suggestion.suggester, version=suggestion.version, layer=suggestion.layer,
+                                 label=suggestion.label, start=suggestion.start, end=suggestion.end,
+                                 score=suggestion.score)
+        session.add(row)
+    row.decision, row.created_at = decision, utcnow()
+    session.flush()
+    saved = decision_json(row)
+    audit.record(session, actor=actor, action=DECISION_ACTIONS[decision], entity=row, before=before, after=saved)
+    return saved
+
+
+def _withdraw_acceptance(session: Session, actor: Actor, span: Span) -> None:
+    """A span accepted from a suggestion deleted: the acceptance goes with it (audited), and the
+    page offers the suggestion again."""
+    row = session.scalar(select(SuggestionDecision).where(
+        SuggestionDecision.user_id == actor.id, SuggestionDecision.suggestion_id == span.suggestion_id,
+        SuggestionDecision.decision == "accepted"))
+    if row is not None:
+        audit.record(session, actor=actor, action="delete", entity=row, before=decision_json(row))
+        session.delete(row)
+
+
+@writes(ANYONE)
+@idempotent
+def reject_suggestion(session: Session, actor: Actor, suggestion_id: int, data: dict) -> dict:
+    """The actor rejects a suggestion their page shows: recorded (docs/suggestions.md, "In the
+    page"); a suggestion they accepted is rejected only once its span is deleted."""
+    suggestion = session.get(StoredSuggestion, suggestion_id) if 0 < suggestion_id <= ID_MAX else None
+    if suggestion is None:
+        raise NotFound("no such suggestion on this document", field="suggestion_id")
+    _assigned(session, actor, suggestion.document_id)
+    _shown_suggestion(session, actor, suggestion.document_id, suggestion_id)
+    if session.scalar(select(Span.id).where(Span.user_id == actor.id, Span.suggestion_id == suggestion_id).limit(1)):
+        raise Conflict("you accepted this suggestion: delete its span to reject it", field="suggestion_id")
+    return _decide(session, actor, suggestion, "rejected")
+
+
 @writes(ANYONE)
 @idempotent
 def create_span(session: Session, actor: Actor, document_id: int, data: dict) -> dict:
@@ -422,8 +513,14 @@ def create_span(session: Session, actor: Actor, document_id: int, data: dict) ->
     start, end, text, sentence = checked_extent(session, document, codebook, layer, data)
     fragments = checked_fragments(document, data, start, end, sentence)
     extent = {"document_id": document_id, "user_id": actor.id, "layer": layer, "label": label, "start": start, "end": end}
+
+    def as_suggested(suggestion: StoredSuggestion) -> str:  # its layer, label and extent; anything else is an edit
+        same = (suggestion.layer, suggestion.label, suggestion.start, suggestion.end, None) == (layer, label, start, end, fragments)
+        return "accepted" if same else "accepted_edited"
+
+    provenance, suggestion = _provenance(session, actor, document_id, data, as_suggested)
     span = SimpleNamespace(**extent, sentence_id=sentence.id, text=text, fragments=fragments,
-                           comment=free_text(data, "comment"), version=1,
+                           comment=free_text(data, "comment"), version=1, **provenance,
                            attributes=_prefilled(session, actor, document, codebook, layer, label, start, end, attributes))
     connection = _connection(session)
     span.id = connection.execute(_INSERT_SPAN[connection.dialect.name], vars(span)).scalar()
@@ -432,6 +529,8 @@ def create_span(session: Session, actor: Actor, document_id: int, data: dict) ->
     _started(session, assigned.assignment_id, assigned.status)
     saved = span_json(span)
     audit.record_many(session, actor=actor, action="create", entity_type=Span.__tablename__, changes=[(span.id, None, saved)])
+    if suggestion is not None:
+        _decide(session, actor, suggestion, "accepted")
     return saved
 
 
@@ -467,6 +566,8 @@ def update_span(session: Session, actor: Actor, span_id: int, data: dict) -> dic
     span.start, span.end, span.text, span.sentence_id = start, end, text, sentence_id
     span.fragments, span.comment = fragments, comment
     span.label, span.attributes = label, dict(attributes)
+    if span.origin == "accepted" and (label, start, end, fragments) != (before["label"], before["start"], before["end"], before["fragments"]):
+        span.origin = "accepted_edited"
     _touch(span)
     session.flush()
     audit.record(session, actor=actor, action="update", entity=span, before=before, after=span_json(span))
@@ -482,6 +583,8 @@ def delete_span(session: Session, actor: Actor, span_id: int, data: dict) -> dic
     _check_version(span, data, span_json)
     changed = _fit_roles(session, actor, span, assigned.codebook, removing=True)
     audit.record(session, actor=actor, action="delete", entity=span, before=span_json(span))
+    if span.suggestion_id is not None:
+        _withdraw_acceptance(session, actor, span)
     session.delete(span)
     return {"deleted": span_id, "attributions": changed}
 
@@ -661,7 +764,12 @@ def create_attribution(session: Session, actor: Actor, document_id: int, data: d
         raise ServiceError(f"{relation_name!r} is not a relation of this codebook", field="relation")
     attributes = payload_field(data, "attributes", dict, default={})
     _first_problem(codebook.validate_relation_attributes(relation_name, attributes), "attributes")
-    attribution = Attribution(user_id=actor.id, document_id=document_id, relation=relation_name, attributes=attributes)
+    # An attribution accepted from a suggested group names its anchor's suggestion; the page says
+    # whether the group was changed before it was accepted ("accepted_edited").
+    provenance, _ = _provenance(session, actor, document_id, data,
+                                lambda s: "accepted_edited" if data.get("origin") == "accepted_edited" else "accepted")
+    attribution = Attribution(user_id=actor.id, document_id=document_id, relation=relation_name, attributes=attributes,
+                              **provenance)
     _set_parts(session, actor, attribution, assigned.document, codebook, payload_field(data, "parts", list, default=[]))
     session.add(attribution)
     _started(session, assigned.assignment_id, assigned.status)

@@ -83,6 +83,7 @@ def _give(session: Session, actor: Actor, project_id: int, people: Sequence[User
         if assignment.status == "withdrawn":
             assignment.status = "assigned"
     session.flush()  # the restored ones: one executemany UPDATE
+    _draw_conditions(session, project_id)
     audit.record_many(session, actor=actor, action="assign", entity_type=Assignment.__tablename__,
                       changes=[(assignment.id, None, _json(assignment, user)) for assignment, (user, _) in zip(given, wanted)])
     return given
@@ -98,6 +99,16 @@ def _insert(session: Session, pairs: Sequence[tuple[User, int]]) -> list[Assignm
         [{"user_id": user.id, "document_id": document_id} for user, document_id in pairs],
     )} if pairs else {}
     return [inserted[user.id, document_id] for user, document_id in pairs]
+
+
+def _draw_conditions(session: Session, project_id: int) -> None:
+    """New assignments of a project whose half-blind design is on get their condition by its rule."""
+    # Imported here: annotator.services.suggestions imports this module.
+    from .suggestions import apply_design
+
+    project = session.get(Project, project_id)
+    if project.suggestions_enabled:
+        apply_design(session, project, redraw=False)
 
 
 @reads(SUPERVISORS)
@@ -328,6 +339,7 @@ def auto_assign(
         created = _insert(session, [(user, document_id) for user, document_id, _ in given])
     except IntegrityError as error:
         raise Conflict("assignments changed at the same moment; run it again") from error
+    _draw_conditions(session, project.id)
     audit.record_many(session, actor=actor, action="assign", entity_type=Assignment.__tablename__, changes=[
         (assignment.id, None,
          _json(assignment, user) | {"auto": {"seed": seed, "per_document": per_document, "calibration": is_calibration}})

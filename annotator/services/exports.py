@@ -139,11 +139,13 @@ class DocumentRecords:
                 Span.document_id, Span.user_id, Span.id, Span.layer, Span.label, Span.start, Span.end,
                 Span.sentence_id, _json_text(Span.attributes), _timestamp(Span.created_at), _timestamp(Span.updated_at),
                 _json_text(Span.fragments), Span.comment,
+                Span.origin, Span.suggester, Span.suggester_version, Span.suggestion_score,
             ).where(Span.document_id.in_(ids))
             .order_by(Span.document_id),  # the index's order, no sort in SQL: _fill orders each document
             "attributions": select(
                 Attribution.document_id, Attribution.user_id, Attribution.id, Attribution.relation,
                 _json_text(Attribution.attributes), _timestamp(Attribution.created_at), _timestamp(Attribution.updated_at),
+                Attribution.origin, Attribution.suggester, Attribution.suggester_version, Attribution.suggestion_score,
             ).where(Attribution.document_id.in_(ids))
             .order_by(Attribution.document_id, Attribution.id),
             "parts": select(
@@ -182,6 +184,9 @@ class DocumentRecords:
                 self.names[user_id] = username if self.usernames else pseudonym(self.secret_key, self.project.id, user_id)
 
 
+# The origins of items accepted from a suggestion: those that export their provenance.
+ACCEPTED_ORIGINS = ("accepted", "accepted_edited")
+
 # Orders within a document, over the columns of _annotation_rows' selects (see the contract
 # in docs/export-format.md): spans by (start, end, layer, label, id), parts by (attribution,
 # role, span), sentence labels by (sentence position, layer).
@@ -196,7 +201,7 @@ def _fill(entries: dict[int, dict], document, rows: dict[str, _ByDocument], deco
     text = document.text
     spans_of = {user: entry["spans"] for user, entry in entries.items()}  # the hot loop: one lookup
     spans = sorted(rows["spans"].take(document.id), key=SPAN_ORDER)
-    for _, user, span_id, layer, label, start, end, sentence_id, attributes, created, updated, fragments, comment in spans:
+    for _, user, span_id, layer, label, start, end, sentence_id, attributes, created, updated, fragments, comment, *origin in spans:
         if (mine := spans_of.get(user)) is not None:
             span = {
                 "id": span_id, "layer": layer, "label": label, "start": start, "end": end,
@@ -210,16 +215,19 @@ def _fill(entries: dict[int, dict], document, rows: dict[str, _ByDocument], deco
                 span["fragments"] = [list(pair) for pair in decoded(fragments)]
             if comment is not None:
                 span["comment"] = comment
+            _add_origin(span, *origin)
             mine.append(span)
     parts_of: dict[int, list[dict]] = {}
     for _, attribution_id, role, span_id in sorted(rows["parts"].take(document.id), key=PART_ORDER):
         parts_of.setdefault(attribution_id, []).append({"role": role, "span_id": span_id})
-    for _, user, attribution_id, relation, attributes, created, updated in rows["attributions"].take(document.id):
+    for _, user, attribution_id, relation, attributes, created, updated, *origin in rows["attributions"].take(document.id):
         if user in entries:
-            entries[user]["attributions"].append({
+            attribution = {
                 "id": attribution_id, "relation": relation, "attributes": decoded(attributes) or {},
                 "parts": parts_of.get(attribution_id, []), "created_at": created, "updated_at": updated,
-            })
+            }
+            _add_origin(attribution, *origin)
+            entries[user]["attributions"].append(attribution)
     labels = sorted(rows["labels"].take(document.id), key=LABEL_ORDER)
     for _, user, sentence_id, layer, value, unsure, comment, created, updated, _ in labels:
         # No value is null, or [] where every value of a multiple-choice layer was unticked.
@@ -229,6 +237,14 @@ def _fill(entries: dict[int, dict], document, rows: dict[str, _ByDocument], deco
                 "sentence_id": sentence_id, "layer": layer, "value": value, "unsure": bool(unsure),
                 "comment": comment, "created_at": created, "updated_at": updated,
             })
+
+
+def _add_origin(item: dict, origin: str | None, suggester: str | None, version: str | None, score: float | None) -> None:
+    """Provenance, optional fields (docs/export-format.md): only on an item accepted from a
+    suggestion, its origin and the suggester, version and score copied from the suggestion
+    (absent: typed, or made before provenance was recorded)."""
+    if origin in ACCEPTED_ORIGINS:
+        item |= {"origin": origin, "suggester": suggester, "suggester_version": version, "suggestion_score": score}
 
 
 class _IsoTimestamp(FunctionElement):

@@ -10,23 +10,32 @@ admins only (docs/suggestions.md, "Running and evaluating").
 
 from __future__ import annotations
 
+import hashlib
+import math
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Select, delete, func, insert, select
+import numpy as np
+from sqlalchemy import Select, delete, false, func, insert, select, tuple_
 from sqlalchemy.orm import Session
 
 from .. import suggest
+from ..agreement import anchoring
+from ..agreement.bootstrap import DEFAULT_REPLICATES, DEFAULT_SEED
+from ..agreement.results import Figure
 from ..db import batch, reads, writes
 from ..errors import NotFound, ServiceError
-from ..models import SUGGESTION_IDENTITY, Adjudication, Assignment, Document, Project, Sentence, Span, StoredSuggestion, utcnow
+from ..codebook import Codebook
+from ..models import CONDITIONS, ID_MAX, SUGGESTION_IDENTITY, Adjudication, Assignment, Document, Project, Sentence, SentenceTime, Span, StoredSuggestion, SuggestionDecision, utcnow
+from ..report.load import WORD
 from ..suggest.evaluate import Evaluation, LabelEvaluation, Scores, evaluate as evaluate_spans
 from . import audit
-from .permissions import SUPERVISORS, Actor
+from .permissions import ANYONE, SUPERVISORS, Actor
 from .projects import get_project, project_codebook
 from .adjudication import gold_id
-from .users import user_named
+from .assignments import ACTIVE_STATUSES, active_assignment
+from .users import not_gold, user_named
 
 # Documents computed and stored per write transaction.
 BATCH = 500
@@ -215,4 +224,261 @@ def _evaluation_json(suggester: suggest.Suggester, evaluation: Evaluation, with_
         "documents_with_suggestions": with_suggestions,
         "labels": [_label_json(row) for row in evaluation.per_label],
         "overall": {**_label_json(evaluation.overall), "labels": [list(label) for label in evaluation.scored]},
+    }
+
+
+# -- the half-blind design -------------------------------------------------------------------------
+
+
+def _round_half_up(x: float) -> int:
+    # Python's round() goes to the even neighbour: 0.5 control documents would be 0 and 1.5 two.
+    return int(math.floor(x + 0.5))
+
+
+def _draw_key(seed: int, user_id: int, document_id: int) -> str:
+    """A (annotator, document)'s place in the seeded order of the draw: depends only on the
+    seed and the two ids, so the same seed draws the same conditions on every machine."""
+    return hashlib.sha256(f"{seed}:{user_id}:{document_id}".encode()).hexdigest()
+
+
+def draw_conditions(cells: Sequence[tuple[int, int, str | None]], control_share: float, seed: int
+                    ) -> dict[tuple[int, int], str]:
+    """The condition of each (user id, document id, condition or None) cell whose condition is
+    None. Per annotator, round(control_share · n) of their n documents are "control" (those
+    already drawn count); the rest "suggestions". Annotators are drawn one after another (in
+    the seeded order), each choosing as control the documents with the fewest control cells
+    so far, never (where another choice exists) the last one a document has left in
+    "suggestions", so that each document gets both conditions across annotators where possible;
+    ties go by the seeded order."""
+    holders: dict[int, int] = defaultdict(int)
+    control: dict[int, int] = defaultdict(int)
+    by_user: dict[int, list[tuple[int, str | None]]] = defaultdict(list)
+    for user_id, document_id, condition in cells:
+        holders[document_id] += 1
+        control[document_id] += condition == "control"
+        by_user[user_id].append((document_id, condition))
+    drawn: dict[tuple[int, int], str] = {}
+    for user_id in sorted(by_user, key=lambda u: hashlib.sha256(f"{seed}:{u}".encode()).hexdigest()):
+        mine = by_user[user_id]
+        open_documents = [document_id for document_id, condition in mine if condition is None]
+        wanted = _round_half_up(control_share * len(mine)) - sum(condition == "control" for _, condition in mine)
+        ranked = sorted(open_documents, key=lambda d: (control[d] + 1 >= holders[d] > 1, control[d],
+                                                       _draw_key(seed, user_id, d)))
+        chosen = set(ranked[:max(wanted, 0)])
+        for document_id in open_documents:
+            drawn[user_id, document_id] = "control" if document_id in chosen else "suggestions"
+            control[document_id] += document_id in chosen
+    return drawn
+
+
+def _live_assignments(project_id: int) -> Select:
+    return (select(Assignment).join(Document, Document.id == Assignment.document_id)
+            .where(Document.project_id == project_id, Assignment.status.in_(ACTIVE_STATUSES), not_gold(Assignment.user_id)))
+
+
+def apply_design(session: Session, project: Project, *, redraw: bool) -> dict[str, int]:
+    """Give the project's live assignments their conditions by :func:`draw_conditions` with the
+    project's share and seed: all of them anew (``redraw``), else only those without one (new
+    assignments while the design is on: annotator.services.assignments calls this). Returns the
+    live assignments per condition."""
+    assignments = session.scalars(_live_assignments(project.id)).all()
+    drawn = draw_conditions([(a.user_id, a.document_id, None if redraw else a.condition) for a in assignments],
+                            project.control_share, project.design_seed or 0)
+    for assignment in assignments:
+        assignment.condition = drawn.get((assignment.user_id, assignment.document_id), assignment.condition)
+    session.flush()
+    counts = dict.fromkeys(CONDITIONS, 0)
+    for assignment in assignments:
+        counts[assignment.condition] += 1
+    return counts
+
+
+def _design_json(project: Project) -> dict:
+    return {"suggestions_enabled": project.suggestions_enabled, "control_share": project.control_share,
+            "seed": project.design_seed}
+
+
+@writes(SUPERVISORS)
+def design(session: Session, actor: Actor, project_id: int, *, enabled: bool, control_share: float,
+           seed: int) -> dict:
+    """Turn suggestions on or off for the project and draw its half-blind design: every live
+    assignment gets the condition "suggestions" or "control" by :func:`draw_conditions` (the
+    same seed, share and assignments: the same draw). Later assignments get theirs by the same
+    rule when they are made. Returns the settings and the live assignments per condition; one
+    audit event on the project (docs/suggestions.md, "The design")."""
+    project = get_project(session, actor, project_id)
+    if not 0 <= control_share <= 1:
+        raise ServiceError("the control share must be between 0 and 1", field="control_share")
+    before = _design_json(project)
+    project.suggestions_enabled, project.control_share, project.design_seed = enabled, control_share, seed
+    counts = apply_design(session, project, redraw=True)
+    after = _design_json(project) | {"conditions": counts}
+    audit.record(session, actor=actor, action="design", entity=project, before=before, after=after)
+    return {"project": project.name, **after}
+
+
+def condition_of(session: Session, user_id: int, document_id: int) -> str | None:
+    """The condition the user's assignment to the document was drawn in; None without a design
+    (or without an assignment). Called inside the caller's transaction, which checked access."""
+    return session.scalar(select(Assignment.condition).where(Assignment.user_id == user_id,
+                                                             Assignment.document_id == document_id))
+
+
+# -- in the annotation page ------------------------------------------------------------------------
+
+
+def shown_to(session: Session, user_id: int, document_id: int) -> bool:
+    """Whether the user's annotation page of the document shows suggestions: the project has
+    them on and the user's assignment is not in the control condition (no condition drawn yet
+    counts as "suggestions"; docs/suggestions.md, "In the page"). Called inside the caller's
+    transaction, which checked the assignment."""
+    enabled = session.scalar(select(Project.suggestions_enabled).join(Document, Document.project_id == Project.id)
+                             .where(Document.id == document_id))
+    return bool(enabled) and condition_of(session, user_id, document_id) != "control"
+
+
+def _current_versions() -> list[tuple[str, str]]:
+    """Each registered suggester's name and current version: what the page offers (a stored
+    older version's rows are kept for evaluation, never shown)."""
+    return [(name, suggest.get(name).version) for name in suggest.names()]
+
+
+def shown_suggestion(session: Session, user_id: int, document_id: int, suggestion_id: int) -> StoredSuggestion:
+    """One suggestion of the document the user's page shows (decided ones too: a rejected
+    suggestion may be accepted after all); NotFound for any other, the same as no such
+    suggestion, so that a control annotator learns nothing of them."""
+    suggestion = session.get(StoredSuggestion, suggestion_id) if 0 < suggestion_id <= ID_MAX else None
+    if (suggestion is None or suggestion.document_id != document_id
+            or (suggestion.suggester, suggestion.version) not in _current_versions()
+            or not shown_to(session, user_id, document_id)):
+        raise NotFound("no such suggestion on this document", field="suggestion_id")
+    return suggestion
+
+
+@reads(ANYONE)
+def for_page(session: Session, actor: Actor, document_id: int) -> list[dict]:
+    """The suggestions the actor's annotation page of the document shows (none unless
+    :func:`shown_to`): those of the registered suggesters' current versions the actor has not
+    decided on, nor marked exactly by hand, in document order. Each carries the attributes its
+    span takes; a group's anchor (the cue) also those its relation takes, and every member of a
+    group the relation and a group key unique in the document (docs/suggestions.md, "In the page")."""
+    document = active_assignment(session, actor, document_id, for_write=False).document
+    if not shown_to(session, actor.id, document_id):
+        return []
+    codebook = project_codebook(document.project)
+    decided = select(SuggestionDecision.suggestion_id).where(
+        SuggestionDecision.user_id == actor.id, SuggestionDecision.document_id == document_id,
+        SuggestionDecision.suggestion_id.is_not(None))
+    current = _current_versions()
+    rows = session.scalars(
+        select(StoredSuggestion)
+        .where(StoredSuggestion.document_id == document_id, StoredSuggestion.id.not_in(decided),
+               tuple_(StoredSuggestion.suggester, StoredSuggestion.version).in_(current) if current else false())
+        .order_by(StoredSuggestion.start, StoredSuggestion.end, StoredSuggestion.id)).all()
+    marked = set(session.execute(select(Span.layer, Span.label, Span.start, Span.end)
+                                 .where(Span.document_id == document_id, Span.user_id == actor.id)).all())
+    return [_page_json(codebook, row) for row in rows if (row.layer, row.label, row.start, row.end) not in marked]
+
+
+def _page_json(codebook: Codebook, row: StoredSuggestion) -> dict:
+    span_attributes = {a.name for a in codebook.layer(row.layer).attributes_for(row.label)}
+    body = {"id": row.id, "layer": row.layer, "label": row.label, "start": row.start, "end": row.end,
+            "attributes": {k: v for k, v in row.attributes.items() if k in span_attributes},
+            "score": row.score, "suggester": row.suggester, "version": row.version,
+            "group": None, "role": None, "relation": None}
+    relation = next((r for r in codebook.relations if r.layer == row.layer and any(role.name == row.role for role in r.roles)),
+                    None) if row.group is not None else None
+    if relation is not None:
+        body |= {"group": f"{row.suggester} {row.version} {row.group}", "role": row.role, "relation": relation.name}
+        if row.role == relation.anchor:
+            relation_attributes = {a.name for a in relation.attributes}
+            body["relation_attributes"] = {k: v for k, v in row.attributes.items() if k in relation_attributes}
+    return body
+
+
+# -- the anchoring report --------------------------------------------------------------------------
+
+
+def _figure_json(figure: Figure) -> dict[str, Any]:
+    """A figure of the anchoring report as JSON: its value or why it has none (never 0 for
+    undefined), what it counts, and for a difference its interval or why it has none."""
+    return {"value": figure.value, "undefined": figure.undefined, "documents": figure.units, "counted": figure.pairs,
+            "low": figure.low, "high": figure.high, "interval_undefined": figure.interval_undefined}
+
+
+def _comparison_json(comparison: anchoring.Comparison) -> dict:
+    return {"suggestions": _figure_json(comparison.suggestions), "control": _figure_json(comparison.control),
+            "difference": _figure_json(comparison.difference), "detected": comparison.detected}
+
+
+@reads(SUPERVISORS)
+def anchoring_report(session: Session, actor: Actor, project_id: int, *, replicates: int = DEFAULT_REPLICATES,
+                     seed: int = DEFAULT_SEED) -> dict:
+    """The anchoring report of the project's half-blind design (docs/suggestions.md, "Reading
+    the anchoring report"): the annotators' decisions on suggestions (acceptance per suggester
+    and label; how often one gold rejects was accepted), the suggesters against gold, and per
+    condition, with the difference's bootstrap interval over documents, the adoption of
+    suggestions gold rejects, span F1 against gold and between annotators, token alpha and
+    seconds per sentence (annotator.agreement.anchoring). Live assignments with a condition
+    only."""
+    project = get_project(session, actor, project_id)
+    in_project = Document.project_id == project.id
+    cells = session.execute(
+        select(Assignment.user_id, Assignment.document_id, Assignment.condition, Assignment.status)
+        .join(Document, Document.id == Assignment.document_id)
+        .where(in_project, Assignment.status.in_(ACTIVE_STATUSES), Assignment.condition.is_not(None),
+               not_gold(Assignment.user_id))).all()
+    documents = sorted({cell.document_id for cell in cells})
+    gold_user = gold_id(session)
+    adjudicated = set(session.scalars(select(Adjudication.document_id).join(Document, Document.id == Adjudication.document_id)
+                                      .where(in_project, Adjudication.status == "adjudicated")))
+    spans: dict[tuple[int, int], set] = defaultdict(set)
+    for row in session.execute(select(Span.user_id, Span.document_id, Span.layer, Span.label, Span.start, Span.end)
+                               .where(Span.document_id.in_(documents))):
+        spans[row.user_id, row.document_id].add((row.start, row.end, (row.layer, row.label)))
+    gold = {d: frozenset(spans.get((gold_user, d), ())) for d in documents if d in adjudicated}
+    wrong: dict[int, set] = defaultdict(set)
+    for row in session.execute(select(StoredSuggestion.document_id, StoredSuggestion.layer, StoredSuggestion.label,
+                                      StoredSuggestion.start, StoredSuggestion.end)
+                               .where(StoredSuggestion.document_id.in_(list(gold)))):
+        suggested = (row.start, row.end, (row.layer, row.label))
+        if suggested not in gold[row.document_id]:
+            wrong[row.document_id].add(suggested)
+    sentences = dict(session.execute(select(Sentence.document_id, func.count()).where(Sentence.document_id.in_(documents))
+                                     .group_by(Sentence.document_id)).all())
+    active_ms = {(row.user_id, row.document_id): row.ms for row in session.execute(
+        select(SentenceTime.user_id, Sentence.document_id, func.sum(SentenceTime.active_ms).label("ms"))
+        .join(Sentence, Sentence.id == SentenceTime.sentence_id).where(Sentence.document_id.in_(documents))
+        .group_by(SentenceTime.user_id, Sentence.document_id))}
+    works = [anchoring.Work(cell.document_id, cell.user_id, cell.condition, frozenset(spans.get((cell.user_id, cell.document_id), ())),
+                            (active_ms.get((cell.user_id, cell.document_id)) or 0) / 1000,
+                            sentences.get(cell.document_id, 0) if cell.status == "done" else 0)
+             for cell in cells]
+    texts = dict(session.execute(select(Document.id, Document.text).where(Document.id.in_(documents))).all())
+    tokens = {d: np.array([match.span() for match in WORD.finditer(texts[d])], dtype=np.int64).reshape(-1, 2)
+              for d in documents}
+    labels = [(layer.name, label.name) for layer in project_codebook(project).span_layers for label in layer.labels]
+    decisions = session.execute(
+        select(SuggestionDecision.suggester, SuggestionDecision.version, SuggestionDecision.layer, SuggestionDecision.label,
+               SuggestionDecision.document_id, SuggestionDecision.start, SuggestionDecision.end, SuggestionDecision.decision)
+        .join(Document, Document.id == SuggestionDecision.document_id).where(in_project)).all()
+    rates = anchoring.acceptance_rates(((row.suggester, row.version, row.layer, row.label), row.decision == "accepted")
+                                       for row in decisions)
+    bootstrap = {"replicates": replicates, "seed": seed}
+    return {
+        "project": project.name,
+        "design": _design_json(project),
+        "assignments": {condition: sum(cell.condition == condition for cell in cells) for condition in CONDITIONS},
+        "adjudicated_documents": len(gold),
+        "acceptance": [{"suggester": key[0], "version": key[1], "layer": key[2], "label": key[3], "rate": _figure_json(rate)}
+                       for key, rate in sorted(rates.items())],
+        "wrong_accepted": _figure_json(anchoring.wrong_accepted(
+            (row.decision == "accepted", (row.start, row.end, (row.layer, row.label)) in gold[row.document_id])
+            for row in decisions if row.document_id in gold)),
+        "against_gold": evaluate(session, actor, project.id)["suggesters"],
+        "wrong_adopted": _comparison_json(anchoring.wrong_adopted(works, {d: frozenset(s) for d, s in wrong.items()}, **bootstrap)),
+        "f1_against_gold": _comparison_json(anchoring.f1_against_gold(works, gold, **bootstrap)),
+        "f1_between_annotators": _comparison_json(anchoring.f1_between_annotators(works, **bootstrap)),
+        "token_alpha": _comparison_json(anchoring.token_alpha_by_condition(works, tokens, labels, **bootstrap)),
+        "seconds_per_sentence": _comparison_json(anchoring.seconds_per_sentence(works, **bootstrap)),
     }

@@ -161,7 +161,17 @@ function unlink(s) {
 }
 const sameSpan = (x, y) => ['layer', 'label', 'start', 'end'].every(f => x[f] === y[f]);
 function copyAttr(x) { return { attributes: { ...x.attributes }, parts: x.parts.map(p => ({ ...p })) }; }
-const ui = { cur: 0 }; // + sel, caret, anchor, focus, panel, last, drag
+const ui = { cur: 0 }; // + sel, caret, anchor, focus, panel, last, drag, fromSug
+
+// --- Suggestions (docs/suggestions.md, "In the page"): drawn apart from spans, never saved until
+// accepted. One is offered while no live span was accepted from it or marks exactly its text with
+// its label, and it was not rejected here; none come in the control condition (DATA.suggestions empty).
+const SUGGS = DATA.suggestions || [], rejected = new Set(); // rejected: suggestion ids
+const SUGG_BY_SENT = new Map(); // sentence index → the suggestions starting in it
+for (const x of SUGGS) { const i = sentAt(x.start); (SUGG_BY_SENT.get(i) || SUGG_BY_SENT.set(i, []).get(i)).push(x); }
+const SUGG_OF = new Map(SUGGS.map(x => [x.id, x]));
+const offered = x => !rejected.has(x.id) && !spansOf(sentAt(x.start)).some(s => s.suggestion_id === x.id || sameSpan(s, x));
+const suggsOf = i => (SUGG_BY_SENT.get(i) || []).filter(offered);
 
 // --- Changes: applied here (and replayed after a reload), then queued for the server
 function apply(op) {
@@ -230,7 +240,8 @@ function change(op, made) { // op as a change of the batch; null: its item was n
       if (op.layer === FIRST) Object.assign(body, { unsure: op.unsure, comment: op.comment || '' });
       return { op: 'set_label', sentence_id: op.sid, layer: op.layer, body };
     }
-    case 'ca': made.add(op.k); return { op: 'create_attribution', key: op.k, body: { relation: op.relation, attributes: op.attributes, parts: parts(op.parts) } };
+    case 'ca': made.add(op.k); return { op: 'create_attribution', key: op.k, body: { relation: op.relation, attributes: op.attributes, parts: parts(op.parts),
+      ...op.suggestion_id && { suggestion_id: op.suggestion_id } } };
     case 'ua': { const id = ref(a, op.k); return id == null ? null : { op: 'update_attribution', attribution_id: id, body: { version: a.sv, attributes: op.attributes, parts: parts(op.parts) } }; }
     case 'da': { const id = ref(a, op.k); return id == null ? null : { op: 'delete_attribution', attribution_id: id, body: { version: a.sv } }; }
   }
@@ -382,7 +393,8 @@ function snapSpan(k) { const s = getS(k); return { ...s, attributes: { ...s.attr
 function createSpan(x) {
   const k = newKey('n');
   act({ t: 'cs', k, layer: x.layer, label: x.label, start: x.start, end: x.end, text: sub(x.start, x.end), attributes: { ...x.attributes },
-    ...x.fragments && { fragments: x.fragments }, ...x.comment && { comment: x.comment } }); // an undone delete brings them back
+    ...x.fragments && { fragments: x.fragments }, ...x.comment && { comment: x.comment }, // an undone delete brings them back
+    ...x.suggestion_id && { suggestion_id: x.suggestion_id } }); // accepted from a suggestion (an undone delete too)
   return k;
 }
 function restoreSpan(snap) { // recreated (a new id) and put back into its attributions
@@ -410,11 +422,11 @@ function adoptAttrs(list = []) { // attributions the server changed along with a
     if (a) Object.assign(a, { sv: x.version, srv: attrSrv(x) }, pending(a.k) ? {} : copyAttr(attrSrv(x)));
   }
 }
-const snapAttr = k => { const a = getA(k); return { k: a.k, relation: a.relation, ...copyAttr(a) }; };
+const snapAttr = k => { const a = getA(k); return { k: a.k, relation: a.relation, suggestion_id: a.suggestion_id, ...copyAttr(a) }; };
 const cleanParts = parts => parts.map(p => ({ k: canonical(p.k), role: p.role })).filter((p, i, all) => liveSpan(p.k) && all.findIndex(q => q.k === p.k) === i);
 function createAttr(x) {
   const k = newKey('m');
-  act({ t: 'ca', k, relation: x.relation, attributes: { ...x.attributes }, parts: cleanParts(x.parts) });
+  act({ t: 'ca', k, relation: x.relation, attributes: { ...x.attributes }, parts: cleanParts(x.parts), ...x.suggestion_id && { suggestion_id: x.suggestion_id } });
   return k;
 }
 function updateAttr(k, x) {
@@ -458,9 +470,11 @@ function autoLink(k) {
 // What the user does: a change plus its undo entry.
 function markSelection(layer, label) {
   if (!ui.sel) return hint(`Select words first: drag over them, or Shift+${nextArrow()} word by word.`);
-  const [start, end] = ui.sel;
-  if (!markSpan({ layer, label, start, end, attributes: {} })) return;
-  ui.sel = ui.anchor = null;
+  const [start, end] = ui.sel, from = SUGG_OF.get(ui.fromSug); // a selection begun as a suggestion's extent accepts it, edited or not
+  const accepting = from && offered(from) ? { suggestion_id: from.id } : {};
+  const attributes = from && from.layer === layer && from.label === label ? { ...from.attributes } : {};
+  if (!markSpan({ layer, label, start, end, attributes, ...accepting })) return;
+  ui.sel = ui.anchor = ui.fromSug = null;
   render();
 }
 function markSpan(x, link = true) { // the new span's key; false when that text already has that label
@@ -518,8 +532,51 @@ function userUnit(x, name, replace = null) {
   grouped(name, () => {
     const parts = x.parts.map(p => ({ k: spanLike(p)?.k || markSpan(p, false), role: p.role })).filter(p => p.k);
     if (replace) userAttr(replace, { attributes: x.attributes, parts });
-    else userNewAttr({ relation: x.relation, attributes: x.attributes, parts });
+    else userNewAttr({ relation: x.relation, attributes: x.attributes, parts, suggestion_id: x.suggestion_id });
   });
+}
+// Accepting a suggestion: a span with its label, extent and attributes; one of a proposed
+// attribution's group accepts the whole group, its spans and the attribution with the relation's
+// attributes (carried by the group's anchor, the cue), as one undo step.
+const suggestedSpan = x => ({ layer: x.layer, label: x.label, start: x.start, end: x.end, attributes: { ...x.attributes }, suggestion_id: x.id });
+function acceptSuggestion(x) {
+  if (!x || !offered(x)) return hint('No suggestion here: put the word caret on one, or Tab to it.');
+  const group = x.group ? SUGGS.filter(y => y.group === x.group && offered(y)) : [], anchor = group.find(y => y.relation_attributes);
+  if (!anchor) {
+    if (markSpan(suggestedSpan(x))) hint(`Accepted the suggested ${labelShown(x.layer, x.label)} ${quote(sub(x.start, x.end))}. z undoes.`);
+    return render();
+  }
+  const rel = relOf(anchor.relation);
+  userUnit({ relation: anchor.relation, attributes: anchor.relation_attributes, suggestion_id: anchor.id,
+    parts: group.map(y => ({ ...suggestedSpan(y), role: y.role })) }, `accept suggested ${rel?.title || anchor.relation}`);
+  hint(`Accepted the suggested ${rel?.title || anchor.relation}: ${group.map(y => `${labelShown(y.layer, y.label)} ${quote(sub(y.start, y.end), 30)}`).join(', ')}. z undoes.`);
+}
+// Rejecting one: gone from the page at once, and recorded on the server (z shows it again here;
+// the server keeps the rejection until the suggestion is accepted after all).
+function rejectSuggestion(x) {
+  if (readOnly) return hint(READ_ONLY_HINT);
+  if (!x || !offered(x)) return hint('No suggestion here: put the word caret on one, or Tab to it.');
+  const show = on => { if (on) rejected.delete(x.id); else rejected.add(x.id); dirty.add(sentAt(x.start)); };
+  show(false);
+  sendRejection(x, show);
+  record({ name: `reject suggested ${labelShown(x.layer, x.label)}`, undo: () => show(true), redo: () => { show(false); sendRejection(x, show); } });
+  hint(`Rejected the suggested ${labelShown(x.layer, x.label)} ${quote(sub(x.start, x.end))}. z undoes.`);
+  DOC.focus({ preventScroll: true });
+  render();
+}
+async function sendRejection(x, show) {
+  let res = null;
+  try { [res] = await call('POST', DATA.api.reject.replace('/0/', `/${x.id}/`), {}); } catch { /* offline */ }
+  if (res?.ok) return;
+  lastError = 'a rejected suggestion was not recorded — it is shown again; reject it once more';
+  show(true);
+  render();
+}
+function currentSuggestion(t = document.activeElement) { // the focused suggestion tag's, else the one under the word caret
+  const tagged = t?.classList?.contains('sug-tag') && SUGG_OF.get(Number(t.dataset.sug));
+  if (tagged) return offered(tagged) ? tagged : null;
+  const w = ui.caret != null && words(ui.cur)[ui.caret];
+  return w ? suggsOf(ui.cur).find(x => x.start < w[1] && x.end > w[0]) : null;
 }
 // The live attributions over sentence i, each part with its span.
 const unitsAt = i => [...new Set(spansOf(i).flatMap(s => attrsOf(s.k)))]
@@ -576,6 +633,14 @@ function kbMove(step, extend = false) { // the word caret; with Shift, a selecti
   const from = ui.caret ?? (step > 0 ? 0 : ws.length - 1), jump = !Number.isFinite(step);
   if (extend) {
     const first = ui.anchor == null; // the first press selects the caret's word (and Home/End on to the sentence's end)
+    const x = first && currentSuggestion(); // or, on a suggestion, its extent: the presses after adjust it, a label key (or Enter) accepts it
+    if (first) ui.fromSug = x ? x.id : null;
+    if (x) {
+      [ui.anchor, ui.focus] = [ws.findIndex(w => w[1] > x.start), ws.findLastIndex(w => w[0] < x.end)];
+      [ui.caret, ui.sel] = [ui.focus, [x.start, x.end]];
+      hint(`The suggested ${labelShown(x.layer, x.label)}, selected: Shift+arrows change its end, then a label key (or Enter) accepts it.`);
+      return render();
+    }
     if (first) ui.anchor = ui.focus = from;
     if (jump || !first) ui.focus = to(jump ? step : ui.focus + step);
     ui.caret = ui.focus;
@@ -608,6 +673,10 @@ function wordsAround([a, b]) { // the selection as first and last word of the se
   [ui.anchor, ui.focus, ui.caret] = inside ? [first, last, last] : [null, null, null];
 }
 DOC.addEventListener('mousedown', e => { if (e.button === 0) ui.drag = true; });
+DOC.addEventListener('focusin', e => { // a suggestion's tag tabbed or clicked to: its sentence is the one in focus
+  const x = e.target.classList.contains('sug-tag') && SUGG_OF.get(Number(e.target.dataset.sug));
+  if (x && sentAt(x.start) !== ui.cur) setCur(sentAt(x.start), false);
+});
 document.addEventListener('mouseup', e => {
   if (!ui.drag) return;
   ui.drag = false;
@@ -618,7 +687,7 @@ document.addEventListener('mouseup', e => {
     sel.removeAllRanges();
     if (ui.panel) closePanel(false);
     ui.sel = snap(toCp(a), toCp(b));
-    ui.anchor = null;
+    ui.anchor = ui.fromSug = null;
     if (!ui.sel) hint('Nothing to mark there: select words.');
     else {
       if (sentAt(ui.sel[0]) !== ui.cur) setCur(sentAt(ui.sel[0]), false);
@@ -665,9 +734,14 @@ document.addEventListener('keydown', e => {
 const dirAt = i => sentEls[i].closest('[dir]').dir, rtlAt = i => dirAt(i) === 'rtl';
 const ahead = right => (right === rtlAt(ui.cur) ? -1 : 1);
 const nextArrow = () => (rtlAt(ui.cur) ? '←' : '→');
-function enter(t, space) { // a span tag's panel; else (Enter) the span just marked, or the sentence's first
+function enter(t, space) { // a span tag's panel, a suggestion accepted; else (Enter) the span just marked, or the sentence's first
   if (t.classList.contains('tag')) return openPanel({ span: t.dataset.k }, t.id);
+  if (t.classList.contains('sug-tag')) return acceptSuggestion(currentSuggestion(t));
   if (space || t.closest('button, a, input, summary')) return false;
+  const from = ui.sel && SUGG_OF.get(ui.fromSug); // a suggestion's extent, adjusted: accepted with its label
+  if (from) return markSelection(from.layer, from.label);
+  const x = !ui.sel && currentSuggestion(t);
+  if (x) return acceptSuggestion(x);
   const here = spansOf(ui.cur), s = here.find(x => x.k === canonical(ui.last)) || here[0];
   return s ? openPanel({ span: s.k }) : hint('No span here.');
 }
@@ -686,8 +760,9 @@ const KEYS = {
   Home: () => kbMove(-Infinity), End: () => kbMove(Infinity), 'Shift+Home': () => kbMove(-Infinity, true), 'Shift+End': () => kbMove(Infinity, true),
   u: () => toggleUnsure(), n: () => COMMENT.focus(),
   Enter: t => enter(t, false), Space: t => enter(t, true),
-  Escape: () => { if (ui.panel) return closePanel(); ui.sel = ui.anchor = ui.caret = null; hint(''); render(); },
+  Escape: () => { if (ui.panel) return closePanel(); ui.sel = ui.anchor = ui.caret = ui.fromSug = null; hint(''); render(); },
   Delete: () => (ui.panel?.span ? userDeleteSpan(ui.panel.span) : false),
+  p: t => rejectSuggestion(currentSuggestion(t)), // "pass": reserved for the page (annotator.codebook.RESERVED_KEYS)
 };
 const ANYWHERE = new Set(['?', 'z', 'Shift+Z']), MOVES = new Set(['j', 'k', 'ArrowDown', 'ArrowUp', 'Shift+J', 'Shift+K']);
 function handleKey(key, t) {
@@ -821,25 +896,29 @@ function renderSentence(i) { // segments cut at every span boundary
     ends[l] = s.end;
     lane.set(s, l);
   }
-  const pts = new Set([st.start, st.end]), cw = cur && ui.caret != null && !sel && words(i)[ui.caret];
-  for (const [a, b] of [...over.flatMap(pieces), sel || [0, 0], cw || [0, 0]]) if (a < st.end && b > st.start) pts.add(clip(a)).add(clip(b));
+  const pts = new Set([st.start, st.end]), cw = cur && ui.caret != null && !sel && words(i)[ui.caret], sg = suggsOf(i);
+  for (const [a, b] of [...over.flatMap(pieces), ...sg.map(x => [x.start, x.end]), sel || [0, 0], cw || [0, 0]]) if (a < st.end && b > st.start) pts.add(clip(a)).add(clip(b));
   const ps = [...pts].sort((a, b) => a - b), plan = [];
   for (let j = 0; j < ps.length - 1; j++) {
     const a = ps[j], b = ps[j + 1], cov = over.filter(s => marks(s, a, b)).sort((x, y) => lane.get(x) - lane.get(y));
+    const sc = sg.filter(x => x.start < b && x.end > a); // the suggestions over it: a dashed outline, open where one goes on
     for (const s of over) if (s.start === a) plan.push({ tag: s, sig: `T${s.k}${s.label}` });
-    const cls = `seg${sel && sel[0] < b && sel[1] > a ? ' sel' : ''}${cw && cw[0] <= a && cw[1] >= b ? ' caret' : ''}${cov.length ? ' m' : ''}`;
-    plan.push({ a, b, cov, cls, lane, sig: a + cls + cov.map(s => s.k + s.label + lane.get(s)) });
+    for (const x of sg) if (x.start === a) plan.push({ sugTag: x, sig: `S${x.id}` });
+    const cls = `seg${sel && sel[0] < b && sel[1] > a ? ' sel' : ''}${cw && cw[0] <= a && cw[1] >= b ? ' caret' : ''}${cov.length ? ' m' : ''}`
+      + `${sc.length ? ' sug' : ''}${sc.some(x => x.start === a) ? ' sug-a' : ''}${sc.some(x => x.end === b) ? ' sug-b' : ''}`;
+    plan.push({ a, b, cov, sc, cls, lane, sig: a + cls + cov.map(s => s.k + s.label + lane.get(s)) + sc.map(x => x.id) });
   }
   const sig = cur + plan.map(p => p.sig).join('|'); // rebuild only what changed
-  if (el.sig !== sig) el.replaceChildren(...plan.map(p => p.tag ? tagFor(p.tag, cur) : segment(p)));
+  if (el.sig !== sig) el.replaceChildren(...plan.map(p => p.tag ? tagFor(p.tag, cur) : p.sugTag ? sugTagFor(p.sugTag, cur) : segment(p)));
   el.sig = sig;
   el.classList.toggle('cur', cur);
   el.classList.toggle('done', isDone(i));
   if (cur) el.setAttribute('aria-current', 'true'); else el.removeAttribute('aria-current');
 }
-function segment({ a, b, cov, cls, lane }) {
+function segment({ a, b, cov, sc, cls, lane }) {
   if (cls === 'seg') return sub(a, b);
   const seg = h('span', { class: cls }, sub(a, b));
+  if (sc.length) seg.dataset.sug = sc.map(x => x.id).join(' ');
   if (!cov.length) return seg;
   seg.dataset.k = cov.map(s => s.k).join(' ');
   seg.title = cov.map(s => `${labelShown(s.layer, s.label)} ${quote(spanText(s), 40)}`).join('\n');
@@ -856,6 +935,14 @@ function tagFor(s, cur) { // a span's handle, showing its label (focusable in th
   const t = h('span', { class: isW(s.start - 1) && isW(s.start) ? 'tag in-word' : 'tag', id: `tag-${s.k}`, role: 'button', tabindex: cur ? '0' : '-1', 'data-k': s.k,
     'data-label': s.label, 'aria-label': `${labelShown(s.layer, s.label)}: ${spanText(s)}`, title: `${labelShown(s.layer, s.label)} ${quote(spanText(s))} — click or Enter to edit` });
   paint(t, colorOf(s));
+  return t;
+}
+function sugTagFor(x, cur) { // a suggestion's handle: "suggested" and its label, dashed (focusable in the current sentence)
+  const label = labelShown(x.layer, x.label), about = `${x.suggester} ${x.version}, score ${x.score.toFixed(2)}`;
+  const t = h('span', { class: isW(x.start - 1) && isW(x.start) ? 'sug-tag in-word' : 'sug-tag', id: `sug-${x.id}`, role: 'button', tabindex: cur ? '0' : '-1',
+    'data-sug': x.id, 'data-label': x.label, 'aria-label': `suggested ${label}: ${sub(x.start, x.end)}`,
+    title: `Suggested ${label} ${quote(sub(x.start, x.end))} (${about}) — Enter accepts, p rejects, Shift+arrows adjust it first` });
+  paint(t, colorOf(x));
   return t;
 }
 function buildSide() {

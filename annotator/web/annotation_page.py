@@ -9,10 +9,11 @@ from ..models import Document
 
 
 def annotate_data(document: Document, codebook: Codebook, state: dict, api: dict, *,
-                  codebook_language: str | None = None) -> dict:
+                  codebook_language: str | None = None, suggestions: list[dict] | None = None) -> dict:
     """The article, the codebook as annotators reading ``codebook_language`` see it (each
     label, value, attribute and role with its ``display`` name; Codebook.shown_in), the saved
-    state and the API URLs the page saves to."""
+    state, the API URLs the page saves to and the suggestions it offers (annotator.services.
+    suggestions.for_page; none in the control condition and on the adjudication page)."""
     return {
         "document": {
             "id": document.id,
@@ -31,5 +32,6 @@ def annotate_data(document: Document, codebook: Codebook, state: dict, api: dict
         "codebook_language": codebook_language,
         "hotkeys": codebook.hotkeys(),
         "state": state,
+        "suggestions": suggestions or [],
         "api": api,
     }

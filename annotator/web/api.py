@@ -60,6 +60,13 @@ def delete_attribution(attribution_id: int):
     return jsonify(annotations.delete_attribution(db.session, current_user, attribution_id, json_body(), idempotency_key=idempotency_key()))
 
 
+@bp.post("/suggestions/<int:suggestion_id>/reject")
+@login_required
+def reject_suggestion(suggestion_id: int):
+    """A suggestion the page shows, rejected (docs/suggestions.md, "In the page")."""
+    return jsonify(annotations.reject_suggestion(db.session, current_user, suggestion_id, json_body(), idempotency_key=idempotency_key()))
+
+
 @bp.post("/documents/<int:document_id>/changes")
 @login_required
 def apply_changes(document_id: int):

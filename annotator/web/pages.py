@@ -32,7 +32,10 @@ def annotate(document_id: int):
         "done": url_for("api.mark_done", document_id=document.id),
         "activity": url_for("api.record_activity", document_id=document.id),
     }
-    data = annotate_data(document, codebook, page["state"], api, codebook_language=page["codebook_language"])
+    if page["suggestions"]:
+        api["reject"] = url_for("api.reject_suggestion", suggestion_id=0)  # the page puts the id in
+    data = annotate_data(document, codebook, page["state"], api, codebook_language=page["codebook_language"],
+                         suggestions=page["suggestions"])
     return render_template("annotate.html", document=document, codebook=data["codebook"], data=data)
 
 
