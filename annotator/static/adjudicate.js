@@ -10,7 +10,11 @@ const AD = JSON.parse($('#adjudication-data').textContent);
 const BODY = $('#adj-body'), PREFILL = $('#prefill'), GUIDE = $('#guide');
 const ANNS = AD.annotators, PROPOSAL = AD.proposal || {};
 const same = (x, y) => JSON.stringify(x ?? null) === JSON.stringify(y ?? null);
-const shown = v => (v == null ? '—' : [].concat(v).join(', ')); // names as the codebook writes them, as everywhere
+// A choice layer's value (or values) as annotators read them: the codebook's display names.
+const shown = (layer, v) => (v == null ? '—' : [].concat(v).map(x => {
+  const value = CHOICES.find(c => c.name === layer)?.values.find(y => y.name === x);
+  return value ? page.displayed(value) : x;
+}).join(', '));
 const nameOf = id => ANNS.find(a => String(a.id) === String(id))?.name ?? `annotator ${id}`;
 const names = ids => (ids || []).map(nameOf).join(', ');
 const spansOf = a => AD.spans?.[a.id] || [];
@@ -102,7 +106,7 @@ function takeAnnotator(n) {
   page.grouped(`${a.name}'s values for sentence ${i + 1}`, () => {
     for (const [c, value] of values) if (!same(page.row(st.id, c.name).value, value)) page.userSetRow(i, c.name, { value });
   });
-  hint(`Took ${a.name}'s values: ${values.map(([c, v]) => `${c.title} ${shown(v)}`).join(' · ')}. z undoes.`);
+  hint(`Took ${a.name}'s values: ${values.map(([c, v]) => `${c.title} ${shown(c.name, v)}`).join(' · ')}. z undoes.`);
 }
 function takeProposal() {
   const i = page.cur(), st = sentence(), ties = here(PROPOSAL.ties);
@@ -125,7 +129,7 @@ function takeProposal() {
 }
 function takeOrHeld(a, s) { // a span's Accept button, or that gold holds it
   return inGold(s) ? h('span', { class: 'agrees' }, ' ✓ in gold')
-    : btn({ class: 'small adj-take', id: `take-${a.id}-${s.id}`, 'aria-label': `Accept ${a.name}'s ${s.label} ${s.text}`,
+    : btn({ class: 'small adj-take', id: `take-${a.id}-${s.id}`, 'aria-label': `Accept ${a.name}'s ${page.labelShown(s.layer, s.label)} ${s.text}`,
       onclick: () => takeSpan(s, `take-${a.id}-${s.id}`) }, 'Accept');
 }
 function takeSpan(s, id) {
@@ -217,7 +221,7 @@ function annotatorBlock(a, n) {
     h('p', { class: 'adj-who' }, n < 9 && h('kbd', { title: `Shift+${n + 1}: take ${a.name}'s values; Shift+A then ${n + 1}: accept their attribution` }, `⇧${n + 1}`), ` ${a.name}`),
     h('dl', { class: 'adj-values' }, CHOICES.map(c => {
       const v = valueOf(a, c.name), agrees = v != null && same(v, goldOf(c.name));
-      return [h('dt', {}, c.title), h('dd', { class: agrees ? 'agrees' : v == null ? 'muted' : '' }, shown(v), agrees && ' ✓')];
+      return [h('dt', {}, c.title), h('dd', { class: agrees ? 'agrees' : v == null ? 'muted' : '' }, shown(c.name, v), agrees && ' ✓')];
     })),
     spans.length ? h('ul', { class: 'adj-spans' }, spans.map(s => h('li', {}, spanLine(s, takeOrHeld(a, s), othersOf(a)))))
       : !inUnits.size && h('p', { class: 'muted' }, 'No spans here.'),
@@ -228,13 +232,13 @@ function proposalBlock() {
   const spans = (PROPOSAL.spans || []).filter(s => page.inSent(s, st));
   const layerTitle = name => CHOICES.find(c => c.name === name)?.title ?? name;
   const items = [
-    ...labels.map(l => h('li', { class: 'adj-proposed' }, `${layerTitle(l.layer)}: ${shown(l.value)}`,
+    ...labels.map(l => h('li', { class: 'adj-proposed' }, `${layerTitle(l.layer)}: ${shown(l.layer, l.value)}`,
       h('span', { class: 'muted' }, ` (${names(l.agreed)})`), same(page.row(st.id, l.layer).value, l.value) && h('span', { class: 'agrees' }, ' ✓ in gold'))),
     ...ties.map(t => h('li', { class: 'adj-open' }, h('strong', {}, 'open '), `${layerTitle(t.layer)}: a tie — `,
-      Object.entries(t.values || {}).map(([id, v]) => `${nameOf(id)} ${shown(v)}`).join(' · '))),
+      Object.entries(t.values || {}).map(([id, v]) => `${nameOf(id)} ${shown(t.layer, v)}`).join(' · '))),
     ...(PROPOSAL.span_ties || []).filter(t => t.candidates.some(c => page.inSent(c, st))).map(t => h('li', { class: 'adj-open' },
       h('strong', {}, 'open '), `${t.layer} spans: a tie between `,
-      t.candidates.flatMap((c, i) => [i ? ' and ' : null, `${c.label} `, ...page.quoted(c.start, c.end, 40)]), ` (${names(t.annotators)})`)),
+      t.candidates.flatMap((c, i) => [i ? ' and ' : null, `${page.labelShown(t.layer, c.label)} `, ...page.quoted(c.start, c.end, 40)]), ` (${names(t.annotators)})`)),
     ...spans.map(s => h('li', { class: 'adj-proposed' }, spanLine(s,
       [h('span', { class: 'muted' }, ` (${names(s.agreed)})`), inGold(s) && h('span', { class: 'agrees' }, ' ✓ in gold')]))),
     ...proposedHere().map(proposedUnitItem),

@@ -715,6 +715,20 @@ def test_with_the_codebook_in_urdu_every_name_on_the_page_is_urdu_and_the_names_
         expect(panel.locator("#panel-title")).to_contain_text("ذریعہ")
         assert "SOURCE" not in panel.inner_text() and "CUE" not in panel.inner_text()
         assert [row["label"] for row in spans_of(live_server, name, document["id"])] == ["SOURCE"]
+        page.keyboard.press("Escape")
+        page.keyboard.press("1")  # the claim type: event
+        wait_saved(page)
         assert_clean(page)
+
+        # The adjudication panel names the annotator's value and span as the annotators read them.
+        admin = f"rtl_admin{next(_users)}"
+        live_server.cli("users", "add", admin, "--role", "admin", "--password-stdin", stdin=PASSWORD + "\n")
+        gold = log_in(new_context(), admin)
+        gold.goto(f"/documents/{document['id']}/adjudicate#s0")
+        expect(gold.locator("#annotate")).to_have_attribute("data-adjudicating", "ready")
+        mine = gold.locator(".adj-ann", has_text=name)
+        expect(mine.locator(".adj-values")).to_contain_text("واقعہ")
+        expect(mine).to_contain_text("ذریعہ")
+        assert "SOURCE" not in mine.inner_text() and "event" not in mine.inner_text()
     finally:
         live_server.cli("project", "codebook-language", PROJECT, "--as-written")
