@@ -382,7 +382,20 @@ class Event(Base):
 SUGGESTION_IDENTITY = ("document_id", "suggester", "version", "layer", "label", "start", "end")
 
 
-class StoredSuggestion(Base):
+class _Suggested:
+    """What a suggestion proposes, by whom: kept by a stored suggestion and copied into every
+    decision on it, so that the decision outlives a rerun that deletes the suggestion."""
+
+    suggester: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(64))
+    layer: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str] = mapped_column(String(64))
+    start: Mapped[int]
+    end: Mapped[int]
+    score: Mapped[float]
+
+
+class StoredSuggestion(_Suggested, Base):
     """A span a suggester (annotator.suggest) proposed on a document, as `annotator suggest run`
     stored it (annotator.services.suggestions): never an annotator's work. A run replaces the
     rows of the same suggester and version on the documents it ran on; ``group`` and ``role``
@@ -399,20 +412,13 @@ class StoredSuggestion(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
-    suggester: Mapped[str] = mapped_column(String(64))
-    version: Mapped[str] = mapped_column(String(64))
-    layer: Mapped[str] = mapped_column(String(64))
-    label: Mapped[str] = mapped_column(String(64))
-    start: Mapped[int]
-    end: Mapped[int]
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    score: Mapped[float]
     group: Mapped[str | None] = mapped_column(String(64))
     role: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
 
 
-class SuggestionDecision(Base):
+class SuggestionDecision(_Suggested, Base):
     """An annotator's decision on a suggestion shown in the page: accepted (a span made from
     it) or rejected (docs/suggestions.md, "In the page"). The suggestion's suggester, version,
     layer, label, extent and score are copied, so the record outlives a later run that deletes
@@ -431,13 +437,6 @@ class SuggestionDecision(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
     suggestion_id: Mapped[int | None] = mapped_column(ForeignKey("suggestions.id", ondelete="SET NULL"))
-    suggester: Mapped[str] = mapped_column(String(64))
-    version: Mapped[str] = mapped_column(String(64))
-    layer: Mapped[str] = mapped_column(String(64))
-    label: Mapped[str] = mapped_column(String(64))
-    start: Mapped[int]
-    end: Mapped[int]
-    score: Mapped[float]
     decision: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
 
