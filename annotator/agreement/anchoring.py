@@ -122,7 +122,7 @@ def compare(per_document: np.ndarray, statistic: Callable[[np.ndarray], np.ndarr
     for the reason ``reasons[0]`` when nothing was counted, else ``reasons[1]``). Documents
     with no count in either condition are left out; the interval needs ``MIN_DOCUMENTS``."""
     stats = np.asarray(per_document, dtype=np.float64)
-    stats = stats[(stats != 0).reshape(stats.shape[0], -1).any(axis=1)]
+    stats = stats[(stats != 0).any(axis=tuple(range(1, stats.ndim)))]  # (no document: reshape(0, -1) fails)
     figures = []
     for condition in range(2):
         counts = stats[:, condition]

@@ -112,9 +112,10 @@ def report_csv(report: dict, names: dict[int, str]) -> Iterator[str]:
         buffer.truncate()
 
 
-def report_html(report: dict, names: dict[int, str]) -> str:
+def report_html(report: dict, names: dict[int, str], anchoring: dict | None = None) -> str:
     """One self-contained HTML file (inline style, no script, no external resource);
-    annotators by their ``names``."""
+    annotators by their ``names``; with the project's anchoring report when given
+    (annotator.services.suggestions.anchoring_report, as the report page shows it)."""
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
     from ..direction import bidi_controls_isolated
@@ -131,4 +132,4 @@ def report_html(report: dict, names: dict[int, str]) -> str:
     def number(value, digits: int = 3) -> str:
         return "—" if value is None else f"{value:.{digits}f}"
 
-    return environment.get_template("report_file.html").render(report=report, who=who, number=number)
+    return environment.get_template("report_file.html").render(report=report, who=who, number=number, anchoring=anchoring)

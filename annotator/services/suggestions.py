@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -427,7 +427,9 @@ def anchoring_report(session: Session, actor: Actor, project_id: int, *, replica
         select(Assignment.user_id, Assignment.document_id, Assignment.condition, Assignment.status)
         .join(Document, Document.id == Assignment.document_id)
         .where(in_project, Assignment.status.in_(ACTIVE_STATUSES), Assignment.condition.is_not(None),
-               not_gold(Assignment.user_id))).all()
+               not_gold(Assignment.user_id))
+        # The bootstrap resamples documents by their place in this order: the same on every database.
+        .order_by(Assignment.document_id, Assignment.user_id)).all()
     documents = sorted({cell.document_id for cell in cells})
     gold_user = gold_id(session)
     adjudicated = set(session.scalars(select(Adjudication.document_id).join(Document, Document.id == Adjudication.document_id)
@@ -462,19 +464,21 @@ def anchoring_report(session: Session, actor: Actor, project_id: int, *, replica
         select(SuggestionDecision.suggester, SuggestionDecision.version, SuggestionDecision.layer, SuggestionDecision.label,
                SuggestionDecision.document_id, SuggestionDecision.start, SuggestionDecision.end, SuggestionDecision.decision)
         .join(Document, Document.id == SuggestionDecision.document_id).where(in_project)).all()
-    rates = anchoring.acceptance_rates(((row.suggester, row.version, row.layer, row.label), row.decision == "accepted")
-                                       for row in decisions)
+    keyed = [((row.suggester, row.version, row.layer, row.label), row.decision == "accepted") for row in decisions]
+    rates = anchoring.acceptance_rates(keyed)
+    accepted = Counter(key for key, was_accepted in keyed if was_accepted)
+    on_gold = [(row.decision == "accepted", (row.start, row.end, (row.layer, row.label)) in gold[row.document_id])
+               for row in decisions if row.document_id in gold]
     bootstrap = {"replicates": replicates, "seed": seed}
     return {
         "project": project.name,
         "design": _design_json(project),
         "assignments": {condition: sum(cell.condition == condition for cell in cells) for condition in CONDITIONS},
         "adjudicated_documents": len(gold),
-        "acceptance": [{"suggester": key[0], "version": key[1], "layer": key[2], "label": key[3], "rate": _figure_json(rate)}
-                       for key, rate in sorted(rates.items())],
-        "wrong_accepted": _figure_json(anchoring.wrong_accepted(
-            (row.decision == "accepted", (row.start, row.end, (row.layer, row.label)) in gold[row.document_id])
-            for row in decisions if row.document_id in gold)),
+        "acceptance": [{"suggester": key[0], "version": key[1], "layer": key[2], "label": key[3], "accepted": accepted[key],
+                        "rate": _figure_json(rate)} for key, rate in sorted(rates.items())],
+        "wrong_accepted": {**_figure_json(anchoring.wrong_accepted(on_gold)),
+                           "accepted": sum(was_accepted for was_accepted, in_gold in on_gold if not in_gold)},
         "against_gold": evaluate(session, actor, project.id)["suggesters"],
         "wrong_adopted": _comparison_json(anchoring.wrong_adopted(works, {d: frozenset(s) for d, s in wrong.items()}, **bootstrap)),
         "f1_against_gold": _comparison_json(anchoring.f1_against_gold(works, gold, **bootstrap)),

@@ -1,5 +1,7 @@
 """How the pages show a figure of the report (annotator.report): a number with its reason when
-undefined, a heatmap class, a bar with its interval against Krippendorff's bands."""
+undefined, a heatmap class, a bar with its interval against Krippendorff's bands; and the
+anchoring report's (annotator.services.suggestions.anchoring_report): a difference with its
+interval on an axis centred on 0, a figure in each condition as bars."""
 
 from __future__ import annotations
 
@@ -18,12 +20,13 @@ def figure(raw: Any) -> dict:
     return {"value": float(raw), "undefined": None}
 
 
-def number(raw: Any) -> str:
-    """Three decimals, or "undefined — reason" (never 0 for undefined)."""
+def number(raw: Any, digits: int = 3, signed: bool = False) -> str:
+    """Three decimals (``digits``; with its sign, ``signed``), or "undefined — reason" (never 0
+    for undefined)."""
     fig = figure(raw)
     if fig.get("value") is None:
         return f"undefined — {fig.get('undefined') or 'not computed'}"
-    return f"{fig['value']:.3f}"
+    return f"{fig['value']:{'+' if signed else ''}.{digits}f}"
 
 
 def bucket(raw: Any) -> str:
@@ -77,4 +80,67 @@ def chart(raw: Any) -> dict | None:
         "bands": bands, "ticks": ticks, "point": x(value),
         "low": x(interval["low"]) if has_interval else None, "high": x(interval["high"]) if has_interval else None,
         "label": text,
+    }
+
+
+def _nice_bound(largest: float) -> float:
+    """The smallest of 1, 2, 2.5, 5 times a power of ten that is at least ``largest`` (> 0)."""
+    power = 10.0 ** math.floor(math.log10(largest))
+    return next(step * power for step in (1, 2, 2.5, 5, 10) if step * power >= largest)
+
+
+def difference_chart(raw: Any, digits: int = 3) -> dict | None:
+    """Coordinates of a difference (suggestions − control) with its 95% interval: an axis
+    centred on 0 out to a round bound either side, the interval as a bar, the point, and the
+    same in words (``label``); None when the difference is undefined."""
+    fig = figure(raw)
+    value, low, high = fig.get("value"), fig.get("low"), fig.get("high")
+    if value is None:
+        return None
+    has_interval = low is not None and high is not None
+    bound = _nice_bound(max([abs(value)] + ([abs(low), abs(high)] if has_interval else [])) or 1.0)
+    half = CHART_WIDTH / 2 - CHART_PAD
+
+    def x(v: float) -> float:
+        return round(CHART_WIDTH / 2 + v / bound * half, 1)
+
+    detected = has_interval and (low > 0 or high < 0)
+    text = f"difference {value:+.{digits}f}"
+    if has_interval:
+        text += (f", 95% interval {low:+.{digits}f} to {high:+.{digits}f}, "
+                 + ("excludes 0: detected" if detected else "includes 0"))
+    else:
+        text += f", 95% interval undefined — {fig.get('interval_undefined') or 'not computed'}"
+    return {
+        "width": CHART_WIDTH, "height": CHART_HEIGHT, "bar_y": 6, "bar_height": 10, "mid": 11,
+        "ticks": [{"x": x(t), "label": f"{t:+g}" if t else "0"} for t in (-bound, 0.0, bound)],
+        "zero": x(0.0), "point": x(value), "detected": detected,
+        "low": x(low) if has_interval else None, "interval_width": round(x(high) - x(low), 1) if has_interval else None,
+        "label": text,
+    }
+
+
+# The bars' drawing: the condition's name, then its bar, then its value.
+BARS_WIDTH, BAR_LABEL_WIDTH, BAR_VALUE_WIDTH, BAR_HEIGHT, BAR_GAP = 340, 84, 84, 14, 6
+
+
+def condition_bars(comparison: dict, unit: str, digits: int = 1) -> dict:
+    """Coordinates of a figure in each condition as horizontal bars on one scale from 0 (the
+    larger value takes the full length); an undefined side has no bar and is written
+    "undefined" (its reason in ``label`` and beside the chart)."""
+    sides = [("suggestions", figure(comparison.get("suggestions"))), ("control", figure(comparison.get("control")))]
+    largest = max([fig["value"] for _, fig in sides if fig.get("value") is not None] + [0.0])
+    longest = BARS_WIDTH - BAR_LABEL_WIDTH - BAR_VALUE_WIDTH
+    rows = []
+    for index, (name, fig) in enumerate(sides):
+        value = fig.get("value")
+        length = round(value / largest * longest, 1) if value is not None and largest > 0 else 0.0
+        rows.append({"name": name, "y": CHART_PAD + index * (BAR_HEIGHT + BAR_GAP), "length": length,
+                     "value_x": round(BAR_LABEL_WIDTH + length + 4, 1),
+                     "short": f"{value:.{digits}f} {unit}" if value is not None else "undefined",
+                     "long": f"{value:.{digits}f} {unit}" if value is not None
+                     else f"undefined — {fig.get('undefined') or 'not computed'}"})
+    return {
+        "width": BARS_WIDTH, "height": 2 * CHART_PAD + 2 * BAR_HEIGHT + BAR_GAP, "bar_x": BAR_LABEL_WIDTH,
+        "bar_height": BAR_HEIGHT, "rows": rows, "label": "; ".join(f"{row['name']}: {row['long']}" for row in rows),
     }

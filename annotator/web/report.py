@@ -7,6 +7,9 @@ templates (annotator/web/figures.py) and serves the downloads.
 A cold report is computed in a background thread: the page waits for it up to
 ``REPORT_WAIT_SECONDS`` (default 2 s), and if it is not ready by then answers "computing…"
 with a ``<meta http-equiv="refresh">`` (no script: the CSP allows none inline) until it is.
+The report page's section "Suggestions and anchoring" (annotator.services.suggestions'
+``anchoring_report``, not cached: its seconds per sentence come from the page's timer, which
+the cache's fingerprint does not see) is computed beside it in the same way.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ import datetime as dt
 import json
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, TimeoutError as FutureTimeout
+from contextlib import suppress
 from typing import Any
 
 from flask import Blueprint, Response, current_app, render_template, request, url_for
@@ -23,8 +28,8 @@ from flask_login import current_user, login_required
 from .. import report as reporting
 from ..app import db
 from ..errors import NotFound, ServiceError
-from ..services import projects
-from .figures import bucket, chart, figure
+from ..services import projects, suggestions
+from .figures import bucket, chart, condition_bars, difference_chart, figure
 from .params import flag, whole_number
 
 bp = Blueprint("report", __name__)
@@ -79,42 +84,69 @@ _jobs: dict[tuple, Future] = {}
 _jobs_lock = threading.Lock()
 
 
-def _compute(app, actor, project_id: int, parameters: dict) -> dict:
-    """In a thread of its own: the request's user (its row as loaded then, enough for the
-    role check) and a session of the thread's app context."""
+def _compute(app, actor, compute: Callable) -> Any:
+    """In a thread of its own: ``compute(session, actor)`` with the request's user (its row as
+    loaded then, enough for the role check) and a session of the thread's app context."""
     with app.app_context():
-        return reporting.cached_report(db.session, actor, project_id, **parameters)
+        return compute(db.session, actor)
+
+
+def _computed(project_id: int, computations: dict[str, tuple[dict, Callable]]) -> dict[str, Any] | None:
+    """Each computation's result by name, or None while one is still being computed (the page
+    then says so). ``computations``: name → (its parameters, ``compute(session, actor)``); they
+    run side by side, and the request waits for all of them up to ``REPORT_WAIT_SECONDS``.
+
+    A job left over from an earlier request is used if it finished less than ``FRESH_SECONDS``
+    ago (the "computing…" page reloading itself); an older one is dropped and the service asked
+    again (the agreement report's cache answers at once unless the annotations changed).
+    """
+    projects.get_project(db.session, current_user, project_id)  # 403/404 before any work; the services check again
+    app = current_app._get_current_object()
+    now = time.monotonic()
+    jobs = {}
+    with _jobs_lock:
+        for name, (parameters, compute) in computations.items():
+            key = (id(app), current_user.id, name, project_id, json.dumps(parameters, default=str, sort_keys=True))
+            job = _jobs.get(key)
+            if job is not None and job.done() and now - getattr(job, "finished_at", now) > FRESH_SECONDS:
+                job = None
+            if job is None:
+                job = _executor.submit(_compute, app, current_user._get_current_object(), compute)
+                job.add_done_callback(lambda done: setattr(done, "finished_at", time.monotonic()))
+                _jobs[key] = job
+            jobs[name] = key, job
+    deadline = now + app.config.get("REPORT_WAIT_SECONDS", 2.0)
+    results = {}
+    try:
+        for name, (_, job) in jobs.items():
+            with suppress(FutureTimeout):
+                results[name] = job.result(timeout=max(0.0, deadline - time.monotonic()))
+    except Exception:
+        _forget(jobs.values())  # a failed job is not kept to fail again
+        raise
+    if len(results) < len(jobs):
+        return None  # those finished stay, for the reload that finds the others done
+    _forget(jobs.values())
+    return results
+
+
+def _forget(jobs) -> None:
+    """Drop the finished ones of (key, job) from the jobs kept between requests."""
+    with _jobs_lock:
+        for key, job in jobs:
+            if job.done() and _jobs.get(key) is job:
+                del _jobs[key]
+
+
+def _agreement(project_id: int, parameters: dict) -> tuple[dict, Callable]:
+    """The agreement report's computation for :func:`_computed`."""
+    return parameters, lambda session, actor: reporting.cached_report(session, actor, project_id, **parameters)
 
 
 def _report(project_id: int, parameters: dict) -> dict | None:
-    """The report, or None while it is still being computed (the page then says so).
-
-    A job left over from an earlier request is used if it finished less than ``FRESH_SECONDS``
-    ago (the "computing…" page reloading itself); an older one is dropped and the report asked
-    for again, which the service's cache answers at once unless the annotations changed.
-    """
-    projects.get_project(db.session, current_user, project_id)  # 403/404 before any work; the service checks again
-    app = current_app._get_current_object()
-    key = (id(app), current_user.id, project_id, json.dumps(parameters, default=str, sort_keys=True))
-    now = time.monotonic()
-    with _jobs_lock:
-        job = _jobs.get(key)
-        if job is not None and job.done() and now - getattr(job, "finished_at", now) > FRESH_SECONDS:
-            job = None
-        if job is None:
-            job = _executor.submit(_compute, app, current_user._get_current_object(), project_id, parameters)
-            job.add_done_callback(lambda done: setattr(done, "finished_at", time.monotonic()))
-            _jobs[key] = job
-    try:
-        result = job.result(timeout=app.config.get("REPORT_WAIT_SECONDS", 2.0))
-    except FutureTimeout:
-        return None
-    finally:
-        if job.done():
-            with _jobs_lock:
-                if _jobs.get(key) is job:
-                    del _jobs[key]
-    return result
+    """The agreement report, or None while it is still being computed."""
+    computed = _computed(project_id, {"report": _agreement(project_id, parameters)})
+    return None if computed is None else computed["report"]
 
 
 def _computing(project_id: int, back: str):
@@ -161,9 +193,14 @@ def _heatmap(layer: dict, names: dict[int, str]) -> dict | None:
 @login_required
 def report_page(project_id: int):
     parameters, query = _parameters(), _query()
-    report = _report(project_id, parameters)
-    if report is None:
+    computed = _computed(project_id, {
+        "report": _agreement(project_id, parameters),
+        # The whole project's: the filter does not apply to it.
+        "anchoring": ({}, lambda session, actor: suggestions.anchoring_report(session, actor, project_id)),
+    })
+    if computed is None:
         return _computing(project_id, url_for(".page", project_id=project_id, **query))
+    report = computed["report"]
     names = _names(report)
     layers = []
     for layer in report.get("layers", []):
@@ -178,6 +215,7 @@ def report_page(project_id: int):
         "report/page.html", report=report, layers=layers, names=names, query=query,
         enough=counts.get("annotators", 0) >= 2 and counts.get("sentences", 0) > 0,
         chart=chart, figure=figure, bucket=bucket,
+        anchoring=computed["anchoring"], difference_chart=difference_chart, condition_bars=condition_bars,
     )
 
 
@@ -276,4 +314,6 @@ def download_csv(project_id: int):
 @bp.get("/projects/<int:project_id>/agreement.html", endpoint="download_html")
 @login_required
 def download_html(project_id: int):
-    return _download(project_id, reporting.report_html, "text/html", "html")
+    # With the section "Suggestions and anchoring" of the page (the whole project's, as there).
+    return _download(project_id, lambda report, names: reporting.report_html(
+        report, names, anchoring=suggestions.anchoring_report(db.session, current_user, project_id)), "text/html", "html")
