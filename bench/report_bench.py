@@ -35,6 +35,7 @@ sys.path.insert(0, str(REPO))
 
 from annotator import migrate  # noqa: E402
 from annotator.db import configure_engine  # noqa: E402
+from annotator.models import document_identity  # noqa: E402
 from annotator.services import projects  # noqa: E402
 from annotator.services.permissions import SYSTEM  # noqa: E402
 
@@ -80,8 +81,10 @@ def generate(url: str, n_documents: int, n_sentences: int, spans_per_sentence: i
                 parts.append(text)
                 offset += len(text) + 1
             body = " ".join(parts)
+            content_hash = hashlib.sha256(body.encode()).hexdigest()
             documents.append({"id": d, "project_id": project_id, "title": f"Synthetic article {d}", "text": body,
-                              "content_hash": hashlib.sha256(body.encode()).hexdigest(), "language": "en",
+                              "content_hash": content_hash, "identity_hash": document_identity(content_hash, None, None, None),
+                              "language": "en",
                               "metadata": {}, "imported_at": now})
             for user in (1, 2, 3):
                 assignments.append({"user_id": user, "document_id": d, "status": "in_progress",
@@ -114,9 +117,13 @@ def generate(url: str, n_documents: int, n_sentences: int, spans_per_sentence: i
                 layer = layers[k % 2]
                 truth.append((layer, rng.choice(SPAN_LABELS[layer]), a, b))
             for user in (1, 2, 3):
+                marked = set()  # the database keeps one span per (user, layer, label, start, end)
                 for layer, label, a, b in truth:
                     if rng.random() < 0.15:  # disagree on the boundary
                         b = max(a + 1, b - rng.randrange(1, 3))
+                    if (layer, label, a, b) in marked:
+                        continue
+                    marked.add((layer, label, a, b))
                     spans.append({"user_id": user, "document_id": d, "sentence_id": sid, "layer": layer,
                                   "label": label, "start": a, "end": b, "text": "", "attributes": {},
                                   "version": 1, "created_at": now, "updated_at": now})
@@ -144,7 +151,8 @@ def time_overview_page(url: str, project_id: int, rounds: int = 5) -> list[float
     password = "bench-supervisor-password"
     with app.app_context():
         if db.session.scalar(sa.text("SELECT 1 FROM users WHERE username = 'bench-supervisor'")) is None:
-            users.add_user(db.session, SYSTEM, "bench-supervisor", "supervisor", password)
+            supervisor, _ = users.add_user(db.session, SYSTEM, "bench-supervisor", "supervisor", password)
+            projects.add_members(db.session, SYSTEM, project_id, [supervisor.id])  # supervisors see their projects
     client = app.test_client()
     client.post("/login", data={"username": "bench-supervisor", "password": password})
     page = f"/projects/{project_id}/agreement"
