@@ -952,14 +952,18 @@ def _score(figure: dict) -> str:
 
 
 def _print_evaluation(result: dict) -> None:
-    against = "the gold standard" if result["against"] == "gold" else f"annotator {result['against']!r}"
+    from .services.training import HELD_OUT
+
+    held_out = result["against"] == HELD_OUT  # suggestions computed there, not stored
+    against = {"gold": "the gold standard", HELD_OUT: "the held-out gold documents"}.get(
+        result["against"], f"annotator {result['against']!r}")
     for entry in result["suggesters"]:
         click.echo(f"{entry['suggester']} {entry['version']} against {against}: {result['documents']:,} document(s), "
-                   f"suggestions stored on {entry['documents_with_suggestions']:,}.")
+                   f"suggestions {'' if held_out else 'stored '}on {entry['documents_with_suggestions']:,}.")
         missing = result["documents"] - entry["documents_with_suggestions"]
         if missing:
-            click.echo(f"  {missing:,} document(s) have none: not run there (`annotator suggest run`), "
-                       "or it suggested nothing there.")
+            click.echo(f"  {missing:,} document(s) have none: " + ("it suggested nothing there." if held_out else
+                       "not run there (`annotator suggest run`), or it suggested nothing there."))
         overall = {**entry["overall"], "layer": "overall", "label": "(" + ", ".join(
             label for _, label in entry["overall"]["labels"]) + ")"}
         rows = [*entry["labels"], overall]
@@ -1067,3 +1071,114 @@ def suggest_evaluate_command(instance: Instance, project_name: str, suggester: s
         click.echo(json.dumps(result, indent=2, ensure_ascii=False))
     else:
         _print_evaluation(result)
+
+
+@suggest_group.command("train")
+@click.option("--project", "project_name", default=DEFAULT_PROJECT, show_default=True)
+@click.option("--held-out", "held_out", type=float, default=0.2, show_default=True,
+              help="The share of the gold documents held out of training, to measure the model on.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="The seed of the split: the same seed and gold, the same held-out documents.")
+@with_instance()
+def suggest_train_command(instance: Instance, project_name: str, held_out: float, seed: int) -> None:
+    """Train the learned suggester on the project's gold standard and accepted suggestions,
+    measure it and the rules on held-out gold documents, and store it disabled
+    (docs/suggestions.md, "The learned suggester")."""
+    import shlex
+
+    from tqdm import tqdm
+
+    from .services import training
+    from .suggest.learned import MAX_ITERATIONS
+
+    bars: dict = {}
+
+    def progress(layer: str, iteration: int) -> None:
+        if layer not in bars:
+            bars[layer] = tqdm(total=MAX_ITERATIONS, unit="it", desc=f"Training {layer}", disable=None)
+        bars[layer].update(iteration - bars[layer].n)
+
+    try:
+        model = training.train(instance.session, SYSTEM, _project_id(instance.session, project_name),
+                               held_out_share=held_out, seed=seed, progress=progress)
+    finally:
+        for bar in bars.values():
+            bar.close()
+    trained, held = model["figures"]["training"], model["figures"]["held_out"]
+    accepted = f" and the accepted suggestions of {trained['accepted_sentences']:,} sentence(s) in " \
+               f"{trained['accepted_documents']:,} other document(s)" if trained["accepted_sentences"] else ""
+    click.echo(f"Model {model['id']}, {model['suggester']} {model['version']}: trained on the gold standard of "
+               f"{trained['gold_documents']:,} document(s){accepted}, {model['sentences']:,} sentence(s) in all; "
+               f"{len(held['documents']):,} gold document(s) held out (seed {held['seed']}).")
+    _print_evaluation(model["figures"]["evaluation"])
+    project = shlex.quote(project_name)
+    click.echo(f"Stored disabled. To use it: annotator suggest enable --project {project} --model {model['id']}, "
+               f"then annotator suggest run --project {project} --suggester {model['suggester']}")
+
+
+def _held_out_f1(model: dict) -> str:
+    """Each suggester's overall exact / overlap F1 on the model's held-out documents."""
+    return "; ".join(f"{entry['suggester']} {_score(entry['overall']['exact']['f1'])} / "
+                     f"{_score(entry['overall']['overlap']['f1'])}"
+                     for entry in model["figures"]["evaluation"]["suggesters"])
+
+
+@suggest_group.command("models")
+@click.option("--project", "project_name", default=DEFAULT_PROJECT, show_default=True)
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@with_instance()
+def suggest_models_command(instance: Instance, project_name: str, output_format: str) -> None:
+    """The project's trained models, newest first: what each was trained on, its held-out
+    figures beside the rules', and which is enabled."""
+    import json
+
+    from .services import training
+
+    rows = training.models(instance.session, SYSTEM, _project_id(instance.session, project_name))
+    if output_format == "json":
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    if not rows:
+        click.echo(f"No trained model in project {project_name!r}: `annotator suggest train` makes one.")
+        return
+    for row in rows:
+        click.echo(f"model {row['id']}: {row['suggester']} {row['version']}{'  ENABLED' if row['enabled'] else ''}, "
+                   f"trained {row['trained_at'][:16].replace('T', ' ')} UTC "
+                   f"by {row['trained_by'] or 'the command line'} "
+                   f"on {row['documents']:,} document(s), {row['sentences']:,} sentence(s); held-out "
+                   f"({len(row['figures']['held_out']['documents']):,} document(s)) overall F1 exact / overlap: "
+                   f"{_held_out_f1(row)}")
+
+
+@suggest_group.command("enable")
+@click.option("--project", "project_name", default=DEFAULT_PROJECT, show_default=True)
+@click.option("--model", "model_id", type=int, required=True,
+              help="The model's id, as `annotator suggest models` lists it.")
+@with_instance()
+def suggest_enable_command(instance: Instance, project_name: str, model_id: int) -> None:
+    """Make a trained model the project's learned suggester (the one enabled before is disabled)."""
+    import shlex
+
+    from .services import training
+
+    result = training.enable(instance.session, SYSTEM, _project_id(instance.session, project_name), model_id)
+    enabled, disabled = result["enabled"], result["disabled"]
+    replaced = f"; model {disabled['id']} ({disabled['suggester']} {disabled['version']}) disabled" if disabled else ""
+    click.echo(f"Model {enabled['id']} ({enabled['suggester']} {enabled['version']}) enabled in project "
+               f"{project_name!r}{replaced}. Store its suggestions: annotator suggest run --project "
+               f"{shlex.quote(project_name)} --suggester {enabled['suggester']}")
+
+
+@suggest_group.command("disable")
+@click.option("--project", "project_name", default=DEFAULT_PROJECT, show_default=True)
+@with_instance()
+def suggest_disable_command(instance: Instance, project_name: str) -> None:
+    """Leave the project without a learned suggester: its suggestions leave the page (they stay stored)."""
+    from .services import training
+
+    disabled = training.disable(instance.session, SYSTEM, _project_id(instance.session, project_name))["disabled"]
+    if disabled is None:
+        click.echo(f"No learned model was enabled in project {project_name!r}.")
+    else:
+        click.echo(f"Model {disabled['id']} ({disabled['suggester']} {disabled['version']}) disabled in project "
+                   f"{project_name!r}.")

@@ -18,6 +18,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -439,6 +440,34 @@ class SuggestionDecision(_Suggested, Base):
     suggestion_id: Mapped[int | None] = mapped_column(ForeignKey("suggestions.id", ondelete="SET NULL"))
     decision: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+
+class SuggesterModel(Base):
+    """A trained model of a learned suggester (annotator.suggest.learned), as `annotator suggest
+    train` stored it (annotator.services.training): its bytes, what it was trained on and its
+    figures on the held-out gold documents beside the rules'. Stored disabled; the enabled one
+    is the project's suggester of that name, and the database keeps at most one enabled per
+    project and suggester (migration 0019)."""
+
+    __tablename__ = "suggester_models"
+    __table_args__ = (
+        UniqueConstraint("project_id", "suggester", "version"),
+        Index("uq_suggester_models_project_id_suggester_enabled", "project_id", "suggester", unique=True,
+              sqlite_where=text("enabled"), postgresql_where=text("enabled")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    suggester: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(64))
+    # Loaded only to suggest: listing the models or offering the page their version never reads it.
+    model: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    trained_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
+    trained_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: the command line
+    documents: Mapped[int]  # documents trained on (gold and accepted suggestions)
+    sentences: Mapped[int]
+    figures: Mapped[dict[str, Any]] = mapped_column(JSON)
+    enabled: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class SentenceTime(Base):

@@ -27,9 +27,10 @@ from ..agreement.results import Figure
 from ..db import batch, reads, writes
 from ..errors import NotFound, ServiceError
 from ..codebook import Codebook
-from ..models import CONDITIONS, ID_MAX, SUGGESTION_IDENTITY, Adjudication, Assignment, Document, Project, Sentence, SentenceTime, Span, StoredSuggestion, SuggestionDecision, utcnow
+from ..models import CONDITIONS, ID_MAX, SUGGESTION_IDENTITY, Adjudication, Assignment, Document, Project, Sentence, SentenceTime, Span, StoredSuggestion, SuggesterModel, SuggestionDecision, utcnow
 from ..report.load import WORD
 from ..suggest.evaluate import Evaluation, LabelEvaluation, Scores, evaluate as evaluate_spans
+from ..suggest.learned import LearnedSuggester
 from . import audit
 from .permissions import ANYONE, SUPERVISORS, Actor
 from .projects import get_project, project_codebook
@@ -43,10 +44,24 @@ BATCH = 500
 GOLD = "gold"
 
 
-def _suggesters(names: Sequence[str] | None) -> list[suggest.Suggester]:
-    """The suggesters named (every registered one by default), built once for the run."""
+def _enabled_models(session: Session, project_id: int) -> dict[str, SuggesterModel]:
+    """The project's enabled model of each learned suggester (annotator.services.training), by
+    suggester name; a model's bytes are read only when it is built into a suggester."""
+    return {row.suggester: row for row in session.scalars(
+        select(SuggesterModel).where(SuggesterModel.project_id == project_id, SuggesterModel.enabled))}
+
+
+def _suggesters(session: Session, project_id: int, names: Sequence[str] | None) -> list[suggest.Suggester]:
+    """The suggesters named (by default every registered one and every learned one the project
+    has a model of enabled), built once for the run."""
+    enabled = _enabled_models(session, project_id)
+    names = names or [*suggest.names(), *sorted(enabled)]
+    if LearnedSuggester.name in names and LearnedSuggester.name not in enabled:
+        raise NotFound(f"the project has no model of {LearnedSuggester.name!r} enabled: train one (`annotator suggest "
+                       "train`), then enable it (`annotator suggest enable`)", field="suggester")
     try:
-        return [suggest.get(name) for name in (names or suggest.names())]
+        return [LearnedSuggester(enabled[name].model, enabled[name].version) if name in enabled else suggest.get(name)
+                for name in names]
     except KeyError as error:
         raise NotFound(error.args[0], field="suggester") from None
 
@@ -74,7 +89,7 @@ def run(session: Session, actor: Actor, project_id: int, *, suggesters: Sequence
     stored (counted as ``outside_codebook``). ``progress`` is called with the number of
     documents of each stored batch. Returns per suggester its version and counts."""
     project = get_project(session, actor, project_id)
-    chosen = _suggesters(suggesters)
+    chosen = _suggesters(session, project.id, suggesters)
     labels = {(layer.name, label.name) for layer in project_codebook(project).span_layers for label in layer.labels}
     document_ids = _project_documents(session, project, documents)
     counts = {s.name: {"suggester": s.name, "version": s.version, "documents": 0, "suggestions": 0, "replaced": 0,
@@ -160,7 +175,7 @@ def evaluate(session: Session, actor: Actor, project_id: int, *, suggester: str 
     and pooled over the labels it suggested, exact and overlap precision, recall and F1
     (annotator.suggest.evaluate)."""
     project = get_project(session, actor, project_id)
-    chosen = _suggesters([suggester] if suggester else None)
+    chosen = _suggesters(session, project.id, [suggester] if suggester else None)
     reference_user, documents = _reference(session, actor, project, against)
     document_count = session.scalar(select(func.count()).select_from(documents.subquery()))
     return {
@@ -337,10 +352,13 @@ def shown_to(session: Session, user_id: int, document_id: int) -> bool:
     return bool(enabled) and condition_of(session, user_id, document_id) != "control"
 
 
-def _current_versions() -> list[tuple[str, str]]:
-    """Each registered suggester's name and current version: what the page offers (a stored
-    older version's rows are kept for evaluation, never shown)."""
-    return [(name, suggest.get(name).version) for name in suggest.names()]
+def _current_versions(session: Session, document_id: int) -> list[tuple[str, str]]:
+    """Each registered suggester's name and current version, and those of the models the
+    document's project has enabled: what the page offers (a stored older version's rows, or a
+    disabled model's, are kept for evaluation, never shown)."""
+    project_id = session.scalar(select(Document.project_id).where(Document.id == document_id))
+    return [(name, suggest.get(name).version) for name in suggest.names()] + \
+        [(name, row.version) for name, row in sorted(_enabled_models(session, project_id).items())]
 
 
 def shown_suggestion(session: Session, user_id: int, document_id: int, suggestion_id: int) -> StoredSuggestion:
@@ -349,7 +367,7 @@ def shown_suggestion(session: Session, user_id: int, document_id: int, suggestio
     suggestion, so that a control annotator learns nothing of them."""
     suggestion = session.get(StoredSuggestion, suggestion_id) if 0 < suggestion_id <= ID_MAX else None
     if (suggestion is None or suggestion.document_id != document_id
-            or (suggestion.suggester, suggestion.version) not in _current_versions()
+            or (suggestion.suggester, suggestion.version) not in _current_versions(session, document_id)
             or not shown_to(session, user_id, document_id)):
         raise NotFound("no such suggestion on this document", field="suggestion_id")
     return suggestion
@@ -369,7 +387,7 @@ def for_page(session: Session, actor: Actor, document_id: int) -> list[dict]:
     decided = select(SuggestionDecision.suggestion_id).where(
         SuggestionDecision.user_id == actor.id, SuggestionDecision.document_id == document_id,
         SuggestionDecision.suggestion_id.is_not(None))
-    current = _current_versions()
+    current = _current_versions(session, document_id)
     rows = session.scalars(
         select(StoredSuggestion)
         .where(StoredSuggestion.document_id == document_id, StoredSuggestion.id.not_in(decided),

@@ -200,7 +200,7 @@ class AttributionSuggester:
 
     def suggest(self, text: str, sentences: Sequence[tuple[int, int]], language: str | None) -> list[Suggestion]:
         read = {"ur": _urdu_sentence, "ar": _arabic_sentence}.get((language or "en").split("-")[0], _english_sentence)
-        quotes = [(match.start(), match.end()) for match in _QUOTE.finditer(text)]
+        quotes = quotations(text)
         found: list[Suggestion] = []
         groups = 0
         for start, end in sentences:
@@ -209,6 +209,42 @@ class AttributionSuggester:
                 spans = [_suggestion(text, group=f"a{groups}", **span) for span in attribution]
                 found += [suggestion for suggestion in spans if suggestion is not None]
         return sorted(found, key=lambda s: (s.start, s.end, s.label))
+
+
+def quotations(text: str) -> list[tuple[int, int]]:
+    """The extents of the quotations in ``text``, their marks included, as the rules read them."""
+    return [match.span() for match in _QUOTE.finditer(text)]
+
+
+def quote_type(content: tuple[int, int], quotes: Sequence[tuple[int, int]]) -> str:
+    """A content's quote_type: "direct" inside a quotation, "mixed" holding one, else "indirect"."""
+    if any(q0 <= content[0] and content[1] <= q1 for q0, q1 in quotes):
+        return "direct"
+    if any(content[0] <= q0 and q1 <= content[1] for q0, q1 in quotes):
+        return "mixed"
+    return "indirect"
+
+
+def cue_matches(text: str, start: int, end: int, language: str | None) -> list[tuple[int, int, str, str]]:
+    """Where the rules' lists name a cue in text[start:end], whatever its context (a noun
+    "claims", a passive): each word or phrase as (start, end, cue_type, pattern), the pattern
+    being the list it is on ("reporting_verb", "belief", "according_to", ...; an Urdu "نے … کہا"
+    whole, from نے to the verb). Not what the rules suggest (they weigh the context): what the
+    learned suggester reads as features (annotator.suggest.learned)."""
+    base = (language or "en").split("-")[0]
+    if base == "ur":
+        return [(m.start(), m.end(), cue_type, "ur_" + cue_type) for pattern, cue_type, _ in _URDU_CUES
+                for m in pattern.finditer(text, start, end)]
+    if base == "ar":
+        return [(m.start(), m.end(), cue_type, "ar_" + cue_type) for pattern, cue_type in _ARABIC_CUES
+                for m in pattern.finditer(text, start, end)]
+    found = [(m.start(), m.end(), cue_type, kind) for pattern, cue_type, kind in _PHRASE_CUES
+             for m in pattern.finditer(text, start, end)]
+    for m in _TOKEN.finditer(text, start, end):
+        kind = _VERB_KIND.get(m.group().lower())
+        if kind is not None:
+            found.append((m.start(), m.end(), "reporting_verb", kind))
+    return sorted(found)
 
 
 def _suggestion(text: str, *, group: str, label: str, role: str, start: int, end: int, score: float,
@@ -362,12 +398,8 @@ def _attribution(text: str, start: int, end: int, tokens: list[_Token], cue: _Cu
             content = (_clause_start(text, before, comma), comma)
             if source is None:
                 source = _noun_phrase_after(tokens, cue.last + 1, after)
-    if content and quotes and any(q0 <= content[0] and content[1] <= q1 for q0, q1 in quotes):
-        attributes["quote_type"] = "direct"
-    elif content and any(content[0] <= q0 and q1 <= content[1] for q0, q1 in quotes):
-        attributes["quote_type"] = "mixed"
-    elif content:
-        attributes["quote_type"] = "indirect"
+    if content:
+        attributes["quote_type"] = quote_type(content, quotes)
     if source:
         attributes |= _source_attributes(text, source, cue)
     score = _SCORES[cue.pattern]
