@@ -67,6 +67,12 @@ def _annotation_formats() -> Sequence[str]:
     return FORMATS
 
 
+def _groupings() -> Sequence[str]:
+    from .profiles import GROUPINGS
+
+    return GROUPINGS
+
+
 @dataclass
 class Instance:
     """What a command works with: the settings (ANNOTATOR_*, see annotator.config) and the
@@ -756,6 +762,53 @@ def report_command(
         text = "".join(reporting.report_csv(body, names))
     else:
         text = reporting.report_html(body, names)
+    if out_path:
+        with open(out_path, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        click.echo(f"Wrote {out_path} ({time.perf_counter() - started:.1f} s).", err=True)
+    else:
+        click.echo(text, nl=False)
+        click.echo(f"Done in {time.perf_counter() - started:.1f} s.", err=True)
+
+
+@main.command("profile")
+@click.option("--project", "project_name", default=DEFAULT_PROJECT, show_default=True)
+@click.option("--by", type=LazyChoice(_groupings), default="outlet", show_default=True)
+@click.option("--format", "output_format", type=click.Choice(["json", "csv", "html"]), default="json", show_default=True)
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, writable=True), help="Write here instead of stdout.")
+@click.option("--compare", "compare", multiple=True, metavar="GROUP",
+              help="Twice: the difference between these two groups (keys or labels: an outlet, YYYY-MM, a user name).")
+@click.option("--figure", help="html: the figure charted per group (a key of the JSON's figures; the first by default).")
+@click.option("--replicates", type=click.IntRange(min=0), help="Bootstrap replicates (default 1,000).")
+@click.option("--seed", type=int, help="Bootstrap seed (default: the agreement report's).")
+@click.option("--usernames", is_flag=True, help="Name annotators by user name instead of by pseudonym.")
+@with_instance()
+def profile_command(
+    instance: Instance, project_name: str, by: str, output_format: str, out_path: str | None, compare: tuple[str, ...],
+    figure: str | None, replicates: int | None, seed: int | None, usernames: bool,
+) -> None:
+    """What the annotations say per outlet, article, month or annotator: rates, shares, their
+    intervals and the annotators' spread (docs/profiles.md)."""
+    import time
+
+    from . import report as reporting
+    from .profiles import render
+    from .services import profiles
+
+    if compare and len(compare) != 2:
+        raise click.BadParameter("give two groups, --compare A --compare B", param_hint="--compare")
+    started = time.perf_counter()
+    click.echo(f"Computing the profile of project {project_name!r} by {by}...", err=True)
+    bootstrap: dict[str, Any] = {name: value for name, value in (("replicates", replicates), ("seed", seed)) if value is not None}
+    body = profiles.build_profile(instance.session, SYSTEM, _project_id(instance.session, project_name), by=by,
+                                  compare=list(compare) or None, **bootstrap)
+    names = reporting.annotator_names(body, secret_key=instance.settings["SECRET_KEY"], usernames=usernames)
+    if output_format == "json":
+        text = render.profile_json(body, names)
+    elif output_format == "csv":
+        text = "".join(render.profile_csv(body, names))
+    else:
+        text = render.profile_html(body, names, figure=figure)
     if out_path:
         with open(out_path, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
