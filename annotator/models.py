@@ -55,6 +55,9 @@ ADJUDICATION_DEFAULTS = {"min_agree": 2, "matching": "exact"}
 # The arms of a project's half-blind design of suggestions (annotator.services.suggestions.design):
 # an assignment's condition, NULL while no design is drawn.
 CONDITIONS = ("suggestions", "control")
+# A source entity's gender, as a person recorded it (docs/entities.md, "Gender"): never inferred
+# from a name, a pronoun or a title. NULL: not known, not applicable, or not set.
+GENDERS = ("female", "male", "non_binary")
 # The largest id a row can have: INTEGER, the type of every id column, on PostgreSQL (SQLite's
 # goes to 2**63 - 1). A query given a larger number fails instead of finding nothing, so ids
 # from requests are checked against it first.
@@ -288,6 +291,8 @@ class Span(SuggestedOrigin, Timestamped, Base):
         # index on (document_id, user_id) it replaced did: a user's spans on a document.
         Index("uq_spans_document_id_user_id_layer_label_start_end", *SPAN_IDENTITY, unique=True),
         Index("ix_spans_sentence_id", "sentence_id"),
+        # An entity's mentions: the registry's counts, its page, a merge re-pointing them (migration 0020).
+        Index("ix_spans_entity_id", "entity_id"),
         CheckConstraint('0 <= start AND start < "end"', name="offsets"),
     )
 
@@ -309,6 +314,9 @@ class Span(SuggestedOrigin, Timestamped, Base):
     # A free-text note on the span (brat's "#" notes).
     comment: Mapped[str | None] = mapped_column(Text, nullable=True)
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The source entity a SOURCE span mentions (annotator.services.entities); NULL: not linked
+    # (migration 0020). Only spans of the source role's label are linked, checked by the service.
+    entity_id: Mapped[int | None] = mapped_column(ForeignKey("source_entities.id", ondelete="SET NULL"))
     version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}
@@ -355,6 +363,64 @@ class AttributionPart(Base):
 
     attribution: Mapped[Attribution] = relationship(back_populates="parts")
     span: Mapped[Span] = relationship()
+
+
+class SourceEntity(Timestamped, Base):
+    """A source in a project's registry (annotator.services.entities): a person, organisation,
+    outlet or document that SOURCE spans mention, in any article. ``name_key`` is the name
+    normalised (entities.normalised: NFKC, case folded, Arabic-script variants folded), unique
+    in the project, so "UN" and "un" are one name. A merged entity keeps its row, pointing at
+    the survivor (``merged_into_id``); its mentions and aliases moved there (migration 0020)."""
+
+    __tablename__ = "source_entities"
+    __table_args__ = (
+        UniqueConstraint("project_id", "name_key"),
+        CheckConstraint(f"gender IN {GENDERS!r}", name="gender"),
+        CheckConstraint("merged_into_id <> id", name="merged_into"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    name_key: Mapped[str] = mapped_column(String(400))
+    # A value of the codebook's source_kind attribute, of its identification attribute (the
+    # service checks them against the project's codebook); NULL: not set.
+    kind: Mapped[str | None] = mapped_column(String(64))
+    affiliation: Mapped[str | None] = mapped_column(String(200))
+    anonymity: Mapped[str | None] = mapped_column(String(64))
+    wikidata_id: Mapped[str | None] = mapped_column(String(16))  # Q<digits>, typed by a person
+    gender: Mapped[str | None] = mapped_column(String(20))  # GENDERS, set by a person only
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("source_entities.id", ondelete="SET NULL"))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: the command line
+    version: Mapped[int] = mapped_column(default=1)
+
+    aliases: Mapped[list[SourceEntityAlias]] = relationship(
+        back_populates="entity", order_by="SourceEntityAlias.id", cascade="all, delete-orphan"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class SourceEntityAlias(Base):
+    """Another name of a source entity ("Fazlur Rehman", "مولانا فضل الرحمان"): the type-ahead
+    finds the entity by it. Unique in the project on its normalised form, as names are (a name
+    and another entity's alias may coincide: two people called the same)."""
+
+    __tablename__ = "source_entity_aliases"
+    __table_args__ = (
+        UniqueConstraint("project_id", "alias_key"),
+        Index("ix_source_entity_aliases_entity_id", "entity_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entity_id: Mapped[int] = mapped_column(ForeignKey("source_entities.id", ondelete="CASCADE"))
+    # The entity's project, kept here so that the database holds aliases unique per project.
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    alias: Mapped[str] = mapped_column(String(200))
+    alias_key: Mapped[str] = mapped_column(String(400))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+    entity: Mapped[SourceEntity] = relationship(back_populates="aliases")
 
 
 class Event(Base):

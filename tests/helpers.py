@@ -197,6 +197,7 @@ from hypothesis import HealthCheck  # noqa: E402
 
 from annotator.models import Base  # noqa: E402
 from annotator.services import adjudication as _adjudication  # noqa: E402
+from annotator.services import entities as _entities  # noqa: E402
 
 # -- files that are not UTF-8, HTML pages, the sentence limit (from test_ingest.py) ---------------
 
@@ -286,7 +287,8 @@ def fuzz_world(app, session) -> dict:
     """An admin, a supervisor, annotators (victim's account is the one the user forms change;
     carol and dave get assignments by hand; leaver logs out, guest in); project "news" with two
     documents, both assigned to ann and bob; ann's assignment to the second is done; the first
-    is being adjudicated, the second adjudicated. Logged-in clients of root, sup and ann."""
+    is being adjudicated, the second adjudicated; two source entities in its registry.
+    Logged-in clients of root, sup and ann."""
     app.config["MAX_IMPORT_BYTES"] = 20_000  # so an upload request may carry about 460 KB
     project = seeded_project(session, "news")
     accounts = add_users(session, {
@@ -303,6 +305,10 @@ def fuzz_world(app, session) -> dict:
     _adjudication.start(session, SYSTEM, other.id)
     _adjudication.finish(session, SYSTEM, other.id)
     ids |= {name: account.id for name, account in accounts.items()} | {"gold": _adjudication.gold_id(session)}
+    # Two source entities, for the registry's forms (merge the second into the first, split its alias off).
+    entity = _entities.create_entity(session, SYSTEM, project.id, {"name": "ARY News", "aliases": ["ARY"]})
+    other = _entities.create_entity(session, SYSTEM, project.id, {"name": "ARY Digital"})
+    ids |= {"entity": entity["id"], "entity_version": entity["version"], "other_entity": other["id"]}
     clients = {name: Client(app, name) for name in ("root", "sup", "ann")}
     return {"app": app, "session": session, "ids": ids, "clients": clients}
 

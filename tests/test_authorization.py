@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from annotator.ingest import read_paths
 from annotator.models import Document, Sentence
-from annotator.services import adjudication
+from annotator.services import adjudication, entities
 from annotator.services.permissions import SYSTEM
 
 from .conftest import SEED_TXT
@@ -94,6 +94,24 @@ ACCESS = {
     "adjudicate.finish": MEMBER,
     "adjudicate.reopen": MEMBER,
     "adjudicate.activity": MEMBER,
+    # Source entities: the project's annotators search, add and change their own (the service
+    # checks their assignments); its supervisors see the registry, merge and split.
+    "entities.search": LOGGED_IN,
+    "entities.create": LOGGED_IN,
+    "entities.entity_json": LOGGED_IN,
+    "entities.update": LOGGED_IN,
+    "entities.merge_json": MEMBER,
+    "entities.split_json": MEMBER,
+    "entities.history_json": MEMBER,
+    "entities.registry": MEMBER,
+    "entities.add": MEMBER,
+    "entities.download": MEMBER,
+    "entities.entity": MEMBER,
+    "entities.edit": MEMBER,
+    "entities.merge_form": MEMBER,
+    "entities.merge": MEMBER,
+    "entities.split_form": MEMBER,
+    "entities.split": MEMBER,
     "admin.add_member": ADMIN,
     "admin.remove_member": ADMIN,
     "admin.new_project": ADMIN,
@@ -114,7 +132,7 @@ ALLOWED = {
     ADMIN: {"admin"},
 }
 # What a URL names that lies in one project: a supervisors' endpoint with one is for members.
-IN_A_PROJECT = {"project_id", "document_id", "assignment_id", "sentence_id", "span_id", "attribution_id"}
+IN_A_PROJECT = {"project_id", "document_id", "assignment_id", "sentence_id", "span_id", "attribution_id", "entity_id"}
 
 
 def test_every_route_has_a_rule(app):
@@ -147,6 +165,8 @@ def ids(app, session):
                                          span_payload(document, document.text.split()[0], "attribution", "SOURCE"))
     attribution = adjudication.create_gold_attribution(
         session, SYSTEM, document.id, {"relation": "attribution", "parts": [{"span_id": span["id"], "role": "source"}]})
+    # The annotator's own entity: they may change it (an entity someone else made is the supervisors').
+    entity = entities.create_entity(session, accounts["annotator"], project.id, {"name": "ARY News"})
     return {
         "project_id": project.id,
         "document_id": document.id,
@@ -155,6 +175,7 @@ def ids(app, session):
         "user_id": accounts["spare"].id,
         "span_id": span["id"],
         "attribution_id": attribution["id"],
+        "entity_id": entity["id"],
         "suggestion_id": 1,  # none is stored: the annotators' endpoint answers 404, never 403
         "layer": "claim_type",
         "filename": "app.css",

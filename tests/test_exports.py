@@ -36,7 +36,7 @@ PLUS_TITLE = "+SUM(1,2) officials count the votes"
 SPAN_COLUMNS = [
     "project", "document_id", "title", "url", "outlet", "sentence_id", "sentence_position", "sentence_text",
     "annotator", "layer", "label", "start", "end", "sentence_start", "sentence_end", "text",
-    "fragments", "comment", "attr_polarity", "attr_voice", "attribution_id", "role", "attribution_source_kind",
+    "fragments", "comment", "entity_id", "entity_name", "attr_polarity", "attr_voice", "attribution_id", "role", "attribution_source_kind",
     "attribution_identification", "attribution_cue_type", "attribution_quote_type",
     "codebook_version", "created_at", "updated_at",
 ]
@@ -138,7 +138,7 @@ def test_span_csv_rows_and_columns(world, session):
         "sentence_text": seed.text[sentence.start : sentence.end], "annotator": "ann1",
         "layer": "attribution", "label": "SOURCE", "start": str(start), "end": str(start + 8),
         "sentence_start": str(start - sentence.start), "sentence_end": str(start + 8 - sentence.start),
-        "text": "ARY News", "fragments": "", "comment": "", "attr_polarity": "", "attr_voice": "",
+        "text": "ARY News", "fragments": "", "comment": "", "entity_id": "", "entity_name": "", "attr_polarity": "", "attr_voice": "",
         "attribution_id": source["attribution_id"],
         "role": "source", "attribution_source_kind": "media_outlet", "attribution_identification": "",
         "attribution_cue_type": "as_reported_by", "attribution_quote_type": "", "codebook_version": "1",

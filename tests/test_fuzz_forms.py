@@ -130,6 +130,8 @@ URLENCODED = "application/x-www-form-urlencoded"
 
 # A change of an account ends its login sessions.
 USERS, ASSIGNMENTS = ("users", "events", "login_sessions"), ("assignments", "events")
+ENTITIES = ("source_entities", "source_entity_aliases", "events")
+ENTITY_FIELDS = ("name", "kind", "affiliation", "anonymity", "wikidata_id", "gender", "aliases")
 NEW = "a new long password"
 
 
@@ -190,6 +192,14 @@ FORMS = {
     "adjudicate.settings": Form("sup", "/projects/{id}/adjudication/settings", ids=("project",),
                                 fields=("min_agree", "matching"), writes=("projects", "events"),
                                 valid=(("min_agree", "1"), ("matching", "overlap"))),
+    "entities.add": Form("sup", "/projects/{id}/entities", ids=("project",), fields=ENTITY_FIELDS, writes=ENTITIES,
+                         valid=(("name", "{fresh}"), ("kind", "person"), ("aliases", "{fresh} alias"))),
+    "entities.edit": Form("sup", "/entities/{id}", ids=("entity",), fields=("version", *ENTITY_FIELDS), writes=ENTITIES,
+                          valid=(("version", "{entity_version}"), ("gender", "female"), ("wikidata_id", "Q42"))),
+    "entities.merge": Form("sup", "/entities/{id}/merge", ids=("entity",), fields=("other_id",),
+                           writes=(*ENTITIES, "spans"), valid=(("other_id", "{other_entity}"),)),
+    "entities.split": Form("sup", "/entities/{id}/split", ids=("entity",), fields=("span_ids", "aliases", *ENTITY_FIELDS),
+                           writes=(*ENTITIES, "spans"), valid=(("name", "{fresh}"), ("aliases", "ARY"))),
     "adjudicate.reopen": Form("sup", "/documents/{id}/adjudication/reopen", ids=("other", "seed"),
                               writes=("adjudications", "assignments", "events")),
 }

@@ -23,9 +23,11 @@ from .helpers import EXAMPLES, ODD_IDS, ODD_TEXT, changed_tables, fuzz_world, sn
 
 # Every query parameter a page or download reads (web/*.py), and a few it does not.
 PARAMETERS = ("documents", "annotators", "since", "page", "layer", "a", "b", "gold", "usernames", "bom",
-              "hide_names", "next", "annotator", "disagree", "blind", "format", "by", "figure", "breakdown", "x")
+              "hide_names", "next", "annotator", "disagree", "blind", "format", "by", "figure", "breakdown", "q", "limit",
+              "x")
 # The path's variables: the world's ids (by key) or anything.
-PATH_VALUES = {"project_id": ("project",), "document_id": ("seed", "other"), "format_name": ()}
+PATH_VALUES = {"project_id": ("project",), "document_id": ("seed", "other"), "entity_id": ("entity", "other_entity"),
+               "format_name": ()}
 FORMATS = ("csv", "sentences-csv", "jsonl", "jsonl-documents", "doccano", "labelstudio", "brat", "conll")
 # What a GET may write: the agreement report caches what it computed.
 CACHE = {"reports"}

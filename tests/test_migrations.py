@@ -181,6 +181,64 @@ def test_rebuilding_documents_keeps_the_rows_that_refer_to_them(empty_database_u
     engine.dispose()
 
 
+def test_0020_adds_source_entities_and_keeps_the_spans(empty_database_url):
+    """0020 adds the registry's tables and spans.entity_id (spans rebuilt on SQLite): the spans,
+    the rows referring to them and everything else about the table stay; a link is set to NULL
+    when its entity goes; the database keeps names and aliases unique per project. Downgrading
+    gives back the table as it was, rows and all."""
+    engine = _engine(empty_database_url)
+    migrate.upgrade(engine, "0018")
+    with engine.begin() as connection:  # a span and its part in an attribution, in SQL: as 0018 has them
+        row = lambda statement, **values: connection.execute(sa.text(statement), values).scalar()  # noqa: E731
+        project = row("INSERT INTO projects (name, codebook, codebook_version) VALUES ('p', '{}', 1) RETURNING id")
+        document = row("INSERT INTO documents (project_id, title, text, content_hash, identity_hash, language, metadata) "
+                       "VALUES (:p, 't', 'ARY News said so.', 'h', 'i', 'en', '{}') RETURNING id", p=project)
+        sentence = row("INSERT INTO sentences (document_id, position, start, \"end\") VALUES (:d, 0, 0, 17) RETURNING id",
+                       d=document)
+        user = row("INSERT INTO users (username, password_hash, role, active) VALUES ('ann', 'x', 'annotator', true) "
+                   "RETURNING id")
+        span = row("INSERT INTO spans (user_id, document_id, sentence_id, layer, label, start, \"end\", text, attributes, "
+                   "version) VALUES (:u, :d, :s, 'attribution', 'SOURCE', 0, 8, 'ARY News', '{}', 1) RETURNING id",
+                   u=user, d=document, s=sentence)
+        attribution = row("INSERT INTO attributions (user_id, document_id, relation, attributes, version) "
+                          "VALUES (:u, :d, 'attribution', '{}', 1) RETURNING id", u=user, d=document)
+    _add_part(engine, attribution, span, "source")
+    before, parts = _schema(engine, "spans"), _parts(engine)
+
+    migrate.upgrade(engine, "0020")
+    after = _schema(engine, "spans")
+    assert after["columns"].pop("entity_id") == ("INTEGER", True)
+    (link,) = [key for key in after["foreign keys"] if key["name"] == "fk_spans_entity_id_source_entities"]
+    assert (link["referred_table"], link["options"].get("ondelete")) == ("source_entities", "SET NULL")
+    after["foreign keys"].remove(link)
+    after["indexes"] = [index for index in after["indexes"] if index["name"] != "ix_spans_entity_id"]
+    assert after == before
+    assert _parts(engine) == parts
+    with engine.begin() as connection:
+        add = sa.text("INSERT INTO source_entities (project_id, name, name_key, version) VALUES (:p, :n, :k, 1) RETURNING id")
+        entity = connection.execute(add, {"p": project, "n": "ARY News", "k": "ary news"}).scalar()
+        connection.execute(sa.text("UPDATE spans SET entity_id = :e WHERE id = :s"), {"e": entity, "s": span})
+    with pytest.raises(sa.exc.IntegrityError):
+        with engine.begin() as connection:
+            connection.execute(add, {"p": project, "n": "ary news", "k": "ary news"})
+    alias = sa.text("INSERT INTO source_entity_aliases (entity_id, project_id, alias, alias_key) VALUES (:e, :p, :a, :a)")
+    with engine.begin() as connection:
+        connection.execute(alias, {"e": entity, "p": project, "a": "ary"})
+    with pytest.raises(sa.exc.IntegrityError):
+        with engine.begin() as connection:
+            connection.execute(alias, {"e": entity, "p": project, "a": "ary"})
+    with engine.begin() as connection:
+        connection.execute(sa.text("DELETE FROM source_entities WHERE id = :e"), {"e": entity})
+        assert connection.execute(sa.text("SELECT count(*) FROM spans WHERE entity_id IS NOT NULL")).scalar() == 0
+        assert connection.execute(sa.text("SELECT count(*) FROM source_entity_aliases")).scalar() == 0
+
+    migrate.downgrade(engine, "0018")
+    assert _schema(engine, "spans") == before
+    assert _parts(engine) == parts
+    assert not {"source_entities", "source_entity_aliases"} & set(sa.inspect(engine).get_table_names())
+    engine.dispose()
+
+
 def test_sqlite_settings(tmp_path):
     engine = _engine(f"sqlite:///{tmp_path / 'db.sqlite3'}")
     with engine.connect() as connection:

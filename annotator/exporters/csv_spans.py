@@ -101,7 +101,7 @@ def relation_attribute_names(codebook: Codebook) -> list[str]:
 def columns(codebook: Codebook) -> list[str]:
     return [
         *DOCUMENT_COLUMNS, *SENTENCE_COLUMNS, "layer", "label", "start", "end", "sentence_start", "sentence_end",
-        "text", "fragments", "comment", *(f"attr_{name}" for name in span_attribute_names(codebook)),
+        "text", "fragments", "comment", "entity_id", "entity_name", *(f"attr_{name}" for name in span_attribute_names(codebook)),
         "attribution_id", "role", *(f"attribution_{name}" for name in relation_attribute_names(codebook)),
         "codebook_version", "created_at", "updated_at",
     ]
@@ -125,6 +125,7 @@ def _rows(records: Iterable[dict], codebook: Codebook, only_layer: str | None) -
         text = document["text"]
         head = document_cells(record)
         codebook_version = record["codebook_version"]
+        entity_names = {entity["id"]: cell(entity["name"]) for entity in record.get("entities", ())}
         # sentence id -> (start, the row's cells up to the sentence text): once per document
         sentences = {s["id"]: (s["start"], [*head, s["id"], s["position"], cell(text[s["start"] : s["end"]])])
                      for s in document["sentences"]}
@@ -146,9 +147,11 @@ def _rows(records: Iterable[dict], codebook: Codebook, only_layer: str | None) -
                 layer, label, covered = span["layer"], span["label"], cell(span["text"])
                 marked = fragment_cell(span.get("fragments"))
                 comment = cell(span.get("comment"))
+                entity_id = span.get("entity_id")
                 values = [cell(attributes.get(name)) for name in span_attributes] if attributes else no_values
                 created, updated = span["created_at"], span["updated_at"]
                 for attribution in roles.get(span["id"], no_roles):
-                    add([*prefix, layer, label, start, end, start - offset, end - offset, covered, marked, comment, *values,
+                    add([*prefix, layer, label, start, end, start - offset, end - offset, covered, marked, comment,
+                         entity_id, entity_names.get(entity_id), *values,
                          *attribution, codebook_version, created, updated])
         yield rows

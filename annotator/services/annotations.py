@@ -117,6 +117,7 @@ def span_json(span: Span) -> dict:
         "fragments": span.fragments,
         "comment": span.comment,
         "attributes": span.attributes,
+        "entity_id": span.entity_id,
         "origin": span.origin,
         "suggestion_id": span.suggestion_id,
         "version": span.version,
@@ -186,7 +187,9 @@ def guidelines(session: Session, actor: Actor, document_id: int) -> dict:
 
 @reads(ANYONE)
 def annotation_state(session: Session, actor: Actor, document_id: int) -> dict:
-    """Everything the actor has saved on the document (and nothing of anyone else's)."""
+    """Everything the actor has saved on the document (and nothing of anyone else's), with the
+    source entities its spans link to."""
+    from . import entities  # it imports this module
     assignment = active_assignment(session, actor, document_id, for_write=False)
     codebook = project_codebook(assignment.document.project)
     spans = session.scalars(
@@ -204,9 +207,11 @@ def annotation_state(session: Session, actor: Actor, document_id: int) -> dict:
         .order_by(Attribution.id)
         .options(selectinload(Attribution.parts))  # one query for all parts, not one per attribution
     )
+    spans = [span_json(span) for span in spans]
     return {
         "status": assignment.status,
-        "spans": [span_json(span) for span in spans],
+        "spans": spans,
+        "entities": entities.linked_entities(session, (span["entity_id"] for span in spans)),
         "labels": [label_json(row) for row in labels],
         "attributions": [attribution_json(a, codebook) for a in attributions],
     }
@@ -519,8 +524,10 @@ def create_span(session: Session, actor: Actor, document_id: int, data: dict) ->
         return "accepted" if same else "accepted_edited"
 
     provenance, suggestion = _provenance(session, actor, document_id, data, as_suggested)
+    from . import entities  # it imports this module
+    entity_id = entities.span_entity(session, actor, document_id, codebook, layer, label, data, None)
     span = SimpleNamespace(**extent, sentence_id=sentence.id, text=text, fragments=fragments,
-                           comment=free_text(data, "comment"), version=1, **provenance,
+                           comment=free_text(data, "comment"), version=1, **provenance, entity_id=entity_id,
                            attributes=_prefilled(session, actor, document, codebook, layer, label, start, end, attributes))
     connection = _connection(session)
     span.id = connection.execute(_INSERT_SPAN[connection.dialect.name], vars(span)).scalar()
@@ -529,6 +536,7 @@ def create_span(session: Session, actor: Actor, document_id: int, data: dict) ->
     _started(session, assigned.assignment_id, assigned.status)
     saved = span_json(span)
     audit.record_many(session, actor=actor, action="create", entity_type=Span.__tablename__, changes=[(span.id, None, saved)])
+    entities.record_link(session, actor, span.id, document_id, None, entity_id)
     if suggestion is not None:
         _decide(session, actor, suggestion, "accepted")
     return saved
@@ -559,18 +567,21 @@ def update_span(session: Session, actor: Actor, span_id: int, data: dict) -> dic
         fragments = checked_fragments(assigned.document, extent, start, end, sentence)
         sentence_id = sentence.id
     comment = free_text(data, "comment") if "comment" in data else span.comment
+    from . import entities  # it imports this module
+    entity_id = entities.span_entity(session, actor, span.document_id, codebook, span.layer, label, data, span.entity_id)
     if (label, start, end) != (span.label, span.start, span.end) and _connection(session).execute(_SAME_SPAN, {
         "document_id": span.document_id, "user_id": actor.id, "layer": span.layer, "label": label, "start": start, "end": end,
     }).first() is not None:
         raise Conflict(DUPLICATE_SPAN, field="label" if (start, end) == (span.start, span.end) else "start")
     span.start, span.end, span.text, span.sentence_id = start, end, text, sentence_id
     span.fragments, span.comment = fragments, comment
-    span.label, span.attributes = label, dict(attributes)
+    span.label, span.attributes, span.entity_id = label, dict(attributes), entity_id
     if span.origin == "accepted" and (label, start, end, fragments) != (before["label"], before["start"], before["end"], before["fragments"]):
         span.origin = "accepted_edited"
     _touch(span)
     session.flush()
     audit.record(session, actor=actor, action="update", entity=span, before=before, after=span_json(span))
+    entities.record_link(session, actor, span.id, span.document_id, before["entity_id"], entity_id)
     changed = _fit_roles(session, actor, span, codebook) if label != before["label"] else []
     return span_json(span) | {"attributions": changed}
 
@@ -583,6 +594,8 @@ def delete_span(session: Session, actor: Actor, span_id: int, data: dict) -> dic
     _check_version(span, data, span_json)
     changed = _fit_roles(session, actor, span, assigned.codebook, removing=True)
     audit.record(session, actor=actor, action="delete", entity=span, before=span_json(span))
+    from . import entities  # it imports this module
+    entities.record_link(session, actor, span.id, span.document_id, span.entity_id, None)
     if span.suggestion_id is not None:
         _withdraw_acceptance(session, actor, span)
     session.delete(span)

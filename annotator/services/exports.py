@@ -44,6 +44,7 @@ from ..models import (
     User,
 )
 from ..pseudonyms import pseudonym
+from .entities import exported_entities
 from .permissions import SUPERVISORS, Actor
 from .projects import get_project, project_codebook
 from .users import GOLD_USERNAME, not_gold
@@ -109,6 +110,7 @@ class DocumentRecords:
         for document_id, user_id, status in self.session.execute(live_query):
             live.setdefault(document_id, {})[user_id] = status
         self._name_users({user for statuses in live.values() for user in statuses})
+        registry = exported_entities(self.session, self.session.scalars(self._linked(ids)))
         rows = self._annotation_rows(ids)
         decoded = _JsonValues()
         for document in documents:
@@ -118,7 +120,7 @@ class DocumentRecords:
                 for user, status in live.get(document.id, {}).items()
             }
             _fill(entries, document, rows, decoded)
-            yield {
+            record = {
                 "project": self.project.name,
                 "codebook_version": self.project.codebook_version,
                 "document": {
@@ -129,6 +131,15 @@ class DocumentRecords:
                 },
                 "annotations": sorted(entries.values(), key=itemgetter("annotator")),
             }
+            linked = sorted({span["entity_id"] for entry in entries.values() for span in entry["spans"] if "entity_id" in span})
+            if linked:  # the source entities its spans mention (docs/export-format.md)
+                record["entities"] = [registry[entity_id] for entity_id in linked]
+            yield record
+
+    def _linked(self, ids: list[int]):
+        """The ids of the source entities the selected annotators' spans of documents ``ids`` link to."""
+        statement = select(Span.entity_id).where(Span.document_id.in_(ids), Span.entity_id.is_not(None)).distinct()
+        return statement if self.user_ids is None else statement.where(Span.user_id.in_(self.user_ids))
 
     def _annotation_rows(self, ids: list[int]) -> dict[str, _ByDocument]:
         """The spans, attributions, attribution parts and sentence labels of the documents
@@ -138,7 +149,7 @@ class DocumentRecords:
             "spans": select(
                 Span.document_id, Span.user_id, Span.id, Span.layer, Span.label, Span.start, Span.end,
                 Span.sentence_id, _json_text(Span.attributes), _timestamp(Span.created_at), _timestamp(Span.updated_at),
-                _json_text(Span.fragments), Span.comment,
+                _json_text(Span.fragments), Span.comment, Span.entity_id,
                 Span.origin, Span.suggester, Span.suggester_version, Span.suggestion_score,
             ).where(Span.document_id.in_(ids))
             .order_by(Span.document_id),  # the index's order, no sort in SQL: _fill orders each document
@@ -201,7 +212,7 @@ def _fill(entries: dict[int, dict], document, rows: dict[str, _ByDocument], deco
     text = document.text
     spans_of = {user: entry["spans"] for user, entry in entries.items()}  # the hot loop: one lookup
     spans = sorted(rows["spans"].take(document.id), key=SPAN_ORDER)
-    for _, user, span_id, layer, label, start, end, sentence_id, attributes, created, updated, fragments, comment, *origin in spans:
+    for _, user, span_id, layer, label, start, end, sentence_id, attributes, created, updated, fragments, comment, entity_id, *origin in spans:
         if (mine := spans_of.get(user)) is not None:
             span = {
                 "id": span_id, "layer": layer, "label": label, "start": start, "end": end,
@@ -215,6 +226,8 @@ def _fill(entries: dict[int, dict], document, rows: dict[str, _ByDocument], deco
                 span["fragments"] = [list(pair) for pair in decoded(fragments)]
             if comment is not None:
                 span["comment"] = comment
+            if entity_id is not None:  # a SOURCE span linked to a source entity
+                span["entity_id"] = entity_id
             _add_origin(span, *origin)
             mine.append(span)
     parts_of: dict[int, list[dict]] = {}

@@ -66,6 +66,12 @@ const displayed = x => x.display ?? x.name;
 const labelShown = (layer, name) => { const l = labelOf(layer, name); return l ? displayed(l) : name; };
 const attrsFor = (layer, label) => [...(LAYERS[layer]?.attributes || []), ...(labelOf(layer, label)?.attributes || [])];
 const relOf = name => RELS.find(r => r.name === name);
+// The spans linked to source entities (static/entities.js, docs/entities.md): those of each relation's source role's label.
+const LINKABLE = new Set(RELS.flatMap(r => r.roles.filter(x => x.name === 'source').map(x => `${r.layer}\n${x.label}`)));
+const linkable = (layer, label) => LINKABLE.has(`${layer}\n${label}`);
+const entityNames = new Map((DATA.state.entities || []).map(e => [e.id, e.name])); // by id; entities.js adds those it learns
+const entityOf = s => s.entity_name || (s.entity_id != null ? entityNames.get(s.entity_id) ?? `entity ${s.entity_id}` : null);
+const hooks = { link: () => hint('Linking sources is not available on this page.'), spanPanel: () => null }; // entities.js sets them
 const HEX = /^#[0-9a-f]{6}$/i;
 const colorOf = s => { const c = labelOf(s.layer, s.label)?.color; return HEX.test(c) ? c : '#888888'; };
 function paint(el, c) { // --c: a label colour, --ink: text readable on it
@@ -98,7 +104,7 @@ const inSent = (s, st) => s.start < st.end && s.end > st.start;
 const liveSpan = k => { const s = getS(k); return s && !s.gone ? s : null; };
 let serial = 0, order = 1e9;
 const newKey = p => `${p}${Date.now().toString(36)}.${serial++}`;
-const spanSrv = j => ({ label: j.label, attributes: { ...j.attributes } });
+const spanSrv = j => ({ label: j.label, attributes: { ...j.attributes }, entity_id: j.entity_id ?? null, entity_name: j.entity_name ?? null });
 const spanKeyOfId = new Map(); // saved span id → its key here
 const keyOfSpan = id => spanKeyOfId.get(id) || 's' + id;
 const attrSrv = j => ({ attributes: { ...j.attributes }, parts: j.parts.map(p => ({ k: keyOfSpan(p.span_id), role: p.role })) });
@@ -232,7 +238,8 @@ function change(op, made) { // op as a change of the batch; null: its item was n
       if (!s?.id) return null;
       const names = new Set(attrsFor(s.layer, op.label).map(x => x.name));
       const attributes = Object.fromEntries(Object.entries({ ...s.srv?.attributes, ...op.attributes }).filter(([n]) => names.has(n)));
-      return { op: 'update_span', span_id: s.id, body: { version: s.sv, label: op.label, attributes } };
+      const entity = op.entity_name ? { entity_name: op.entity_name } : { entity_id: op.entity_id ?? null }; // a link, or none
+      return { op: 'update_span', span_id: s.id, body: { version: s.sv, label: op.label, attributes, ...entity } };
     }
     case 'ds': { const id = ref(s, op.k); return id == null ? null : { op: 'delete_span', span_id: id, body: { version: s.sv } }; }
     case 'lab': {
@@ -316,12 +323,13 @@ async function saved(op, j) {
         alias[op.k] = had.k;
         break;
       }
-      Object.assign(s, { id: j.id, sv: j.version, srv: spanSrv(j) });
+      Object.assign(s, { id: j.id, sv: j.version, srv: spanSrv(j) }, pending(s.k) ? {} : { entity_id: j.entity_id ?? null, entity_name: null });
+      learnEntity(op, j);
       spanKeyOfId.set(j.id, s.k);
       for (const n in j.attributes) if (!(n in s.attributes)) s.attributes[n] = j.attributes[n]; // defaults, prefills
       break;
     }
-    case 'us': Object.assign(s, { sv: j.version, srv: spanSrv(j) }, pending(s.k) ? {} : spanSrv(j)); adoptAttrs(j.attributions); break;
+    case 'us': Object.assign(s, { sv: j.version, srv: spanSrv(j) }, pending(s.k) ? {} : spanSrv(j)); adoptAttrs(j.attributions); learnEntity(op, j); break;
     case 'ds': adoptAttrs(j.attributions); break;
     case 'lab': Object.assign(row(op.sid, op.layer), { id: j.id, sv: j.version, srv: rowSrv(j) }); break;
     case 'ca': {
@@ -334,6 +342,7 @@ async function saved(op, j) {
   touch(s);
   changes++;
 }
+function learnEntity(op, j) { if (op.entity_name && j.entity_id != null && !entityNames.has(j.entity_id)) entityNames.set(j.entity_id, op.entity_name); }
 async function fetchState() {
   try { const [res, body] = await call('GET', DATA.api.annotations); return res.ok ? body : null; } catch { return null; }
 }
@@ -394,7 +403,8 @@ function createSpan(x) {
   const k = newKey('n');
   act({ t: 'cs', k, layer: x.layer, label: x.label, start: x.start, end: x.end, text: sub(x.start, x.end), attributes: { ...x.attributes },
     ...x.fragments && { fragments: x.fragments }, ...x.comment && { comment: x.comment }, // an undone delete brings them back
-    ...x.suggestion_id && { suggestion_id: x.suggestion_id } }); // accepted from a suggestion (an undone delete too)
+    ...x.suggestion_id && { suggestion_id: x.suggestion_id }, // accepted from a suggestion (an undone delete too)
+    ...x.entity_id != null && { entity_id: x.entity_id }, ...x.entity_name && { entity_name: x.entity_name } }); // linked (an undone delete)
   return k;
 }
 function restoreSpan(snap) { // recreated (a new id) and put back into its attributions
@@ -407,7 +417,10 @@ function updateSpan(k, x) {
   const s = liveSpan(k);
   if (!s) return;
   const label = x.label ?? s.label, was = s.label, names = attrsFor(s.layer, label).map(a => a.name);
-  act({ t: 'us', k: s.k, label, attributes: Object.fromEntries(Object.entries(x.attributes ?? s.attributes).filter(([n]) => names.includes(n))) });
+  const link = !linkable(s.layer, label) ? { entity_id: null, entity_name: null } // only a source's span is linked
+    : 'entity_id' in x || 'entity_name' in x ? { entity_id: x.entity_id ?? null, entity_name: x.entity_name ?? null }
+      : { entity_id: s.entity_id ?? null, entity_name: s.entity_name ?? null };
+  act({ t: 'us', k: s.k, label, attributes: Object.fromEntries(Object.entries(x.attributes ?? s.attributes).filter(([n]) => names.includes(n))), ...link });
   if (label === was) return;
   for (const a of attrsOf(s.k)) { // as the server does: the part takes the new label's role, or goes
     const part = a.parts.find(p => canonical(p.k) === s.k), role = relOf(a.relation)?.roles.find(r => r.label === label);
@@ -763,8 +776,9 @@ const KEYS = {
   Escape: () => { if (ui.panel) return closePanel(); ui.sel = ui.anchor = ui.caret = ui.fromSug = null; hint(''); render(); },
   Delete: () => (ui.panel?.span ? userDeleteSpan(ui.panel.span) : false),
   p: t => rejectSuggestion(currentSuggestion(t)), // "pass": reserved for the page (annotator.codebook.RESERVED_KEYS)
+  '@': t => hooks.link(t), // link a SOURCE span to a source entity (static/entities.js); reserved too
 };
-const ANYWHERE = new Set(['?', 'z', 'Shift+Z']), MOVES = new Set(['j', 'k', 'ArrowDown', 'ArrowUp', 'Shift+J', 'Shift+K']);
+const ANYWHERE = new Set(['?', 'z', 'Shift+Z', '@']), MOVES = new Set(['j', 'k', 'ArrowDown', 'ArrowUp', 'Shift+J', 'Shift+K']);
 function handleKey(key, t) {
   if (t.type === 'radio' && key.includes('Arrow')) return false; // the radios' own keys
   const hotkey = key.replace(/^Shift\+(?=\p{L}$)/u, '').toLowerCase(); // a codebook key, with or without Shift
@@ -902,7 +916,7 @@ function renderSentence(i) { // segments cut at every span boundary
   for (let j = 0; j < ps.length - 1; j++) {
     const a = ps[j], b = ps[j + 1], cov = over.filter(s => marks(s, a, b)).sort((x, y) => lane.get(x) - lane.get(y));
     const sc = sg.filter(x => x.start < b && x.end > a); // the suggestions over it: a dashed outline, open where one goes on
-    for (const s of over) if (s.start === a) plan.push({ tag: s, sig: `T${s.k}${s.label}` });
+    for (const s of over) if (s.start === a) plan.push({ tag: s, sig: `T${s.k}${s.label}${entityOf(s) ?? ''}` });
     for (const x of sg) if (x.start === a) plan.push({ sugTag: x, sig: `S${x.id}` });
     const cls = `seg${sel && sel[0] < b && sel[1] > a ? ' sel' : ''}${cw && cw[0] <= a && cw[1] >= b ? ' caret' : ''}${cov.length ? ' m' : ''}`
       + `${sc.length ? ' sug' : ''}${sc.some(x => x.start === a) ? ' sug-a' : ''}${sc.some(x => x.end === b) ? ' sug-b' : ''}`;
@@ -933,7 +947,8 @@ function tagFor(s, cur) { // a span's handle, showing its label (focusable in th
   // Inside a word, the tag is raised above the text (.in-word), taking no room in the line, so the
   // letters on either side stay joined; elsewhere it is isolated, so it never reorders the text.
   const t = h('span', { class: isW(s.start - 1) && isW(s.start) ? 'tag in-word' : 'tag', id: `tag-${s.k}`, role: 'button', tabindex: cur ? '0' : '-1', 'data-k': s.k,
-    'data-label': s.label, 'aria-label': `${labelShown(s.layer, s.label)}: ${spanText(s)}`, title: `${labelShown(s.layer, s.label)} ${quote(spanText(s))} — click or Enter to edit` });
+    'data-label': s.label, 'data-entity': entityOf(s), 'aria-label': `${labelShown(s.layer, s.label)}${entityOf(s) ? ` (${entityOf(s)})` : ''}: ${spanText(s)}`,
+    title: `${labelShown(s.layer, s.label)} ${quote(spanText(s))}${entityOf(s) ? ` → ${quote(entityOf(s))}` : ''} — click or Enter to edit` });
   paint(t, colorOf(s));
   return t;
 }
@@ -977,10 +992,11 @@ function missing(a) {
 }
 function attrSummary(a) {
   const rel = relOf(a.relation), miss = missing(a);
-  const bits = rel.roles.flatMap(r => a.parts.filter(p => p.role === r.name).map(p => [`${displayed(r)} `, quotedSpan(getS(p.k), 40)]));
+  const bits = rel.roles.flatMap(r => a.parts.filter(p => p.role === r.name).map(p => [`${displayed(r)} `, quotedSpan(getS(p.k), 40), entityTag(getS(p.k))]));
   return [`${rel.title}: `, bits.length ? bits.map((b, i) => (i ? [' · ', b] : b)) : 'no parts',
     miss.length ? ` — incomplete (no ${miss.join(', ')})` : ''].flat(Infinity);
 }
+const entityTag = s => entityOf(s) && [' → ', h('bdi', { class: 'entity-name' }, entityOf(s))]; // the source entity a span is linked to
 function item(id, cls, onclick, ...kids) { return h('li', {}, btn({ class: `item ${cls}`, id, onclick: () => onclick(id) }, ...kids)); }
 const none = text => [h('li', { class: 'muted' }, text)];
 function renderSide() {
@@ -1047,6 +1063,7 @@ function spanSection(s) {
     h('p', { class: 'muted' }, `${layer.title} · sentence ${sentAt(s.start) + 1}${s.id ? '' : ' · saving…'}`),
     radios('pl', { name: 'label', values: layer.labels.map(l => ({ ...l, hotkey: null })) }, s.label, label => userUpdateSpan(s.k, { label }), true),
     attrsFor(s.layer, s.label).map(x => radios('sa', x, s.attributes[x.name], v => userUpdateSpan(s.k, { attributes: { ...s.attributes, [x.name]: v } }))),
+    hooks.spanPanel(s),
     !panelAttr() && role && h('p', {}, btn({ onclick: () => userNewAttr({ relation: rel.name, attributes: {}, parts: [{ k: s.k, role: role.name }] }) },
       `Start an attribution with this ${displayed(role)}`)),
     h('p', { class: 'actions' }, btn({ class: 'danger', 'aria-keyshortcuts': 'Delete', onclick: () => userDeleteSpan(s.k) }, 'Delete span ', h('kbd', {}, 'Del'))),
@@ -1069,7 +1086,7 @@ function attrSection(a, s) {
       const parts = a.parts.filter(p => p.role === r.name && liveSpan(p.k));
       const cands = r.multiple || !parts.length ? nearSpans(near).filter(x => x.layer === rel.layer && x.label === r.label && !inIt.includes(x.k)) : [];
       return [h('dt', {}, displayed(r), r.required && ' (required)'), h('dd', {},
-        parts.map(p => { const x = getS(p.k); return h('span', { class: 'part' }, button('link', null, () => openPanel({ span: x.k }), quotedSpan(x, 50)),
+        parts.map(p => { const x = getS(p.k); return h('span', { class: 'part' }, button('link', null, () => openPanel({ span: x.k }), quotedSpan(x, 50)), entityTag(x),
           button('small', `Remove ${displayed(r)} ${spanText(x)}`, () => userAttr(a.k, { parts: a.parts.filter(q => q !== p) }), 'remove')); }),
         !parts.length && h('span', { class: 'muted' }, 'none '),
         cands.map(x => button('small add', `Add ${spanText(x)} as ${displayed(r)}`, () => userAttr(a.k, { parts: [...a.parts, { k: x.k, role: r.name }] }), ['+ ', quotedSpan(x, Infinity)])))];
@@ -1165,4 +1182,5 @@ export const page = {
   DATA, SENTS, CHOICES, RELS, DOC, h, btn, quoted, paint, colorOf, hint, render, afterRender, displayed, labelShown, sentAt,
   cur: () => ui.cur, row, spansOf, hasSpan, inSent, sameSpan, grouped, markSpan, userSetRow, userUnit, unitsAt, call, typing,
   queued: () => queue.length, readOnly: () => readOnly, keys: Object.keys(KEYS),
+  ui, hooks, linkable, liveSpan, words, quote, entityNames, entityOf, userUpdateSpan,
 };

@@ -169,9 +169,10 @@ def init_web(app: Flask) -> None:
             abort(400, "NUL characters are not allowed in a request's address or form fields.")
         return None
 
-    from . import adjudicate, admin, api, auth, exports, health, pages, profiles, report, supervise
+    from . import adjudicate, admin, api, auth, entities, exports, health, pages, profiles, report, supervise
 
-    for blueprint in (health.bp, auth.bp, pages.bp, api.bp, admin.bp, supervise.bp, report.bp, profiles.bp, exports.bp, adjudicate.bp):
+    for blueprint in (health.bp, auth.bp, pages.bp, api.bp, admin.bp, supervise.bp, report.bp, profiles.bp, exports.bp,
+                      adjudicate.bp, entities.bp):
         app.register_blueprint(blueprint)
 
     @app.after_request

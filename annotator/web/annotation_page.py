@@ -3,6 +3,8 @@ the annotators' page and the adjudication page, which points its API URLs at /ap
 
 from __future__ import annotations
 
+from flask import url_for
+
 from ..codebook import Codebook
 from ..direction import text_direction
 from ..models import Document
@@ -12,8 +14,9 @@ def annotate_data(document: Document, codebook: Codebook, state: dict, api: dict
                   codebook_language: str | None = None, suggestions: list[dict] | None = None) -> dict:
     """The article, the codebook as annotators reading ``codebook_language`` see it (each
     label, value, attribute and role with its ``display`` name; Codebook.shown_in), the saved
-    state, the API URLs the page saves to and the suggestions it offers (annotator.services.
-    suggestions.for_page; none in the control condition and on the adjudication page)."""
+    state, the API URLs the page saves to, the one it searches the project's source entities at
+    (static/entities.js) and the suggestions it offers (annotator.services.suggestions.for_page;
+    none in the control condition and on the adjudication page)."""
     return {
         "document": {
             "id": document.id,
@@ -34,4 +37,6 @@ def annotate_data(document: Document, codebook: Codebook, state: dict, api: dict
         "state": state,
         "suggestions": suggestions or [],
         "api": api,
+        # Where static/entities.js searches the project's source entities (it saves through ``api``).
+        "entity_search": url_for("entities.search", project_id=document.project_id),
     }
