@@ -2,8 +2,9 @@
 
 Sentence layers (coded units): :mod:`.coding`. Bootstrap over documents: :mod:`.bootstrap`.
 Span layers: :mod:`.spans`; unitizing alpha: :mod:`.unitizing`; attributions:
-:mod:`.attributions`; figures of several annotators from each pair's: :mod:`.pairs`. Every
-figure is a :class:`Figure`; see docs/agreement.md.
+:mod:`.attributions`; figures of several annotators from each pair's: :mod:`.pairs`; links of
+mentions to entities (MUC, B³, CEAF-e, CoNLL-2012): :mod:`.coreference`. Every figure is a
+:class:`Figure`; see docs/agreement.md.
 """
 
 from .attributions import (
@@ -40,6 +41,14 @@ from .coding import (
     sentence_agreement,
     specific_agreement,
 )
+from .coreference import (
+    CoreferenceAgreement,
+    CoreferenceScores,
+    MetricScores,
+    coreference_agreement,
+    coreference_scores,
+    maximum_weight_assignment,
+)
 from .pairs import mean_over_pairs, mean_per_document
 from .results import Bootstrap, Figure, band
 from .spans import (
@@ -63,7 +72,10 @@ __all__ = [
     "Attribution",
     "AttributionAgreement",
     "Bootstrap",
+    "CoreferenceAgreement",
+    "CoreferenceScores",
     "Figure",
+    "MetricScores",
     "RoleScores",
     "SentenceAgreement",
     "SpanAgreement",
@@ -81,6 +93,8 @@ __all__ = [
     "cohen_kappa",
     "cohen_kappa_from_confusion",
     "confusion_matrices",
+    "coreference_agreement",
+    "coreference_scores",
     "disagreeing_units",
     "document_alphas",
     "document_coincidences",
@@ -91,6 +105,7 @@ __all__ = [
     "kappa_values",
     "krippendorff_alpha",
     "leave_one_out",
+    "maximum_weight_assignment",
     "mean_over_pairs",
     "mean_per_document",
     "observed_agreement",
