@@ -15,7 +15,7 @@ import functools
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -715,6 +715,24 @@ def _id_list(value: str | None) -> list[int] | None:
         raise click.BadParameter(f"{value!r} is not a comma-separated list of document ids", param_hint="--documents") from None
 
 
+def _bootstrap_options(replicates: int | None, seed: int | None) -> dict[str, int]:
+    """The bootstrap settings given on the command line; the others keep the service's defaults."""
+    return {name: value for name, value in (("replicates", replicates), ("seed", seed)) if value is not None}
+
+
+def _write_output(text: str, out_path: str | None, started: float) -> None:
+    """A report or profile to its file (saying so on stderr) or to stdout, with the time it took."""
+    import time
+
+    if out_path:
+        with open(out_path, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        click.echo(f"Wrote {out_path} ({time.perf_counter() - started:.1f} s).", err=True)
+    else:
+        click.echo(text, nl=False)
+        click.echo(f"Done in {time.perf_counter() - started:.1f} s.", err=True)
+
+
 @main.command("report")
 @click.option("--project", "project_name", default=DEFAULT_PROJECT, show_default=True)
 @click.option("--format", "output_format", type=click.Choice(["json", "html", "csv"]), default="json", show_default=True)
@@ -752,7 +770,7 @@ def report_command(
     annotator_ids = _user_ids(session, _names(annotator_options)) if annotator_options else None
     started = time.perf_counter()
     click.echo(f"Computing the agreement report of project {project_name!r}...", err=True)
-    bootstrap: dict[str, Any] = {name: value for name, value in (("replicates", replicates), ("seed", seed)) if value is not None}
+    bootstrap = _bootstrap_options(replicates, seed)
     body = reporting.build_report(session, SYSTEM, project_id, documents=documents, annotators=annotator_ids,
                                   since=since, **bootstrap)
     names = reporting.annotator_names(body, secret_key=instance.settings["SECRET_KEY"], usernames=usernames)
@@ -762,13 +780,7 @@ def report_command(
         text = "".join(reporting.report_csv(body, names))
     else:
         text = reporting.report_html(body, names)
-    if out_path:
-        with open(out_path, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        click.echo(f"Wrote {out_path} ({time.perf_counter() - started:.1f} s).", err=True)
-    else:
-        click.echo(text, nl=False)
-        click.echo(f"Done in {time.perf_counter() - started:.1f} s.", err=True)
+    _write_output(text, out_path, started)
 
 
 @main.command("profile")
@@ -799,7 +811,7 @@ def profile_command(
         raise click.BadParameter("give two groups, --compare A --compare B", param_hint="--compare")
     started = time.perf_counter()
     click.echo(f"Computing the profile of project {project_name!r} by {by}...", err=True)
-    bootstrap: dict[str, Any] = {name: value for name, value in (("replicates", replicates), ("seed", seed)) if value is not None}
+    bootstrap = _bootstrap_options(replicates, seed)
     body = profiles.build_profile(instance.session, SYSTEM, _project_id(instance.session, project_name), by=by,
                                   compare=list(compare) or None, **bootstrap)
     names = reporting.annotator_names(body, secret_key=instance.settings["SECRET_KEY"], usernames=usernames)
@@ -809,13 +821,7 @@ def profile_command(
         text = "".join(render.profile_csv(body, names))
     else:
         text = render.profile_html(body, names, figure=figure)
-    if out_path:
-        with open(out_path, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        click.echo(f"Wrote {out_path} ({time.perf_counter() - started:.1f} s).", err=True)
-    else:
-        click.echo(text, nl=False)
-        click.echo(f"Done in {time.perf_counter() - started:.1f} s.", err=True)
+    _write_output(text, out_path, started)
 
 
 @main.command("export")
