@@ -274,7 +274,9 @@ class SuggestedOrigin:
     and score copied, so the record outlives a later run that deletes the suggestion."""
 
     origin: Mapped[str | None] = mapped_column(String(20))
-    suggestion_id: Mapped[int | None] = mapped_column(ForeignKey("suggestions.id", ondelete="SET NULL"))
+    # Indexed: a run that replaces suggestions sets this to NULL wherever it names one of them,
+    # a lookup per deleted suggestion (migration 0021).
+    suggestion_id: Mapped[int | None] = mapped_column(ForeignKey("suggestions.id", ondelete="SET NULL"), index=True)
     suggester: Mapped[str | None] = mapped_column(String(64))
     suggester_version: Mapped[str | None] = mapped_column(String(64))
     suggestion_score: Mapped[float | None]
@@ -503,7 +505,7 @@ class SuggestionDecision(_Suggested, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
-    suggestion_id: Mapped[int | None] = mapped_column(ForeignKey("suggestions.id", ondelete="SET NULL"))
+    suggestion_id: Mapped[int | None] = mapped_column(ForeignKey("suggestions.id", ondelete="SET NULL"), index=True)
     decision: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
 

@@ -28,6 +28,7 @@ from annotator.ingest.text import segment
 from annotator.models import Assignment, Document, Sentence, Span, StoredSuggestion
 from annotator.services import adjudication, annotations, assignments, progress, projects, suggestions
 from annotator.services.permissions import SYSTEM
+from annotator.suggest.attribution import VERSION as RULES_VERSION
 
 from .helpers import PASSWORD, Client, add_users, assign, project_with
 from .test_report_page import _no_inline_code
@@ -200,7 +201,7 @@ def test_every_figure_by_hand(session, world):
     # CUE: all six accepted; CONTENT: ann D1, bob D1 (edited), cat D3 yes; ann D2, cat D4 no: 3 of 5.
     acceptance = {row["label"]: row for row in report["acceptance"]}
     assert [(row["suggester"], row["version"], row["layer"]) for row in report["acceptance"]] == [
-        ("rules-attribution", "1", "attribution")] * 3
+        ("rules-attribution", RULES_VERSION, "attribution")] * 3
     for label, accepted, decided in (("SOURCE", 3, 6), ("CUE", 6, 6), ("CONTENT", 3, 5)):
         row = acceptance[label]
         assert (row["accepted"], row["rate"]["counted"]) == (accepted, decided)

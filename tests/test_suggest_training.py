@@ -19,6 +19,7 @@ from annotator.errors import Forbidden, NotFound, ServiceError
 from annotator.ingest import Article, segment
 from annotator.models import Event, Sentence, StoredSuggestion, SuggesterModel
 from annotator.services import adjudication, annotations, assignments, suggestions, training
+from annotator.suggest.attribution import VERSION as RULES_VERSION
 from annotator.services.permissions import SYSTEM
 from annotator.suggest.evaluate import evaluate
 from annotator.suggest.learned import NAME, LearnedSuggester
@@ -135,7 +136,7 @@ def test_train_enable_run_and_disable(session, news, cli):
     assert (evaluation["against"], evaluation["documents"]) == (training.HELD_OUT, 2)
     # The learned model and the rules side by side (the loaded-language lexicon: no layer the gold teaches).
     assert [(e["suggester"], e["version"]) for e in evaluation["suggesters"]] == \
-        [(NAME, "1"), ("rules-attribution", "1")]
+        [(NAME, "1"), ("rules-attribution", RULES_VERSION)]
     stored = session.scalar(select(SuggesterModel).where(SuggesterModel.id == model["id"]))
     by_hand = _held_out_by_hand(session, news, stored.model, "1", held_out)
     for entry in evaluation["suggesters"]:
@@ -151,7 +152,7 @@ def test_train_enable_run_and_disable(session, news, cli):
     assert result.exit_code == 0, result.output
     assert f"Model {model['id'] + 1}, learned 2: trained on the gold standard of 10 document(s)" in result.output
     assert "learned 2 against the held-out gold documents: 2 document(s), suggestions on 2." in result.output
-    assert "rules-attribution 1 against the held-out gold documents: 2 document(s)" in result.output
+    assert f"rules-attribution {RULES_VERSION} against the held-out gold documents: 2 document(s)" in result.output
     assert f"annotator suggest enable --project news --model {model['id'] + 1}" in result.output
     session.rollback()
     first, second = session.scalars(select(SuggesterModel).order_by(SuggesterModel.id)).all()
@@ -186,7 +187,7 @@ def test_train_enable_run_and_disable(session, news, cli):
     suggestions.design(session, SYSTEM, project.id, enabled=True, control_share=0.0, seed=1)
     assign(session, project, [news["ann"]], [extra])
     offered = {(row["suggester"], row["version"]) for row in suggestions.for_page(session, news["ann"], extra.id)}
-    assert (NAME, "1") in offered and ("rules-attribution", "1") in offered
+    assert (NAME, "1") in offered and ("rules-attribution", RULES_VERSION) in offered
 
     # Enabling another disables the first, in one transaction; the database refuses two.
     result = training.enable(session, sup, project.id, second.id)

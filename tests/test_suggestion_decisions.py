@@ -19,6 +19,7 @@ from annotator import migrate
 from annotator.models import Assignment, Attribution, Event, Project, Span, StoredSuggestion, SuggestionDecision
 from annotator.services import annotations, exports, suggestions
 from annotator.services.permissions import SYSTEM
+from annotator.suggest.attribution import VERSION as RULES
 
 from .helpers import Client, add_users, assign, seed_document, seeded_project
 from .test_migrations import _add_part, _engine, _parts
@@ -66,7 +67,7 @@ def test_the_page_offers_suggestions_in_the_suggestions_condition_only(app, sess
                             .where(StoredSuggestion.document_id == document.id))
     assert 0 < len(offered) <= stored
     cue = next(s for s in offered if s["role"] == "cue")
-    assert cue["relation"] == "attribution" and cue["group"].startswith("rules-attribution 1 ")
+    assert cue["relation"] == "attribution" and cue["group"].startswith(f"rules-attribution {RULES} ")
     assert cue["relation_attributes"]["cue_type"]  # the relation's attributes travel on its anchor
     members = [s for s in offered if s["group"] == cue["group"]]
     assert {s["role"] for s in members} >= {"cue"}
@@ -93,7 +94,7 @@ def test_accepting_records_the_origin_and_the_suggestion(app, session, world):
     assert (saved["origin"], saved["suggestion_id"]) == ("accepted", cue["id"])
     session.rollback()
     span = session.get(Span, saved["id"])
-    assert (span.suggester, span.suggester_version, span.suggestion_score) == ("rules-attribution", "1", cue["score"])
+    assert (span.suggester, span.suggester_version, span.suggestion_score) == ("rules-attribution", RULES, cue["score"])
     session.rollback()
     decision = session.scalar(select(SuggestionDecision))
     assert (decision.decision, decision.suggestion_id, decision.user_id, decision.label, decision.start) == (
@@ -146,7 +147,7 @@ def test_rejecting_records_a_decision(app, session, world):
     response = ann.call("POST", f"/api/suggestions/{cue['id']}/reject", {})
     assert response.status_code == 200, response.get_json()
     assert response.get_json() | {"id": 0} == {
-        "id": 0, "suggestion_id": cue["id"], "document_id": document.id, "suggester": "rules-attribution", "version": "1",
+        "id": 0, "suggestion_id": cue["id"], "document_id": document.id, "suggester": "rules-attribution", "version": RULES,
         "layer": "attribution", "label": "CUE", "start": cue["start"], "end": cue["end"], "score": cue["score"],
         "decision": "rejected"}
     session.rollback()
@@ -218,7 +219,7 @@ def test_exports_carry_the_origin(app, session, world):
     spans = [s for record in records for entry in record["annotations"] for s in entry["spans"]]
     (span,) = [s for s in spans if "origin" in s]
     assert (span["origin"], span["suggester"], span["suggester_version"], span["suggestion_score"]) == (
-        "accepted", "rules-attribution", "1", cue["score"])
+        "accepted", "rules-attribution", RULES, cue["score"])
 
 
 def _rows_at_0017(engine: sa.Engine) -> None:

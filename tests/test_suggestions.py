@@ -5,14 +5,17 @@ real ones, so the figures below follow from the articles alone."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import multiprocessing
+import os
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from annotator import suggest
-from annotator.errors import Forbidden, NotFound
+from annotator.errors import Forbidden, NotFound, ServiceError
 from annotator.ingest import Article
 from annotator.ingest.text import segment
 from annotator.models import Document, Event, StoredSuggestion
@@ -293,6 +296,88 @@ def test_the_registered_suggesters_run_and_store_their_spans(session):
     rows = session.scalars(select(StoredSuggestion).where(StoredSuggestion.suggester == "rules-attribution")).all()
     assert {(row.label, BUDGET[row.start:row.end]) for row in rows} >= {("CUE", "said"), ("CUE", "told")}
     assert len({row.group for row in rows if BUDGET[row.start:row.end] == "said"}) == 1
+
+
+def test_a_suggester_named_twice_runs_once(session, news):
+    result = suggestions.run(session, SYSTEM, news["project"].id, suggesters=["fake-cues", "fake-cues"])
+    assert [(row["suggester"], row["suggestions"]) for row in result["suggesters"]] == [("fake-cues", 6)]
+    assert len(_stored(session)) == 6
+
+
+class WorkerCues(FakeCues):
+    """FakeCues that writes into each suggestion the process that made it."""
+
+    def suggest(self, text, sentences, language):
+        found = super().suggest(text, sentences, language)
+        return [dataclasses.replace(s, attributes={"pid": os.getpid()}) for s in found]
+
+
+def _in_workers(monkeypatch, batch: int) -> None:
+    """Make run compute in worker processes (two, whatever the machine), ``batch`` documents to
+    a transaction and one to a task."""
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setattr(suggestions, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(suggestions, "PIECE", 1)
+    monkeypatch.setattr(suggestions, "BATCH", batch)
+
+
+def _rows(session) -> list[tuple]:
+    session.rollback()
+    return [(row.document_id, row.layer, row.label, row.start, row.end, row.score, row.group, row.role)
+            for row in session.scalars(select(StoredSuggestion).order_by(StoredSuggestion.id))]
+
+
+def _suggest_events(session) -> list[tuple]:
+    return [(e.entity_id, e.before, e.after) for e in session.scalars(
+        select(Event).where(Event.action == "suggest").order_by(Event.id))]
+
+
+def test_worker_processes_compute_what_the_run_stores_alone(session, news, monkeypatch):
+    """Run twice (storing, then replacing) in this process, then twice in workers: the same
+    rows in the same order (so the same ids follow), the same counts and audit events; and
+    the workers did compute them."""
+    monkeypatch.setitem(suggest.SUGGESTERS, FakeCues.name, WorkerCues)
+    project = news["project"].id
+    alone = [suggestions.run(session, SYSTEM, project) for _ in range(2)]
+    rows, events = _rows(session), _suggest_events(session)
+    assert {row.attributes["pid"] for row in session.scalars(select(StoredSuggestion))} == {os.getpid()}
+    session.execute(delete(StoredSuggestion))
+    session.commit()
+    _in_workers(monkeypatch, batch=1)
+    assert [suggestions.run(session, SYSTEM, project) for _ in range(2)] == alone
+    assert _rows(session) == rows and len(rows) == 6
+    assert _suggest_events(session)[len(events):] == events
+    assert os.getpid() not in {row.attributes["pid"] for row in session.scalars(select(StoredSuggestion))}
+    assert multiprocessing.active_children() == []
+
+
+@pytest.mark.parametrize("in_workers", [False, True], ids=["alone", "in workers"])
+def test_an_interrupted_run_keeps_the_batches_it_stored(session, news, monkeypatch, in_workers):
+    """Ctrl-C (KeyboardInterrupt) after the first batch of one document: that document's
+    suggestions and event stay, the other's never come, and no worker is left running."""
+    if in_workers:
+        _in_workers(monkeypatch, batch=1)
+    else:
+        monkeypatch.setattr(suggestions, "BATCH", 1)
+
+    def interrupt(documents):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        suggestions.run(session, SYSTEM, news["project"].id, progress=interrupt)
+    assert {document_id for document_id, *_ in _stored(session)} == {news["budget"].id}
+    assert [entity_id for entity_id, *_ in _suggest_events(session)] == [news["budget"].id]
+    assert multiprocessing.active_children() == []
+
+
+def test_a_suggester_past_the_end_of_a_document_is_refused_from_a_worker(session, news, monkeypatch):
+    monkeypatch.setattr(FakeCues, "suggest", lambda self, text, sentences, language: [suggest.Suggestion(
+        layer="attribution", label="CUE", start=0, end=len(text) + 1, score=1.0, suggester=self.name, version="1")])
+    _in_workers(monkeypatch, batch=2)
+    with pytest.raises(ServiceError, match="past the end of document") as caught:
+        suggestions.run(session, SYSTEM, news["project"].id)
+    assert caught.value.field == "suggester"
+    assert _stored(session) == []
 
 
 # -- the command line ------------------------------------------------------------------------------

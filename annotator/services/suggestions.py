@@ -2,22 +2,32 @@
 (the ``suggestions`` table), and measured against the gold standard or an annotator's spans.
 
 ``run`` computes a batch of documents outside any write transaction (the suggesters are pure and
-take the time), then replaces the same suggester version's rows of those documents in one write
-of its own: a Core DELETE and INSERT, and one audit event per document. A long run keeps the
-batches it stored, and the write lock is free between them. Supervisors of the project and
-admins only (docs/suggestions.md, "Running and evaluating").
+take the time; in worker processes on a machine of several cores, the next batch while this one
+is stored), then replaces the same suggester version's rows of those documents in one write of
+its own: a Core DELETE, the rows in one COPY (PostgreSQL) or executemany (SQLite), and one audit
+event per document and suggester. A long run keeps the batches it stored, and the write lock is
+free between them. Supervisors of the project and admins only (docs/suggestions.md, "Running
+and evaluating").
 """
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import hashlib
+import json
 import math
-from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+import multiprocessing
+import os
+import signal
+import sys
+from collections import Counter, defaultdict, deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Select, delete, false, func, insert, select, tuple_
+from sqlalchemy import Connection, Select, delete, false, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from .. import suggest
@@ -27,7 +37,7 @@ from ..agreement.results import Figure
 from ..db import batch, reads, writes
 from ..errors import NotFound, ServiceError
 from ..codebook import Codebook
-from ..models import CONDITIONS, ID_MAX, SUGGESTION_IDENTITY, Adjudication, Assignment, Document, Project, Sentence, SentenceTime, Span, StoredSuggestion, SuggesterModel, SuggestionDecision, utcnow
+from ..models import CONDITIONS, ID_MAX, Adjudication, Assignment, Document, Project, Sentence, SentenceTime, Span, StoredSuggestion, SuggesterModel, SuggestionDecision, utcnow
 from ..report.load import WORD
 from ..suggest.evaluate import Evaluation, LabelEvaluation, Scores, evaluate as evaluate_spans
 from ..suggest.learned import LearnedSuggester
@@ -40,8 +50,21 @@ from .users import not_gold, user_named
 
 # Documents computed and stored per write transaction.
 BATCH = 500
+# From this many documents a run computes in worker processes, when the machine has several
+# cores: below it, forking them and passing the texts would cost about what they save.
+PARALLEL_FROM = 100
+# Documents per task of a worker: a batch shared evenly among the workers, in order.
+PIECE = 50
 # What `against` names for the gold standard of the adjudicated documents; anything else is a username.
 GOLD = "gold"
+# A stored suggestion's values, in the order of the rows a run computes: the attributes as JSON
+# text; created_at, the batch's time, is added when they are stored.
+_COLUMNS = ("document_id", "suggester", "version", "layer", "label", "start", "end", "attributes", "score", "group",
+            "role", "created_at")
+
+_Row = tuple[int, str, str, str, str, int, int, str, float, str | None, str | None]
+# A document as the suggesters read it: id, text, sentences (offsets), language.
+_Text = tuple[int, str, list[tuple[int, int]], str | None]
 
 
 def _enabled_models(session: Session, project_id: int) -> dict[str, SuggesterModel]:
@@ -53,9 +76,9 @@ def _enabled_models(session: Session, project_id: int) -> dict[str, SuggesterMod
 
 def _suggesters(session: Session, project_id: int, names: Sequence[str] | None) -> list[suggest.Suggester]:
     """The suggesters named (by default every registered one and every learned one the project
-    has a model of enabled), built once for the run."""
+    has a model of enabled; one named twice counts once), built once for the run."""
     enabled = _enabled_models(session, project_id)
-    names = names or [*suggest.names(), *sorted(enabled)]
+    names = list(dict.fromkeys(names or [*suggest.names(), *sorted(enabled)]))
     if LearnedSuggester.name in names and LearnedSuggester.name not in enabled:
         raise NotFound(f"the project has no model of {LearnedSuggester.name!r} enabled: train one (`annotator suggest "
                        "train`), then enable it (`annotator suggest enable`)", field="suggester")
@@ -94,71 +117,161 @@ def run(session: Session, actor: Actor, project_id: int, *, suggesters: Sequence
     document_ids = _project_documents(session, project, documents)
     counts = {s.name: {"suggester": s.name, "version": s.version, "documents": 0, "suggestions": 0, "replaced": 0,
                        "outside_codebook": 0} for s in chosen}
-    for first in range(0, len(document_ids), BATCH):
-        chunk = document_ids[first:first + BATCH]
-        rows = _computed(session, chosen, chunk, labels, counts)
-        _store(session, actor, chunk, [(s.name, s.version) for s in chosen], rows, counts)
-        if progress is not None:
-            progress(len(chunk))
+    batches = [document_ids[first:first + BATCH] for first in range(0, len(document_ids), BATCH)]
+    with _workers(chosen, labels, len(document_ids)) as pool:
+        for chunk, rows, outside in _computed(session, pool, chosen, labels, batches):
+            for name, left_out in outside.items():
+                counts[name]["outside_codebook"] += left_out
+            _store(session, actor, chunk, [(s.name, s.version) for s in chosen], rows, counts)
+            if progress is not None:
+                progress(len(chunk))
     return {"project": project.name, "documents": len(document_ids), "suggesters": list(counts.values())}
 
 
-def _computed(session: Session, chosen: list[suggest.Suggester], chunk: list[int], labels: set[tuple[str, str]],
-              counts: dict[str, dict]) -> list[dict]:
-    """The rows to store for the documents of ``chunk``: one per distinct suggestion (of equal
-    ones, the highest scored), of the codebook's layers and labels."""
-    texts = session.execute(select(Document.id, Document.text, Document.language).where(Document.id.in_(chunk))).all()
+@contextlib.contextmanager
+def _workers(chosen: list[suggest.Suggester], labels: set[tuple[str, str]], documents: int
+             ) -> Iterator[ProcessPoolExecutor | None]:
+    """A process per core this process may use that computes suggestions, or None: one core,
+    fewer than PARALLEL_FROM documents, or not Linux. The workers are forked: they start in
+    milliseconds with the run's suggesters as built here, whatever they are (nothing is pickled
+    but documents and rows); they run only the pure suggesters and never touch the database
+    connection they inherit. Ctrl-C is this process's to handle: the workers ignore it, and the
+    pool stops with the run, dropping what it had not computed yet."""
+    cores = len(os.sched_getaffinity(0)) if sys.platform.startswith("linux") else 1
+    if cores < 2 or documents < PARALLEL_FROM:
+        yield None
+        return
+    pool = ProcessPoolExecutor(cores, mp_context=multiprocessing.get_context("fork"), initializer=_start_worker,
+                               initargs=(chosen, labels))
+    try:
+        yield pool
+    finally:
+        pool.shutdown(cancel_futures=True)
+
+
+# In a worker process: the run's suggesters and the codebook's (layer, label)s.
+_worker_run: tuple[list[suggest.Suggester], set[tuple[str, str]]] | None = None
+
+
+def _start_worker(chosen: list[suggest.Suggester], labels: set[tuple[str, str]]) -> None:
+    global _worker_run
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _worker_run = chosen, labels
+
+
+def _suggested_in_worker(texts: list[_Text]) -> tuple[list[list[_Row]], Counter]:
+    return _suggested(*_worker_run, texts)
+
+
+def _computed(session: Session, pool: ProcessPoolExecutor | None, chosen: list[suggest.Suggester],
+              labels: set[tuple[str, str]], batches: list[list[int]]
+              ) -> Iterator[tuple[list[int], list[_Row], Counter]]:
+    """Each batch with its rows to store (per suggester, in document order) and, per suggester,
+    how many suggestions it left out (outside the codebook), in order. With workers, a batch is
+    sent to them in pieces one batch ahead: they compute it while the one before is stored."""
+    if pool is None:
+        for chunk in batches:
+            yield chunk, *_gathered(len(chosen), [_suggested(chosen, labels, _texts(session, chunk))])
+        return
+    sent: deque[tuple[list[int], list[Future]]] = deque()
+    for chunk in batches:
+        texts = _texts(session, chunk)
+        sent.append((chunk, [pool.submit(_suggested_in_worker, texts[first:first + PIECE])
+                             for first in range(0, len(texts), PIECE)]))
+        if len(sent) == 2:
+            chunk_sent, futures = sent.popleft()
+            yield chunk_sent, *_gathered(len(chosen), [future.result() for future in futures])
+    for chunk_sent, futures in sent:
+        yield chunk_sent, *_gathered(len(chosen), [future.result() for future in futures])
+
+
+def _gathered(suggesters: int, parts: list[tuple[list[list[_Row]], Counter]]) -> tuple[list[_Row], Counter]:
+    """The rows of the pieces of a batch, each suggester's together, and the counts left out."""
+    rows = [row for index in range(suggesters) for per_suggester, _ in parts for row in per_suggester[index]]
+    return rows, sum((outside for _, outside in parts), Counter())
+
+
+def _texts(session: Session, chunk: list[int]) -> list[_Text]:
+    """The documents of ``chunk``, in its order, as the suggesters read them."""
+    documents = {row.id: row for row in session.execute(
+        select(Document.id, Document.text, Document.language).where(Document.id.in_(chunk)))}
     sentences: dict[int, list[tuple[int, int]]] = defaultdict(list)
     for document_id, start, end in session.execute(
             select(Sentence.document_id, Sentence.start, Sentence.end).where(Sentence.document_id.in_(chunk))
             .order_by(Sentence.document_id, Sentence.position)):
         sentences[document_id].append((start, end))
-    now = utcnow()
-    rows: dict[tuple, dict] = {}
+    return [(d, documents[d].text, sentences[d], documents[d].language) for d in chunk]
+
+
+def _suggested(chosen: list[suggest.Suggester], labels: set[tuple[str, str]], texts: list[_Text]
+               ) -> tuple[list[list[_Row]], Counter]:
+    """Per suggester, the rows to store for ``texts``: one per distinct suggestion (of equal
+    ones, the highest scored) of the codebook's layers and labels, in document order; and per
+    suggester how many it made outside the codebook. The attributes are serialised here, as
+    SQLAlchemy's JSON type would (json.dumps), so that storing them costs nothing more."""
+    per_suggester, outside = [], Counter()
     for suggester in chosen:
-        for document_id, text, language in texts:
-            for s in suggester.suggest(text, sentences[document_id], language):
+        best: dict[tuple, tuple[int, suggest.Suggestion]] = {}
+        for document_id, text, sentences, language in texts:
+            for s in suggester.suggest(text, sentences, language):
                 if s.end > len(text):
                     raise ServiceError(f"suggester {suggester.name!r} proposed {s.start}..{s.end} past the end "
                                        f"of document {document_id} ({len(text)} characters)", field="suggester")
                 if (s.layer, s.label) not in labels:
-                    counts[suggester.name]["outside_codebook"] += 1
+                    outside[suggester.name] += 1
                     continue
-                row = {"document_id": document_id, "suggester": suggester.name, "version": suggester.version,
-                       "layer": s.layer, "label": s.label, "start": s.start, "end": s.end,
-                       "attributes": dict(s.attributes), "score": float(s.score), "group": s.group, "role": s.role,
-                       "created_at": now}
-                key = tuple(row[column] for column in SUGGESTION_IDENTITY)
-                if key not in rows or rows[key]["score"] < row["score"]:
-                    rows[key] = row
-    return list(rows.values())
+                key = (document_id, s.layer, s.label, s.start, s.end)
+                if key not in best or best[key][1].score < s.score:
+                    best[key] = document_id, s
+        per_suggester.append([(document_id, suggester.name, suggester.version, s.layer, s.label, s.start, s.end,
+                               json.dumps(dict(s.attributes)), float(s.score), s.group, s.role)
+                              for document_id, s in best.values()])
+    return per_suggester, outside
 
 
 @writes(SUPERVISORS)
-def _store(session: Session, actor: Actor, chunk: list[int], versions: list[tuple[str, str]], rows: list[dict],
+def _store(session: Session, actor: Actor, chunk: list[int], versions: list[tuple[str, str]], rows: list[_Row],
            counts: dict[str, dict]) -> None:
     """Replace each (suggester, version)'s rows on the documents of ``chunk`` with ``rows``;
     one audit event per document and suggester (action ``suggest``: how many it had, how many
     it has)."""
     connection = session.connection()
-    new: dict[tuple[str, int], int] = defaultdict(int)
-    for row in rows:
-        new[row["suggester"], row["document_id"]] += 1
-    for name, version in versions:
-        of_version = (StoredSuggestion.document_id.in_(chunk), StoredSuggestion.suggester == name,
-                      StoredSuggestion.version == version)
-        old = dict(connection.execute(select(StoredSuggestion.document_id, func.count())
-                                      .where(*of_version).group_by(StoredSuggestion.document_id)).all())
-        connection.execute(delete(StoredSuggestion).where(*of_version))
-        audit.record_many(session, actor=actor, action="suggest", entity_type="documents", changes=[
-            (document_id, {"suggester": name, "version": version, "suggestions": old.get(document_id, 0)},
-             {"suggester": name, "version": version, "suggestions": new[name, document_id]})
-            for document_id in chunk])
-        counts[name]["replaced"] += sum(old.values())
+    of_run = (StoredSuggestion.document_id.in_(chunk),
+              tuple_(StoredSuggestion.suggester, StoredSuggestion.version).in_(versions))
+    old = {(name, document_id): number for name, document_id, number in connection.execute(
+        select(StoredSuggestion.suggester, StoredSuggestion.document_id, func.count()).where(*of_run)
+        .group_by(StoredSuggestion.suggester, StoredSuggestion.document_id))}
+    connection.execute(delete(StoredSuggestion).where(*of_run))
+    _insert(connection, rows, utcnow())
+    new = Counter((name, document_id) for document_id, name, *_ in rows)
+    audit.record_many(session, actor=actor, action="suggest", entity_type="documents", changes=[
+        (document_id, {"suggester": name, "version": version, "suggestions": old.get((name, document_id), 0)},
+         {"suggester": name, "version": version, "suggestions": new[name, document_id]})
+        for name, version in versions for document_id in chunk])
+    for name, _ in versions:
+        counts[name]["replaced"] += sum(old.get((name, document_id), 0) for document_id in chunk)
         counts[name]["documents"] += len(chunk)
         counts[name]["suggestions"] += sum(new[name, document_id] for document_id in chunk)
-    if rows:
-        connection.execute(insert(StoredSuggestion), rows)
+
+
+def _insert(connection: Connection, rows: list[_Row], now: dt.datetime) -> None:
+    """Insert the rows, stamped ``now``: in one COPY on PostgreSQL, through the driver's
+    executemany on SQLite. SQLAlchemy's building of each row's parameters took longer than the
+    database storing them (docs/benchmarks.md, "Precomputing suggestions")."""
+    if not rows:
+        return
+    dialect = connection.dialect
+    table = dialect.identifier_preparer.format_table(StoredSuggestion.__table__)
+    columns = ", ".join(dialect.identifier_preparer.quote(name) for name in _COLUMNS)
+    if dialect.name == "postgresql":
+        with connection.connection.driver_connection.cursor() as cursor:
+            with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row((*row, now))
+        return
+    stamp = StoredSuggestion.__table__.c.created_at.type.dialect_impl(dialect).bind_processor(dialect)(now)
+    connection.exec_driver_sql(f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * len(_COLUMNS))})",
+                               [(*row, stamp) for row in rows])
 
 
 # -- evaluating ------------------------------------------------------------------------------------

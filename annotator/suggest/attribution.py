@@ -4,10 +4,11 @@ Each sentence is read on its own. A cue is found first (a reporting verb in any 
 "according to", "as reported by", a belief or intention verb, a colon after a name before a
 quotation); its source and content are then read off the words around it by position (a
 quotation just before or after it, a clause after "that", the clause before ", X said", the
-noun phrase before or after it). The patterns, what each sets and their scores:
-docs/suggestions.md, "Attribution rules". The relation's attributes (source_kind,
-identification, cue_type, quote_type) travel on the cue's suggestion, the relation's anchor,
-and only where the pattern tells them.
+noun phrase before or after it). Then, in English, a cue may take as its content a quotation
+in a neighbouring sentence (_across_sentences), one span per sentence in its group. The
+patterns, what each sets and their scores: docs/suggestions.md, "Attribution rules". The
+relation's attributes (source_kind, identification, cue_type, quote_type) travel on the cue's
+suggestion, the relation's anchor, and only where the pattern tells them.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from . import Suggestion, register
 
 NAME = "rules-attribution"
-VERSION = "1"
+VERSION = "2"
 LAYER = "attribution"
 
 # Reporting verbs by lemma, with the forms a regular inflection would get wrong.
@@ -72,6 +73,11 @@ _LEFT_STOPS = {"that", "which", "when", "while", "as", "because", "if", "after",
                "told", "says", "added", "to", "be"}
 _LEADING_PREPOSITIONS = {"in", "at", "after", "before", "during", "speaking", "addressing", "with", "from",
                          "by", "under", "following", "despite", "for", "amid", "against", "over"}
+# Words that open a setting rather than what was said ("said on Monday", "said in a statement").
+_SETTINGS = _LEADING_PREPOSITIONS | _LEFT_STOPS | {"last", "late", "earlier"}
+# What a setting after a cue opens with; the most words a setting alone has ("in an interview").
+_SETTING_OPENERS = _LEADING_PREPOSITIONS | {"on", "during", "last", "yesterday", "today", "tonight", "earlier", "this"}
+_SETTING_WORDS = 4
 # Words that end a noun phrase read rightwards from the cue.
 _RIGHT_STOPS = {"that", "who", "which", "when", "while", "as", "because", "if", "after", "before", "but",
                 "and", "said", "says", "told", "on", "during", "last", "this", "yesterday", "today",
@@ -105,7 +111,18 @@ _GROUP_WORDS = {"officials", "residents", "witnesses", "experts", "analysts", "c
                 "families", "survivors", "workers", "others", "many", "some"}
 
 _QUOTE = re.compile(r"“[^“”]*”|\"[^\"]*\"|«[^«»]*»")
-_TOKEN = re.compile(r"\w+(?:[-'’.]\w+)*|[^\w\s]")
+# Titles and ranks written with a full stop before a name ("Dr. Ahmed Khan", "Lt. Gen."), and
+# the suffixes of names and companies ("Jr.", "Inc.").
+_TITLES = (
+    "Dr Mr Mrs Ms Mx Prof Gen Lt Col Maj Capt Cmdr Cdr Adm Brig Sgt Cpl Pvt Sen Rep Gov Pres Amb Atty Hon Rev "
+    "Fr St Supt Insp Det Messrs Mme Mlle Sec Cllr Rt Jr Sr Inc Corp Ltd Co Bros"
+).split()
+# A full stop inside a sentence that does not end it, read as part of its word: after a title
+# followed by a word or a comma, in a dotted abbreviation ("U.S.", "a.m."), after an initial
+# before a name ("John F. Kennedy"). A phrase read off the words then goes on past it
+# ("according to Gen. Asim Munir"). The sentence's own full stop stays a token of its own.
+_ABBREVIATION = rf"(?:{'|'.join(_TITLES)})\.(?=\s*[\w,])|(?:[^\W\d_]\.){{2,}}|[A-Z]\.(?=\s+[A-Z])"
+_TOKEN = re.compile(rf"{_ABBREVIATION}|\w+(?:[-'’.]\w+)*|[^\w\s]")
 _EDGE = " \t\n.,;:!?\"“”«»‘’'()[]—–-…۔،؛؟"
 _ANONYMOUS = re.compile(
     r"\b(?:sources?|officials?|diplomats?|people|insiders?|aides?|persons?)\b[^.;:\"“”]*?"
@@ -201,10 +218,13 @@ class AttributionSuggester:
     def suggest(self, text: str, sentences: Sequence[tuple[int, int]], language: str | None) -> list[Suggestion]:
         read = {"ur": _urdu_sentence, "ar": _arabic_sentence}.get((language or "en").split("-")[0], _english_sentence)
         quotes = quotations(text)
+        per_sentence = [read(text, start, end, quotes) for start, end in sentences]
+        if read is _english_sentence:
+            _across_sentences(text, sentences, per_sentence, quotes)
         found: list[Suggestion] = []
         groups = 0
-        for start, end in sentences:
-            for attribution in read(text, start, end, quotes):
+        for attributions in per_sentence:
+            for attribution in attributions:
                 groups += 1
                 spans = [_suggestion(text, group=f"a{groups}", **span) for span in attribution]
                 found += [suggestion for suggestion in spans if suggestion is not None]
@@ -266,6 +286,99 @@ def _trim(text: str, start: int, end: int, *, keep_colon: bool = False) -> tuple
         return None
     start += len(piece) - len(piece.lstrip(_EDGE if stripped != ":" else " \t\n"))
     return start, start + len(stripped)
+
+
+# --- Across sentences ----------------------------------------------------------------------
+
+# A content in a neighbouring sentence of its cue scores this share of the cue's score (.8 in
+# the cue's own sentence).
+_ACROSS_SENTENCES = 0.7
+
+
+def _across_sentences(text: str, sentences: Sequence[tuple[int, int]], per_sentence: list[list[list[dict]]],
+                      quotes: list[tuple[int, int]]) -> None:
+    """Give attributions the quotations in neighbouring sentences that are theirs, as CONTENT
+    spans of their group, one per sentence (docs/suggestions.md, "Across sentences"), in order:
+
+    1. the rest of a quotation the cue's sentence holds only part of (the sentence splitter cut it);
+    2. a cue sentence ending in a colon ("The mayor told reporters:"): the quotation opening
+       the next sentence, which has no cue of its own, replacing what the colon sentence gave;
+    3. a cue without content whose sentence follows one that is only a quotation, with no cue
+       ("We will rebuild." He said.): that quotation;
+    4. a sentence that is only a quotation, with no cue, after one whose last attribution quotes
+       directly ("…," she said. "…"): the same speaker going on, as news writing attributes a new
+       speaker; again for the next such sentence.
+
+    Only quotations: their marks say where a content begins and ends. ``per_sentence`` (each
+    sentence's attributions, each a list of span dicts, the cue first) is changed in place."""
+    claimed: set[int] = set()  # sentences whose quotation is some attribution's content now
+
+    def pieces(quotation: tuple[int, int]) -> list[tuple[int, int, int]] | None:
+        """The quotation cut at the sentences it covers: (sentence, start, end); None if one of
+        them is another attribution's content already."""
+        q0, q1 = quotation
+        cut = [(i, max(q0, s0), min(q1, s1)) for i, (s0, s1) in enumerate(sentences) if s0 < q1 and q0 < s1]
+        return cut if all(i not in claimed for i, _, _ in cut) else None
+
+    def give(attribution: list[dict], quotation: tuple[int, int], cues_allowed_in: int | None = None) -> bool:
+        """Make the quotation the attribution's content, unless a sentence of it is taken or has
+        a cue (but ``cues_allowed_in``, the attribution's own); whether it did."""
+        cut = pieces(quotation)
+        if cut is None or any(per_sentence[i] and i != cues_allowed_in for i, _, _ in cut):
+            return False
+        cue = attribution[0]
+        known = {(span["start"], span["end"]) for span in attribution if span["label"] == "CONTENT"}
+        for i, start, end in cut:
+            claimed.add(i)
+            if (start, end) not in known and not any(k0 <= start and end <= k1 for k0, k1 in known):
+                attribution.append(dict(label="CONTENT", role="content", start=start, end=end,
+                                        score=cue["score"] * _ACROSS_SENTENCES))
+        cue["attributes"]["quote_type"] = "direct"
+        return True
+
+    def only_quotation(i: int) -> tuple[int, int] | None:
+        """The quotation sentence ``i`` is, when it is nothing else and has no cue."""
+        start, end = sentences[i]
+        if per_sentence[i] or i in claimed:
+            return None
+        return next(((q0, q1) for q0, q1 in quotes if q0 <= start < q1 and not re.search(r"\w", text[q1:end])), None)
+
+    for i, (start, end) in enumerate(sentences):  # 1
+        for attribution in per_sentence[i]:
+            for span in [span for span in attribution if span["label"] == "CONTENT"]:
+                quotation = next(((q0, q1) for q0, q1 in quotes if q0 <= span["start"] and span["end"] <= q1
+                                  and (q0 < start or q1 > end)), None)
+                if quotation is not None:
+                    give(attribution, quotation, cues_allowed_in=i)
+    for i in range(len(sentences) - 1):  # 2
+        start, end = sentences[i]
+        following = sentences[i + 1][0]
+        if not per_sentence[i] or not text[start:end].endswith(":"):
+            continue
+        attribution = per_sentence[i][-1]
+        quotation = next(((q0, q1) for q0, q1 in quotes if q0 == following), None)
+        if attribution[0]["attributes"]["cue_type"] != "other" and quotation is not None:
+            without_content = [span for span in attribution if span["label"] != "CONTENT"]
+            if give(without_content, quotation):
+                attribution[:] = without_content
+    for i in range(1, len(sentences)):  # 3
+        if len(per_sentence[i]) != 1:
+            continue
+        attribution = per_sentence[i][0]
+        quotation = only_quotation(i - 1)
+        if quotation is not None and attribution[0]["attributes"]["cue_type"] != "other" \
+                and not any(span["label"] == "CONTENT" for span in attribution):
+            give(attribution, quotation)
+    speaking = None  # 4: the attribution whose direct quotation may go on
+    for i in range(len(sentences)):
+        if per_sentence[i]:
+            last = per_sentence[i][-1]
+            direct = last[0]["attributes"].get("quote_type") == "direct"
+            speaking = last if direct and any(span["label"] == "CONTENT" for span in last) else None
+        elif (quotation := only_quotation(i)) is not None and speaking is not None:
+            give(speaking, quotation)
+        elif i not in claimed:
+            speaking = None
 
 
 # --- English -------------------------------------------------------------------------------
@@ -392,12 +505,22 @@ def _attribution(text: str, start: int, end: int, tokens: list[_Token], cue: _Cu
     else:
         source = _noun_phrase_before(text, tokens, cue.first, before)
         content = _content_after(text, tokens, cue, after)
-        if not _says_something_after(text, tokens, cue, content) and _clause_has_comma_before(text, before, cue.start, source):
-            # "CONTENT, SOURCE said." or "CONTENT, said SOURCE."
-            comma = text.rfind(",", before, source[0] if source else cue.start)
-            content = (_clause_start(text, before, comma), comma)
-            if source is None:
-                source = _noun_phrase_after(tokens, cue.last + 1, after)
+        inverted = source is None and _inverted(tokens, cue, after)
+        if inverted or not _says_something_after(text, tokens, cue, content):
+            # What follows is the source ("…, said Dr. Khan") or opens with a setting: its "that"
+            # clause ("said in a statement that …"), else all of it unless it is only the setting
+            # ("said on Monday").
+            if inverted:
+                content = None
+            elif content is not None:
+                content = _that_clause(text, tokens, cue, after) or \
+                    (content if _words_between(text, *content) > _SETTING_WORDS else None)
+            if _clause_has_comma_before(text, before, cue.start, source):
+                # "CONTENT, SOURCE said." or "CONTENT, said SOURCE."
+                comma = text.rfind(",", before, source[0] if source else cue.start)
+                content = (_clause_start(text, before, comma), comma)
+                if source is None:
+                    source = _noun_phrase_after(tokens, cue.last + 1, after)
     if content:
         attributes["quote_type"] = quote_type(content, quotes)
     if source:
@@ -419,7 +542,31 @@ def _says_something_after(text: str, tokens: list[_Token], cue: _Cue, content) -
     if tokens[cue.last].lower == "that" or cue.pattern == "told":
         return True
     first = text[content[0]:content[1]].split()[0].lower()
-    return first not in _LEADING_PREPOSITIONS | _LEFT_STOPS | {"last", "late", "earlier"}
+    return first not in _SETTINGS
+
+
+def _inverted(tokens: list[_Token], cue: _Cue, after: int) -> bool:
+    """Whether the words after a cue that follows a comma are its source, subject and verb
+    inverted ("…, said Dr. Khan." / "…, said the minister on Monday."): a name or a noun phrase
+    with its determiner that ends the clause."""
+    following = cue.last + 1
+    if cue.first == 0 or tokens[cue.first - 1].text != "," or following >= len(tokens):
+        return False
+    first = tokens[following]
+    if not (first.capitalised and first.word or first.lower in {"the", "a", "an"}):
+        return False
+    phrase = _noun_phrase_after(tokens, following, after)
+    rest = [token for token in tokens if phrase and phrase[1] <= token.start < after]
+    return phrase is not None and (not rest or not rest[0].word or rest[0].lower in _SETTING_OPENERS)
+
+
+def _that_clause(text: str, tokens: list[_Token], cue: _Cue, after: int) -> tuple[int, int] | None:
+    """The clause after a "that" following the cue's setting ("said in a statement that …")."""
+    that = next((j for j in range(cue.last + 1, min(cue.last + 9, len(tokens)))
+                 if tokens[j].lower == "that" and tokens[j].start < after), None)
+    if that is None or that + 1 >= len(tokens) or _words_between(text, tokens[that + 1].start, after) < 2:
+        return None
+    return tokens[that + 1].start, after
 
 
 def _words_between(text: str, start: int, end: int) -> int:
@@ -472,7 +619,7 @@ def _content_after(text: str, tokens: list[_Token], cue: _Cue, after: int) -> tu
 
 def _noun_phrase_before(text: str, tokens: list[_Token], cue_first: int, before: int) -> tuple[int, int] | None:
     """The subject of the cue: the noun phrase or pronoun before it, up to a clause boundary."""
-    anonymous = _anonymous_before(text, tokens[cue_first].start, before)
+    anonymous = _anonymous_before(text, tokens, cue_first, before)
     if anonymous:
         return anonymous
     i = cue_first - 1
@@ -483,7 +630,7 @@ def _noun_phrase_before(text: str, tokens: list[_Token], cue_first: int, before:
     if tokens[i].lower in _PRONOUNS:
         return tokens[i].start, tokens[i].end
     if tokens[i].text == ",":
-        return _apposition(tokens, i, before)
+        return _apposition(text, tokens, i, before)
     last = i
     while i >= 0 and tokens[i].start >= before and len(range(i, last)) < 10:
         token = tokens[i]
@@ -505,10 +652,18 @@ def _noun_phrase_before(text: str, tokens: list[_Token], cue_first: int, before:
     return tokens[first].start, tokens[last].end
 
 
-def _apposition(tokens: list[_Token], comma: int, before: int) -> tuple[int, int] | None:
-    """``Name, the spokesperson for X, said``: the name with its apposition."""
+def _apposition(text: str, tokens: list[_Token], comma: int, before: int) -> tuple[int, int] | None:
+    """``Name, the spokesperson for X, said``: the name with its apposition; ``The clinic's
+    director, Dr. Sarah Ali, said``: the role with the name."""
     opening = next((j for j in range(comma - 1, max(comma - 12, -1), -1) if tokens[j].text == ","), None)
-    if opening is None or opening == 0 or tokens[opening + 1].lower not in {"the", "a", "an", "who", "its", "his", "her"} \
+    if opening is None or opening == 0:
+        return None
+    inner = tokens[opening + 1:comma]
+    named = len(inner) <= 6 and all(token.capitalised and token.word for token in inner)
+    if named and not tokens[opening - 1].capitalised:  # the role a lower-case noun: not a list of names
+        role = _noun_phrase_before(text, tokens, opening, before)
+        return (role[0], tokens[comma - 1].end) if role else None
+    if tokens[opening + 1].lower not in {"the", "a", "an", "who", "its", "his", "her"} \
             and tokens[opening + 1].lower not in _PERSON_WORDS:
         return None
     name_end = opening - 1
@@ -521,9 +676,10 @@ def _apposition(tokens: list[_Token], comma: int, before: int) -> tuple[int, int
     return tokens[name_start].start, tokens[comma - 1].end
 
 
-def _anonymous_before(text: str, cue_start: int, before: int) -> tuple[int, int] | None:
+def _anonymous_before(text: str, tokens: list[_Token], cue_first: int, before: int) -> tuple[int, int] | None:
     """"Officials who spoke on condition of anonymity", "a source close to Hamas": the whole phrase."""
-    clause_start = max(before, text.rfind(".", before, cue_start) + 1, text.rfind(";", before, cue_start) + 1)
+    cue_start = tokens[cue_first].start
+    clause_start = max([before] + [t.end for t in tokens[:cue_first] if t.text in {".", ";"} and t.start >= before])
     left = text[clause_start:cue_start]
     for match in _ANONYMOUS.finditer(left):
         opening = left.rfind(",", 0, match.start())
