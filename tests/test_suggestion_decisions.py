@@ -161,6 +161,19 @@ def test_rejecting_records_a_decision(app, session, world):
     assert ann.call("POST", f"/api/suggestions/{cue['id']}/reject", {}).status_code == 409
 
 
+def test_a_rejected_suggestion_stays_rejected_when_the_suggestions_are_computed_again(app, session, world):
+    document, project, ann = world["document"], world["project"], Client(app, "ann")
+    cue = _first(_page_data(ann, document.id)["suggestions"], "CUE")
+    assert ann.call("POST", f"/api/suggestions/{cue['id']}/reject", {}).status_code == 200
+    # The same version again: every row is replaced, the rejected one with a new id.
+    suggestions.run(session, SYSTEM, project.id, suggesters=["rules-attribution"], documents=[document.id])
+    session.commit()
+    assert session.scalars(select(SuggestionDecision.suggestion_id)).all() == [None]  # the row it named is gone
+    offered = _page_data(ann, document.id)["suggestions"]
+    assert not [s for s in offered if (s["label"], s["start"], s["end"]) == ("CUE", cue["start"], cue["end"])]
+    assert offered  # the others are still offered
+
+
 def test_an_attribution_group_accepted_makes_the_linked_attribution(app, session, world):
     document, ann = world["document"], Client(app, "ann")
     offered = _page_data(ann, document.id)["suggestions"]

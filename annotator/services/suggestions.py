@@ -486,6 +486,10 @@ def shown_suggestion(session: Session, user_id: int, document_id: int, suggestio
     return suggestion
 
 
+# What identifies a suggestion across runs of one version (its document aside).
+_DECIDED = ("suggester", "version", "layer", "label", "start", "end")
+
+
 @reads(ANYONE)
 def for_page(session: Session, actor: Actor, document_id: int) -> list[dict]:
     """The suggestions the actor's annotation page of the document shows (none unless
@@ -497,18 +501,23 @@ def for_page(session: Session, actor: Actor, document_id: int) -> list[dict]:
     if not shown_to(session, actor.id, document_id):
         return []
     codebook = project_codebook(document.project)
-    decided = select(SuggestionDecision.suggestion_id).where(
-        SuggestionDecision.user_id == actor.id, SuggestionDecision.document_id == document_id,
-        SuggestionDecision.suggestion_id.is_not(None))
+    # A decision is on what was suggested, not on the row: a run of the same version replaces the
+    # rows with new ids, and a suggestion rejected before must not come back.
+    decided = set(session.execute(
+        select(*(getattr(SuggestionDecision, column) for column in _DECIDED))
+        .where(SuggestionDecision.user_id == actor.id, SuggestionDecision.document_id == document_id)).all())
     current = _current_versions(session, document_id)
     rows = session.scalars(
         select(StoredSuggestion)
-        .where(StoredSuggestion.document_id == document_id, StoredSuggestion.id.not_in(decided),
+        .where(StoredSuggestion.document_id == document_id,
                tuple_(StoredSuggestion.suggester, StoredSuggestion.version).in_(current) if current else false())
         .order_by(StoredSuggestion.start, StoredSuggestion.end, StoredSuggestion.id)).all()
     marked = set(session.execute(select(Span.layer, Span.label, Span.start, Span.end)
                                  .where(Span.document_id == document_id, Span.user_id == actor.id)).all())
-    return [_page_json(codebook, row) for row in rows if (row.layer, row.label, row.start, row.end) not in marked]
+    return [_page_json(codebook, row) for row in rows
+            if (row.layer, row.label, row.start, row.end) not in marked
+            and tuple(getattr(row, column) for column in _DECIDED) not in decided]
+
 
 
 def _page_json(codebook: Codebook, row: StoredSuggestion) -> dict:
