@@ -1,7 +1,7 @@
 """Non-English news in: the language of an article given, declared or detected from its script,
 stored per document and used to split its sentences; the Urdu and Arabic seed articles and the
 Persian and Hebrew samples of tests/data/languages split exactly; the repairs of sentencex's
-splits after one-letter abbreviations and Hebrew gershayim."""
+splits after one-letter abbreviations, English titles and Hebrew gershayim."""
 
 from __future__ import annotations
 
@@ -161,6 +161,12 @@ def test_hebrew_sample_keeps_gershayim_and_initials_inside_sentences():
      ["کیا حکومت مستعفی ہو گی؟", "وزیر نے جواب دیا: ”بالکل نہیں۔“", "اجلاس ملتوی ہو گیا۔"]),
     # Latin one-letter words are left to sentencex, as before.
     ("en", "Plan B. That was it.", ["Plan B.", "That was it."]),
+    # A title before a name, where sentencex ends a sentence ("Ms." and "Ft." opening one,
+    # "Amb." and "Atty." anywhere); "St." still ends one.
+    ("en", "The talks ended. Ms. Lee said they would resume. Talks with Amb. Rao and Atty. Gen. Smith went on.",
+     ["The talks ended.", "Ms. Lee said they would resume.", "Talks with Amb. Rao and Atty. Gen. Smith went on."]),
+    ("en", "Ft. Worth was quiet. He lives on Main St. The next day it rained.",
+     ["Ft. Worth was quiet.", "He lives on Main St.", "The next day it rained."]),
 ])
 def test_segmentation_repairs(language, text, expected):
     assert [text[start:end] for start, end in segment(text, language)] == expected

@@ -45,6 +45,11 @@ _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 # ("د." doctor, "أ.د." professor, "ه.ش." solar hijri, "م. رضایی", "א. כהן"), not a sentence,
 # though sentencex ends one there in every language.
 _LETTER_ABBREVIATION = re.compile(r"(?<!\w)[\u05d0-\u05ea\u0620-\u064a\u066e-\u06d3\u06fa-\u06fc\u0750-\u077f]\.$")
+# A title before a name ends no sentence, though sentencex ends one after "Ms." or "Ft." opening
+# a sentence and after "Amb." or "Atty." anywhere ("The talks ended. Ms. Lee said ..."). "St."
+# is left out: "Main St." ends sentences.
+_TITLE_ABBREVIATION = re.compile(
+    r"(?<![\w.])(?:Mr|Mrs|Ms|Mx|Dr|Prof|Amb|Atty|Gen|Lt|Col|Sen|Rep|Gov|Sgt|Capt|Cpt|Maj|Adm|Cmdr|Brig|Rev|Hon|Ft)\.$")
 # An ASCII double quote between Hebrew letters is a gershayim (ד"ר, צה"ל), not a quotation mark,
 # but sentencex pairs it with the next real one and splits a sentence after an opening quote.
 _GERSHAYIM = re.compile('(?<=[\u05d0-\u05ea])"(?=[\u05d0-\u05ea])')
@@ -166,8 +171,8 @@ def _segment_paragraph(paragraph: str, language: str) -> list[tuple[int, int]]:
     sentence, else ignored. Whatever lies between placed sentences (normally
     whitespace) becomes a sentence of its own, so nothing is ever lost. Two repairs:
     sentencex reads a gershayim as U+05F4, its own character, one for one so that offsets
-    hold (_GERSHAYIM); a sentence ending in a one-letter abbreviation goes on into the
-    next (_LETTER_ABBREVIATION).
+    hold (_GERSHAYIM); a sentence ending in a one-letter abbreviation or a title before a name
+    goes on into the next (_LETTER_ABBREVIATION, _TITLE_ABBREVIATION).
     """
     segmented = _GERSHAYIM.sub("\u05f4", paragraph)
     try:
@@ -189,7 +194,8 @@ def _segment_paragraph(paragraph: str, language: str) -> list[tuple[int, int]]:
     pieces.append((cursor, len(paragraph)))
     spans: list[tuple[int, int]] = []
     for span in filter(None, (_trim(paragraph, *piece) for piece in pieces)):
-        if spans and _LETTER_ABBREVIATION.search(paragraph, spans[-1][0], spans[-1][1]):
+        if spans and (_LETTER_ABBREVIATION.search(paragraph, spans[-1][0], spans[-1][1])
+                      or _TITLE_ABBREVIATION.search(paragraph, spans[-1][0], spans[-1][1])):
             spans[-1] = (spans[-1][0], span[1])
         else:
             spans.append(span)
