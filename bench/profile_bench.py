@@ -2,13 +2,15 @@
 
 2,000 articles of 20 sentences from 8 outlets over 24 months, each read by 3 annotators (90% of
 the readings marked done), 10% of the articles adjudicated with a gold standard, and 100,000
-attributions in all (a SOURCE, a CUE and a CONTENT span each, with the four attributes), plus
-loaded-language spans and a claim type (and often a check-worthy value) on every sentence;
-the outlets differ on purpose (more anonymous sources here, more loaded language there).
-Inserted with SQLAlchemy Core in big batches, in a child process, so that the profile's peak
-memory is measured on its own. Then, in this process: each grouping's profile with 1,000
-bootstrap replicates (time, peak memory, size of its JSON), a comparison of two outlets, the
-profile read back from the cache, and the page from the cache through the real app.
+attributions in all (a SOURCE, a CUE and a CONTENT span each, with the four attributes; 80% of
+the SOURCE spans linked to one of 600 source entities, a few quoted often, each outlet its own
+favourites; a person's gender recorded on 70% of the persons), plus loaded-language spans and a
+claim type (and often a check-worthy value) on every sentence; the outlets differ on purpose
+(more anonymous sources here, more loaded language there). Inserted with SQLAlchemy Core in big
+batches, in a child process, so that the profile's peak memory is measured on its own. Then, in
+this process: each grouping's profile with 1,000 bootstrap replicates (time, peak memory, size
+of its JSON), a comparison of two outlets, the profile read back from the cache, and the page
+of every grouping from the cache through the real app.
 
     python bench/profile_bench.py [--documents 2000] [--attributions 100000] [--replicates 1000]
 """
@@ -53,6 +55,9 @@ IDENTIFICATION = ("named", "role_only", "anonymous")
 QUOTES = ("direct", "indirect", "mixed")
 CLAIMS = ("event", "quantity", "causal", "prediction", "rule", "personal_experience", "opinion", "not_claim")
 LOADED = ("LOADED_LANGUAGE", "NAME_CALLING_LABELING", "EXAGGERATION_MINIMISATION", "DOUBT", "APPEAL_TO_FEAR")
+GENDERS = ("female", "male", "non_binary")
+ENTITIES = 600  # source entities; SOURCE spans link to them (LINKED of the time)
+LINKED = 0.8
 ANNOTATORS = (1, 2, 3)
 GOLD = 4
 SENTENCES = 20
@@ -109,6 +114,16 @@ def generate(url: str, n_documents: int, n_attributions: int, seed: int = 1) -> 
                 adjudications.append({"document_id": d, "status": "adjudicated", "created_at": now, "updated_at": now})
                 readings.append((GOLD, d, bounds))
         connection.execute(t["documents"].insert(), documents)
+        entities = []
+        for e in range(1, ENTITIES + 1):
+            kind = KINDS[e % len(KINDS)]
+            gender = None
+            if kind == "person" and rng.random() < 0.7:  # recorded on 70% of the persons
+                gender = GENDERS[0] if rng.random() < 0.35 else GENDERS[1] if rng.random() < 0.97 else GENDERS[2]
+            entities.append({"id": e, "project_id": project_id, "name": f"Source {e}", "name_key": f"source {e}",
+                             "kind": kind, "anonymity": rng.choice(IDENTIFICATION), "gender": gender, "version": 1,
+                             "created_at": now, "updated_at": now})
+        connection.execute(t["source_entities"].insert(), entities)
         for i in range(0, len(sentences), BATCH):
             connection.execute(t["sentences"].insert(), sentences[i:i + BATCH])
         connection.execute(t["assignments"].insert(), assignments)
@@ -150,13 +165,17 @@ def generate(url: str, n_documents: int, n_attributions: int, seed: int = 1) -> 
                                      "attributes": {"source_kind": rng.choice(KINDS), "identification": identification,
                                                     "cue_type": cue_type, "quote_type": rng.choice(QUOTES)},
                                      "version": 1, "created_at": now, "updated_at": now})
+                # A few sources quoted often (a Pareto rank), each outlet favouring its own.
+                entity = (min(int(rng.paretovariate(1.2)), ENTITIES) + 37 * outlet) % ENTITIES + 1
                 for role, label, text in (("source", "SOURCE", "the minister"), ("cue", "CUE", cue),
                                           ("content", "CONTENT", "prices rose")):
                     span_id += 1
                     a = (3 * j) % (length - 2)  # one start per label and reading: spans are unique
+                    linked = role == "source" and rng.random() < LINKED
                     spans.append({"id": span_id, "user_id": user, "document_id": d, "sentence_id": sentence_at(a),
                                   "layer": "attribution", "label": label, "start": a, "end": a + 1,
-                                  "text": text, "attributes": {}, "version": 1, "created_at": now, "updated_at": now})
+                                  "text": text, "attributes": {}, "entity_id": entity if linked else None,
+                                  "version": 1, "created_at": now, "updated_at": now})
                     parts.append({"attribution_id": attribution_id, "span_id": span_id, "role": role})
                 made += 1
             for k in range(rng.randrange(0, 4 + outlet)):  # loaded language: more in some outlets
@@ -166,7 +185,7 @@ def generate(url: str, n_documents: int, n_attributions: int, seed: int = 1) -> 
                               "layer": "loaded_language", "label": rng.choice(LOADED), "start": a, "end": a + 2,
                               "text": "xx", "attributes": {"polarity": rng.choice(("negative", "positive")),
                                                            "voice": rng.choice(("author", "attributed"))},
-                              "version": 1, "created_at": now, "updated_at": now})
+                              "entity_id": None, "version": 1, "created_at": now, "updated_at": now})
             for sid, _, _ in bounds:
                 labels.append({"user_id": user, "sentence_id": sid, "layer": "claim_type", "value": rng.choice(CLAIMS),
                                "unsure": False, "version": 1, "created_at": now, "updated_at": now})
@@ -180,8 +199,8 @@ def generate(url: str, n_documents: int, n_attributions: int, seed: int = 1) -> 
         connection.execute(t["events"].insert(), [{"action": "import", "entity_type": "project", "entity_id": project_id,
                                                    "created_at": now}])
     print(f"generated {n_documents} articles, {len(readings)} readings, {made} attributions, "
-          f"{totals.get('spans', 0)} spans, {totals.get('sentence_labels', 0)} sentence labels "
-          f"in {time.perf_counter() - started:.1f} s", flush=True)
+          f"{totals.get('spans', 0)} spans, {totals.get('sentence_labels', 0)} sentence labels, {ENTITIES} source "
+          f"entities in {time.perf_counter() - started:.1f} s", flush=True)
     engine.dispose()
 
 
@@ -243,8 +262,10 @@ def main() -> None:
             body = profiles.build_profile(session, SYSTEM, project_id, by=by, replicates=args.replicates)
             elapsed = time.perf_counter() - started
             size = len(json.dumps(body))
+            top = body["overall"]["top_sources"]["attribution"]
             print(f"profile by {by:9}: {elapsed:.2f} s, {len(body['groups'])} groups, {len(body['figures'])} figures, "
-                  f"JSON {size / 1e6:.2f} MB, peak RSS {_rss_mib():.0f} MiB (before: {baseline:.0f} MiB)", flush=True)
+                  f"JSON {size / 1e6:.2f} MB, peak RSS {_rss_mib():.0f} MiB (before: {baseline:.0f} MiB); "
+                  f"{top['cited']} sources cited, the top one in {top['share'][0]:.1%} of the attributions", flush=True)
         started = time.perf_counter()
         profiles.build_profile(session, SYSTEM, project_id, by="outlet", replicates=args.replicates,
                                compare=["Dawn", "Reuters"])
@@ -257,7 +278,7 @@ def main() -> None:
             timings.append(time.perf_counter() - started)
         print(f"profile by outlet from the cache: median {statistics.median(timings) * 1000:.0f} ms", flush=True)
     engine.dispose()
-    for query in ("", "?by=month", "?by=document"):
+    for query in ("", "?by=month", "?by=annotator", "?by=document", "?by=document&page=40&a=7&b=1999"):
         timings = time_page(url, project_id, query)
         print(f"page /profile{query or ''} from the cache: median {statistics.median(timings) * 1000:.0f} ms, "
               f"max {max(timings) * 1000:.0f} ms", flush=True)

@@ -21,6 +21,7 @@ from annotator.profiles import (
     Article,
     AttributionRow,
     CueRow,
+    Entity,
     LabelRow,
     ProfileData,
     Reading,
@@ -120,11 +121,13 @@ def test_cue_words_are_compared_lower_cased_without_surrounding_punctuation():
 
 
 def test_the_catalogue_reads_the_codebook():
-    figures = profiles.figure_catalogue(CODEBOOK, ["said", "told"])
+    figures = profiles.figure_catalogue(CODEBOOK, ["said", "told"], ("female", "male"))
     keys = [f.key for f in figures]
-    assert keys[:2] == ["attribution/per_1000_words", "attribution/sources_per_article"]
-    assert keys[2:7] == [f"attribution/attribute/source_kind/{v}" for v in
-                         ("person", "organisation", "media_outlet", "document", "unspecified_group")]
+    assert keys[:7] == ["attribution/per_1000_words", "attribution/sources_per_article", "attribution/mentions_per_source",
+                        "attribution/linked_mentions", "attribution/gender_recorded", "attribution/source_gender/female",
+                        "attribution/source_gender/male"]
+    assert keys[7:12] == [f"attribution/attribute/source_kind/{v}" for v in
+                          ("person", "organisation", "media_outlet", "document", "unspecified_group")]
     assert [k for k in keys if k.startswith("attribution/cue")] == ["attribution/cue/said", "attribution/cue/told",
                                                                      "attribution/cue_other"]
     assert "loaded_language/label/DOUBT" in keys and "loaded_language/attribute/voice/attributed" in keys
@@ -137,6 +140,15 @@ def test_the_catalogue_reads_the_codebook():
     rate = figures[keys.index("loaded_language/label/DOUBT")]
     assert (rate.kind, rate.numerator, rate.denominator, rate.per) == ("per_1000_words", "loaded_language/label/DOUBT",
                                                                        "words", 1000)
+    mentions = figures[keys.index("attribution/mentions_per_source")]
+    assert (mentions.kind, mentions.numerator, mentions.denominator, mentions.undefined) == (
+        "per_source", "attribution/mentions", "attribution/sources", "no sources")
+    female = figures[keys.index("attribution/source_gender/female")]
+    assert (female.section, female.numerator, female.denominator, female.undefined) == (
+        "attribution/source_gender", "attribution/source_gender/female", "attribution/gendered",
+        "no linked person source with a gender recorded")
+    # Without genders to count by, no figure by gender.
+    assert not any("gender" in f.key for f in profiles.figure_catalogue(CODEBOOK, []))
 
 
 def test_a_codebook_naming_two_figures_alike_is_refused():
@@ -353,12 +365,126 @@ def test_groups_are_found_by_key_or_label():
 def test_an_empty_project_is_all_undefined_and_valid_json():
     profile = profiles.profile(ProfileData([ARTICLES[0]], []), CODEBOOK, replicates=100)
     assert profile["counts"]["documents"] == 0 and profile["counts"]["left_out"] == 1 and profile["groups"] == []
-    assert set(profile["overall"]["undefined"]) == {"no words", "no articles", "no attribution with a source kind",
+    assert set(profile["overall"]["undefined"]) == {"no words", "no articles", "no sources", "no source mentions",
+                                                    "no attribution with a source kind",
                                                     "no attribution with an identification", "no attribution with a cue type",
                                                     "no attribution with a quote type", "no cue",
                                                     "no sentence with a claim type value", "no sentence with a check-worthy value"}
     json.dumps(profile, allow_nan=False)
     json.dumps(profiles.profile(DATA, CODEBOOK, replicates=50, compare=("Dawn", "ARY News")), allow_nan=False)
+
+
+# -- sources and entities ---------------------------------------------------------------------------------
+
+# Three articles of 100 words: A and B from Dawn, C from ARY News. A is adjudicated (gold) and also
+# read by 10 and 11; B by 10 and 11 (a half each); C by 10 alone.
+ENTITIES = {1: Entity(1, "Maulana Fazlur Rehman", "person", "named", "male"), 2: Entity(2, "Aslam Ghauri", "person", "named"),
+            3: Entity(3, "Police", "organisation", "role_only"), 4: Entity(4, "Maryam Nawaz", "person", "named", "female")}
+LINKED = ProfileData(
+    [Article(1, "A", "Dawn", None, 100), Article(2, "B", "Dawn", None, 100), Article(3, "C", "ARY News", None, 100)],
+    [Reading(1, GOLD), Reading(1, 10), Reading(1, 11), Reading(2, 10), Reading(2, 11), Reading(3, 10)],
+    attributions=[attribution(1, GOLD, 3), attribution(1, 10, 2), attribution(1, 11, 1), attribution(2, 10, 4),
+                  attribution(2, 11, 2), attribution(3, 10, 2)],
+    sources=[
+        # gold: Rehman named and then "he" (two mentions of entity 1, two attributions), one source not linked
+        SourceRow(1, GOLD, RELATION, 2, 1, 2), SourceRow(1, GOLD, RELATION, 1, None, 1),
+        SourceRow(1, 10, RELATION, 1, 1, 1), SourceRow(1, 10, RELATION, 1, 3, 1),  # in the spread only
+        SourceRow(1, 11, RELATION, 1, None, 1),
+        SourceRow(2, 10, RELATION, 1, 1, 2),  # one mention, the source of two attributions
+        SourceRow(2, 10, RELATION, 1, 2, 1), SourceRow(2, 10, RELATION, 1, 4, 1),
+        SourceRow(2, 11, RELATION, 1, 1, 1), SourceRow(2, 11, RELATION, 1, None, 1),
+        SourceRow(3, 10, RELATION, 2, 3, 2),
+    ],
+    names={10: "zoe", 11: "adam"}, entities=ENTITIES, genders=("female", "male", "non_binary"),
+)
+
+
+@pytest.fixture(scope="module")
+def linked() -> dict:
+    return profiles.profile(LINKED, CODEBOOK, by="outlet", replicates=0)
+
+
+def test_distinct_sources_mentions_and_gender_by_hand(linked):
+    dawn, ary = groups(linked)["Dawn"], groups(linked)["ARY News"]
+    # Sources: A gold 1 entity + 1 unlinked = 2; B: 10 has 3 entities, 11 1 entity + 1 unlinked: (3 + 2) / 2.
+    sources = index(linked, "attribution/sources_per_article")
+    assert (dawn["numerator"][sources], dawn["denominator"][sources]) == (4.5, 2.0)
+    # Mentions: A gold 3; B (3 + 2) / 2.
+    mentions = index(linked, "attribution/mentions_per_source")
+    assert (dawn["numerator"][mentions], dawn["denominator"][mentions]) == (5.5, 4.5)
+    assert ary["value"][mentions] == 2.0  # two mentions of the police, one source
+    linked_share = index(linked, "attribution/linked_mentions")
+    assert (dawn["numerator"][linked_share], dawn["denominator"][linked_share]) == (4.0, 5.5)
+    # Person sources: A gold Rehman (male); B: 10 Rehman, Ghauri (no gender), Nawaz (female), 11 Rehman.
+    recorded = index(linked, "attribution/gender_recorded")
+    assert (dawn["numerator"][recorded], dawn["denominator"][recorded]) == (2.5, 3.0)
+    assert value(linked, dawn, "attribution/source_gender/male") == pytest.approx(2 / 2.5)
+    assert value(linked, dawn, "attribution/source_gender/female") == pytest.approx(0.5 / 2.5)
+    assert value(linked, dawn, "attribution/source_gender/non_binary") == 0.0
+    # ARY News cites the police only: no person source, so no gender share, and the reason.
+    assert ary["undefined"][recorded] == "no linked person source"
+    assert ary["undefined"][index(linked, "attribution/source_gender/male")] == \
+        "no linked person source with a gender recorded"
+
+
+def _top(group: dict) -> list[tuple]:
+    top = group["top_sources"][RELATION]
+    return list(zip(top["entity"], top["citations"], top["articles"], top["share"]))
+
+
+def _rows(*expected: tuple) -> list:
+    return [pytest.approx(row) for row in expected]
+
+
+def test_top_quoted_sources_per_group_by_hand(linked):
+    dawn, ary, overall = groups(linked)["Dawn"], groups(linked)["ARY News"], linked["overall"]
+    # Dawn's attributions: A gold 3, B (4 + 2) / 2 = 3. Rehman: A gold 2, B 10 2 / 2 and 11 1 / 2;
+    # Ghauri and Nawaz a half each (tied: by name). The police are cited in A by 10 only: not in the headline.
+    assert dawn["top_sources"][RELATION]["attributions"] == 6.0 and dawn["top_sources"][RELATION]["cited"] == 3
+    assert _top(dawn) == _rows((1, 3.5, 2.0, 3.5 / 6), (2, 0.5, 0.5, 0.5 / 6), (4, 0.5, 0.5, 0.5 / 6))
+    assert _top(ary) == [(3, 2.0, 1.0, 1.0)]
+    assert [row[0] for row in _top(overall)] == [1, 3, 2, 4]
+    assert _top(overall)[0] == pytest.approx((1, 3.5, 2.0, 3.5 / 8))
+    # The annotators' own shares on Dawn's articles (A included): 10 cites Rehman 3 times in 6
+    # attributions, 11 once in 3; Ghauri: 10 1 of 6, 11 none of 3.
+    spread = dawn["top_sources"][RELATION]["spread"]
+    assert (spread["low"], spread["high"], spread["annotators"]) == (
+        pytest.approx([1 / 3, 0.0, 0.0]), pytest.approx([1 / 2, 1 / 6, 1 / 6]), [2, 2, 2])
+    # ARY News: only 10 has attributions there.
+    assert ary["top_sources"][RELATION]["spread"]["undefined"] == [FEWER_THAN_TWO_ANNOTATORS]
+    # The registry of the entities listed, by name.
+    assert [entity["name"] for entity in linked["sources"]] == ["Aslam Ghauri", "Maryam Nawaz", "Maulana Fazlur Rehman", "Police"]
+    assert linked["sources"][1] == {"id": 4, "name": "Maryam Nawaz", "kind": "person", "anonymity": "named", "gender": "female"}
+
+
+def test_top_quoted_sources_by_annotator_and_the_limit():
+    readers = groups(profiles.profile(LINKED, CODEBOOK, by="annotator", replicates=0))
+    # zoe (10): Rehman 1 + 2 and the police 1 + 2, each in two articles: tied, by name.
+    assert _top(readers["zoe"]) == _rows((1, 3.0, 2.0, 3 / 8), (3, 3.0, 2.0, 3 / 8), (2, 1.0, 1.0, 1 / 8),
+                                         (4, 1.0, 1.0, 1 / 8))
+    assert readers["zoe"]["top_sources"][RELATION]["spread"]["undefined"] == [profiles.ONE_READER] * 4
+    assert _top(readers["gold"]) == [(1, 2.0, 1.0, 2 / 3)]
+    many = ProfileData([Article(1, "A", "Dawn", None, 100)], [Reading(1, 10)], attributions=[attribution(1, 10, 30)],
+                       sources=[SourceRow(1, 10, RELATION, 1, entity, 30 - entity) for entity in range(1, 13)])
+    top = profiles.profile(many, CODEBOOK, replicates=0)["overall"]["top_sources"][RELATION]
+    assert top["cited"] == 12 and top["entity"] == list(range(1, profiles.TOP_SOURCES + 1))
+    assert top["spread"]["undefined"][0] == FEWER_THAN_TWO_ANNOTATORS
+
+
+def test_top_quoted_sources_in_the_csv_and_html():
+    profile = _with_project(profiles.profile(LINKED, CODEBOOK, by="outlet", replicates=0))
+    rows = list(csv.DictReader(io.StringIO("".join(render.profile_csv(profile, {10: "a-zoe", 11: "a-adam"})))))
+    top = [r for r in rows if r["scope"] == "top source" and r["group"] == "Dawn"]
+    assert [(r["rank"], r["entity_id"], r["entity_name"], r["entity_kind"], r["entity_gender"]) for r in top] == [
+        ("1", "1", "Maulana Fazlur Rehman", "person", "male"), ("2", "2", "Aslam Ghauri", "person", ""),
+        ("3", "4", "Maryam Nawaz", "person", "female")]
+    assert (float(top[0]["value"]), float(top[0]["numerator"]), float(top[0]["denominator"]), float(top[0]["articles"])) == (
+        pytest.approx(3.5 / 6), 3.5, 6.0, 2.0)
+    assert (float(top[0]["spread_low"]), float(top[0]["spread_high"])) == pytest.approx((1 / 3, 1 / 2))
+    assert all(r["entity_id"] == "" for r in rows if r["scope"] != "top source")
+    html = render.profile_html(profile, {10: "a-zoe", 11: "a-adam"})
+    assert "Attribution: top quoted sources" in html and "Maulana Fazlur Rehman" in html
+    assert "33.3% – 50.0% (2 annotators)" in html and "no attribution cites a linked source" not in html
 
 
 # -- charts ------------------------------------------------------------------------------------------------
@@ -427,6 +553,7 @@ def test_the_csv_has_a_row_per_group_figure_and_annotator():
                      and r["figure"] == "claim_type/value/event")
     assert (undefined["value"], undefined["undefined"]) == ("", "no sentence with a claim type value")
     assert {r["annotator"] for r in rows if r["scope"].endswith("annotator")} == {"a-zoe", "a-adam"}
+    assert all(None not in r and None not in r.values() for r in rows)  # every row as wide as the header
 
 
 def test_labels_that_look_like_formulas_are_neutralised_in_the_csv():

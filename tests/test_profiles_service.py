@@ -296,18 +296,19 @@ def test_the_cache_serves_until_the_annotations_change(session, world):
 # -- the same figures from the CSV exports -----------------------------------------------------------
 
 
-def _csv(session, project_id: int, name: str, *, gold: bool) -> list[dict]:
+def export_rows(session, project_id: int, name: str, *, gold: bool) -> list[dict]:
     records = exports.document_records(session, SYSTEM, project_id, secret_key="k", usernames=True, gold=gold)
     text = b"".join(exporters.stream(name, records, records.codebook)).decode("utf-8")
     return list(csv.DictReader(io.StringIO(text)))
 
 
-def _counts_from_exports(session, project_id: int) -> tuple[dict, dict, dict]:
+def counts_from_exports(session, project_id: int) -> tuple[dict, dict, dict]:
     """Per reading (document id, reader), the counts the figures are made of, read from the span
     and sentence CSV exports of the annotators and of gold; which readings are finished (the
     sentences CSV's status, and gold's documents), and each document's words and outlet."""
-    spans = _csv(session, project_id, "csv", gold=False) + _csv(session, project_id, "csv", gold=True)
-    sentences = _csv(session, project_id, "sentences-csv", gold=False) + _csv(session, project_id, "sentences-csv", gold=True)
+    spans = export_rows(session, project_id, "csv", gold=False) + export_rows(session, project_id, "csv", gold=True)
+    sentences = (export_rows(session, project_id, "sentences-csv", gold=False)
+                 + export_rows(session, project_id, "sentences-csv", gold=True))
     finished = {(int(r["document_id"]), r["annotator"]) for r in sentences if r["status"] == "done"}
     documents: dict[int, dict] = {}
     for r in sentences:
@@ -344,11 +345,9 @@ def _counts_from_exports(session, project_id: int) -> tuple[dict, dict, dict]:
     return counts, finished, documents
 
 
-def test_the_figures_equal_counts_from_the_csv_exports(session, world):
-    project_id = world["project"].id
-    counts, finished, documents = _counts_from_exports(session, project_id)
-    # The rule, applied to the exported rows: gold where a document has it, else each finished
-    # annotator with weight 1/k.
+def weights_from_exports(finished: set, documents: dict) -> dict[tuple, float]:
+    """The rule, applied to the exported rows: gold where a document has it, else each finished
+    annotator with weight 1/k; per reading (document id, reader)."""
     weights: dict[tuple, float] = {}
     for document in documents:
         if (document, "gold") in finished:
@@ -356,6 +355,13 @@ def test_the_figures_equal_counts_from_the_csv_exports(session, world):
         else:
             readers = [reader for d, reader in finished if d == document and reader != "gold"]
             weights.update({(document, reader): 1 / len(readers) for reader in readers})
+    return weights
+
+
+def test_the_figures_equal_counts_from_the_csv_exports(session, world):
+    project_id = world["project"].id
+    counts, finished, documents = counts_from_exports(session, project_id)
+    weights = weights_from_exports(finished, documents)
     by_outlet: dict[str, dict] = defaultdict(lambda: defaultdict(float))
     for (document, reader), weight in weights.items():
         total = by_outlet[documents[document]["outlet"]]

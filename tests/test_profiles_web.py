@@ -61,6 +61,9 @@ def test_the_page_shows_figures_charts_and_no_inline_style(world):
     assert "Breakdown: Attribution: source kind" in page
     assert 'class="seg-0"' in page
     assert "undefined — no sentence with a check-worthy value" in page
+    # No source is linked to the registry: a note instead of the table of top quoted sources.
+    assert "no counted attribution cites a source linked to the project's registry" in page
+    assert '<table class="profile-sources">' not in page
     assert "<td class=\"value\"><span class=\"figure-value\">57.1%</span>" in page  # Dawn: anonymous 2 of 3.5
     for bad in ("style=", "<style", "<script", " onclick="):
         assert bad not in page, bad

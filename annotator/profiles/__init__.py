@@ -6,13 +6,14 @@ records, annotator/web/profiles.py shows them). Every figure is defined in docs/
 records    the records a profile is computed from: articles, finished readings, annotation rows
 catalogue  the figures, read off the codebook: each a ratio of two summed counts
 compute    the profile: weighted counts per group, bootstrap intervals over articles, the
-           spread across annotators, the difference between two groups
+           spread across annotators, each group's top quoted sources, the difference between
+           two groups
 charts     coordinates of the server-drawn SVG charts
 render     the downloads: JSON, CSV, one self-contained HTML file
 """
 
 from .catalogue import MAX_CUE_WORDS, FigureDefinition, cue_word, figure_catalogue
-from .compute import FORMAT, ONE_READER, UNDEFINED_IN_A_GROUP, UnknownGroup, find_group, group_seed, profile
+from .compute import FORMAT, ONE_READER, TOP_SOURCES, UNDEFINED_IN_A_GROUP, UnknownGroup, find_group, group_seed, profile
 from .records import (
     GOLD,
     GROUPINGS,
@@ -20,6 +21,7 @@ from .records import (
     Article,
     AttributionRow,
     CueRow,
+    Entity,
     LabelRow,
     ProfileData,
     Reading,
@@ -38,12 +40,14 @@ __all__ = [
     "Article",
     "AttributionRow",
     "CueRow",
+    "Entity",
     "FigureDefinition",
     "LabelRow",
     "ProfileData",
     "Reading",
     "SourceRow",
     "SpanRow",
+    "TOP_SOURCES",
     "UnknownGroup",
     "cue_word",
     "figure_catalogue",

@@ -27,7 +27,7 @@ class FigureDefinition(NamedTuple):
     section: str  # the key of the figures shown together: "attribution/attribute/identification"
     section_title: str  # "Attribution: identification"
     title: str  # "anonymous"
-    kind: str  # "per_1000_words", "per_article" or "share"
+    kind: str  # "per_1000_words", "per_article", "per_source" or "share"
     numerator: str  # a column
     denominator: str  # a column
     per: int  # 1000 for a rate per 1,000 words, else 1
@@ -87,18 +87,43 @@ def _span_attributes(layer) -> list[Attribute]:
     return list(found.values())
 
 
-def figure_catalogue(codebook: Codebook, cue_words: Sequence[str]) -> list[FigureDefinition]:
-    """Every figure, in the order the pages list them: per relation, its rate, sources per
-    article, each attribute's shares and the cue words' shares; per span layer no relation
-    uses, its rate, per label and per attribute value; per choice layer, each value's share."""
+def _source_figures(name: str, title: str, genders: Sequence[str]) -> list[FigureDefinition]:
+    """A relation's sources: distinct sources per article, mentions per source, the mentions
+    linked to an entity, the linked person sources with a gender recorded, and those by gender
+    (docs/profiles.md, "Sources and entities")."""
+    figures = [
+        FigureDefinition(f"{name}/sources_per_article", name, title, "distinct sources per article", "per_article",
+                         f"{name}/sources", ARTICLES, 1, "per article", "no articles"),
+        FigureDefinition(f"{name}/mentions_per_source", name, title, "mentions per source", "per_source",
+                         f"{name}/mentions", f"{name}/sources", 1, "per distinct source", "no sources"),
+        FigureDefinition(f"{name}/linked_mentions", name, title, "mentions linked to an entity", "share",
+                         f"{name}/linked_mentions", f"{name}/mentions", 1, "share of the source mentions",
+                         "no source mentions"),
+    ]
+    if genders:
+        figures.append(FigureDefinition(f"{name}/gender_recorded", name, title, "person sources with a gender recorded",
+                                        "share", f"{name}/gendered", f"{name}/persons", 1,
+                                        "share of the linked person sources", "no linked person source"))
+        section = f"{name}/source_gender"
+        figures += _shares(section, f"{title}: gender of linked person sources", f"{name}/gendered",
+                           "share of the linked person sources with a gender recorded",
+                           "no linked person source with a gender recorded",
+                           [(f"{section}/{gender}", humane(gender)) for gender in genders])
+    return figures
+
+
+def figure_catalogue(codebook: Codebook, cue_words: Sequence[str], genders: Sequence[str] = ()) -> list[FigureDefinition]:
+    """Every figure, in the order the pages list them: per relation, its rate, its sources
+    (distinct per article, mentions per source, linked, by gender when ``genders`` are given),
+    each attribute's shares and the cue words' shares; per span layer no relation uses, its
+    rate, per label and per attribute value; per choice layer, each value's share."""
     figures: list[FigureDefinition] = []
     related = {relation.layer for relation in codebook.relations}
     for relation in codebook.relations:
         name, title = relation.name, relation.title
         figures += _rates(name, title, [(f"{name}/per_1000_words", "per 1,000 words", f"{name}/units")])
         if any(role.name == SOURCE_ROLE for role in relation.roles):
-            figures.append(FigureDefinition(f"{name}/sources_per_article", name, title, "sources per article",
-                                            "per_article", f"{name}/sources", ARTICLES, 1, "per article", "no articles"))
+            figures += _source_figures(name, title, genders)
         for attribute in relation.attributes:
             section = f"{name}/attribute/{attribute.name}"
             figures += _shares(section, f"{title}: {humane(attribute.name)}", section,

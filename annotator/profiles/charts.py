@@ -12,6 +12,7 @@ from collections.abc import Sequence
 ROW_WIDTH, ROW_HEIGHT, PAD = 320, 34, 8
 SERIES_WIDTH, SERIES_HEIGHT, SERIES_LEFT, SERIES_BOTTOM, SERIES_TOP = 720, 240, 52, 34, 12
 SEGMENTS = 10  # breakdown colours: seg-0 .. seg-9 in profiles.css, then again
+SHARE_WIDTH = 100  # a share's bar in the table of top quoted sources
 
 
 def format_value(value: float | None, kind: str) -> str:
@@ -19,6 +20,19 @@ def format_value(value: float | None, kind: str) -> str:
     if value is None:
         return "—"
     return f"{100 * value:.1f}%" if kind == "share" else f"{value:.2f}"
+
+
+def format_count(value: float | None) -> str:
+    """A weighted count (attributions, articles: halves where two annotators read an article):
+    up to two decimals, without trailing zeros."""
+    if value is None:
+        return "—"
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def share_bar(share: float | None) -> float:
+    """The length of a share's bar in a table, 0–SHARE_WIDTH."""
+    return 0.0 if share is None else round(min(max(share, 0.0), 1.0) * SHARE_WIDTH, 1)
 
 
 def format_difference(value: float | None, kind: str) -> str:

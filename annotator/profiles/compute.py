@@ -26,7 +26,7 @@ from __future__ import annotations
 import zlib
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -34,11 +34,12 @@ from ..agreement.bootstrap import DEFAULT_REPLICATES, DEFAULT_SEED, MIN_DOCUMENT
 from ..agreement.results import FEWER_THAN_TWO_ANNOTATORS, NO_DEFINED_RESAMPLE, TOO_FEW_DOCUMENTS
 from ..codebook import Codebook
 from .catalogue import ARTICLES, WORDS, FigureDefinition, columns, cue_word, figure_catalogue, top_cue_words
-from .records import GOLD, GROUPINGS, ProfileData, Reader
+from .records import GOLD, GROUPINGS, PERSON, Entity, ProfileData, Reader
 
 FORMAT = 1
 ONE_READER = "each group is one reader's"  # no spread across annotators within a group
 UNDEFINED_IN_A_GROUP = "undefined in a group"
+TOP_SOURCES = 10  # the entities a group's table of top quoted sources lists
 NO_DATE, NO_OUTLET = "(no date)", "(no outlet)"
 
 
@@ -140,21 +141,40 @@ def reading_counts(data: ProfileData, codebook: Codebook, column: Mapping[str, i
 
     reduce(data.labels, label_key, label_columns)
 
-    # Sources: distinct per reading, by entity where linked, else each span its own.
-    sources: dict[tuple[int, str], float] = {}
-    entities: dict[tuple[int, str], set] = {}
+    # Sources: distinct per reading, one per entity where linked, else each span its own; linked
+    # person sources by the gender recorded (docs/profiles.md, "Sources and entities").
+    targets, rows, amounts = [], [], []
+
+    def add(reading: int, name: str, amount: float) -> None:
+        targets.append(column[name])
+        rows.append(reading)
+        amounts.append(amount)
+
+    linked: dict[tuple[int, str], set[int]] = {}
     for row in data.sources:
         reading = reading_index.get((row.document, row.reader))
         if reading is None or f"{row.relation}/sources" not in column:
             continue
+        add(reading, f"{row.relation}/mentions", row.spans)
         if row.entity is None:
-            sources[(reading, row.relation)] = sources.get((reading, row.relation), 0) + row.spans
+            add(reading, f"{row.relation}/sources", row.spans)
         else:
-            entities.setdefault((reading, row.relation), set()).add(row.entity)
-    for (reading, relation), linked in entities.items():
-        sources[(reading, relation)] = sources.get((reading, relation), 0) + len(linked)
-    for (reading, relation), count in sources.items():
-        counts[reading, column[f"{relation}/sources"]] += count
+            add(reading, f"{row.relation}/linked_mentions", row.spans)
+            linked.setdefault((reading, row.relation), set()).add(row.entity)
+    for (reading, relation), entities in linked.items():
+        add(reading, f"{relation}/sources", len(entities))
+        if f"{relation}/persons" not in column:
+            continue
+        for entity in entities:
+            record = data.entities.get(entity)
+            if record is None or record.kind != PERSON:
+                continue
+            add(reading, f"{relation}/persons", 1)
+            if f"{relation}/source_gender/{record.gender}" in column:  # a gender recorded, one of data.genders
+                add(reading, f"{relation}/gendered", 1)
+                add(reading, f"{relation}/source_gender/{record.gender}", 1)
+    if rows:
+        np.add.at(counts, (np.array(rows), np.array(targets)), np.array(amounts, dtype=np.float64))
     return counts
 
 
@@ -206,6 +226,22 @@ def group_seed(seed: int, key: str) -> int:
     return (seed + zlib.crc32(key.encode("utf-8"))) % 2**32
 
 
+def spread(values: np.ndarray | None, n: int) -> dict:
+    """The range of the annotators' own values (``values``, (annotators, n)) of n figures where at
+    least two are defined; None: the groups are readers, with no spread of their own."""
+    if values is None:
+        return {"low": [None] * n, "high": [None] * n, "annotators": [0] * n, "undefined": [ONE_READER] * n}
+    finite = np.isfinite(values)
+    defined = finite.sum(axis=0)
+    enough = (defined >= 2).tolist()
+    low = np.min(np.where(finite, values, np.inf), axis=0, initial=np.inf).tolist()
+    high = np.max(np.where(finite, values, -np.inf), axis=0, initial=-np.inf).tolist()
+    return {"low": [v if e else None for v, e in zip(low, enough)],
+            "high": [v if e else None for v, e in zip(high, enough)],
+            "annotators": defined.tolist(),
+            "undefined": [None if e else FEWER_THAN_TWO_ANNOTATORS for e in enough]}
+
+
 class _Group:
     """One group: its articles' weighted counts (rows), and each annotator's own sums."""
 
@@ -250,20 +286,7 @@ class _Profile:
         return self.measure.values(group.annotator_sums)
 
     def spread(self, values: np.ndarray | None) -> dict:
-        """The range of the annotators' own figures (``values``, (annotators, figures)) where at
-        least two are defined; None: the groups are readers, with no spread of their own."""
-        n = len(self.figures)
-        if values is None:
-            return {"low": [None] * n, "high": [None] * n, "annotators": [0] * n, "undefined": [ONE_READER] * n}
-        finite = np.isfinite(values)
-        defined = finite.sum(axis=0)
-        enough = (defined >= 2).tolist()
-        low = np.min(np.where(finite, values, np.inf), axis=0, initial=np.inf).tolist()
-        high = np.max(np.where(finite, values, -np.inf), axis=0, initial=-np.inf).tolist()
-        return {"low": [v if e else None for v, e in zip(low, enough)],
-                "high": [v if e else None for v, e in zip(high, enough)],
-                "annotators": defined.tolist(),
-                "undefined": [None if e else FEWER_THAN_TWO_ANNOTATORS for e in enough]}
+        return spread(values, len(self.figures))
 
     def group_json(self, group: _Group, seed: int) -> dict:
         sums = group.rows.sum(axis=0)
@@ -318,6 +341,118 @@ class _Profile:
         }
 
 
+# -- top quoted sources ------------------------------------------------------------------------------
+
+
+class _Citations(NamedTuple):
+    """A relation's linked sources: one row per reading and entity, with the reading's
+    attributions citing the entity; entities by position in ``ids`` (ordered by name)."""
+
+    reading: np.ndarray
+    entity: np.ndarray
+    count: np.ndarray
+    ids: list[int]
+
+
+def _citations(data: ProfileData, relation: str, reading_index: Mapping[tuple[int, Reader], int]) -> _Citations:
+    found: dict[tuple[int, int], int] = {}
+    for row in data.sources:
+        if row.entity is None or row.relation != relation:
+            continue
+        reading = reading_index.get((row.document, row.reader))
+        if reading is not None:
+            found[(reading, row.entity)] = found.get((reading, row.entity), 0) + row.attributions
+    ids = sorted({entity for _, entity in found}, key=lambda e: (_entity(data, e).name.casefold(), e))
+    position = {entity: i for i, entity in enumerate(ids)}
+    return _Citations(np.array([r for r, _ in found], dtype=np.int64),
+                      np.array([position[e] for _, e in found], dtype=np.int64),
+                      np.array(list(found.values()), dtype=np.float64), ids)
+
+
+def _entity(data: ProfileData, entity: int) -> Entity:
+    """The entity's record; an entity the data does not describe is named by its id."""
+    return data.entities.get(entity) or Entity(entity, str(entity))
+
+
+def _ranked(cited: _Citations, group: np.ndarray, weight: np.ndarray, totals: np.ndarray,
+            annotator: np.ndarray | None, annotator_totals: np.ndarray | None, limit: int = TOP_SOURCES) -> list[dict]:
+    """Each group's most cited entities (docs/profiles.md, "Top quoted sources"), as JSON.
+
+    ``group``: the group each reading counts in (-1: none); ``weight``: its headline weight;
+    ``totals``: each group's attributions (weighted), the shares' denominator. ``annotator``:
+    the annotator whose own readings each reading is (-1: gold), ``annotator_totals``:
+    (annotators, groups) their own attributions; None when each group is one reader's."""
+    n_groups, n_entities = len(totals), max(len(cited.ids), 1)
+    reading = cited.reading
+    headline = (group[reading] >= 0) & (weight[reading] > 0)
+    keys, inverse = np.unique(group[reading[headline]] * n_entities + cited.entity[headline], return_inverse=True)
+    citations = np.bincount(inverse, weights=(weight[reading] * cited.count)[headline], minlength=len(keys))
+    articles = np.bincount(inverse, weights=weight[reading[headline]], minlength=len(keys))
+    in_group, entity = keys // n_entities, keys % n_entities
+    # By group; the most cited first, then the most articles, then by name (entities are numbered by name).
+    order = np.lexsort((entity, -articles, -citations, in_group))
+    in_group, entity, citations, articles = in_group[order], entity[order], citations[order], articles[order]
+    starts = np.searchsorted(in_group, np.arange(n_groups))
+    ends = np.searchsorted(in_group, np.arange(n_groups), side="right")
+    top = np.arange(len(in_group)) - starts[in_group] < limit
+    shares = np.divide(citations, totals[in_group], out=np.full(len(in_group), np.nan), where=totals[in_group] > 0)
+
+    own_shares = None
+    if annotator is not None:
+        # Each annotator's own share of each top entity: their citations of it over their
+        # attributions in the group (weight 1 each), NaN where they have none there.
+        mine = (annotator[reading] >= 0) & (group[reading] >= 0)
+        own_keys = (annotator[reading[mine]] * n_groups + group[reading[mine]]) * n_entities + cited.entity[mine]
+        own_keys, own_inverse = np.unique(own_keys, return_inverse=True)
+        own_citations = np.bincount(own_inverse, weights=cited.count[mine], minlength=len(own_keys))
+        own_shares = np.full((annotator_totals.shape[0], len(in_group)), np.nan)
+        for k in range(annotator_totals.shape[0]):
+            wanted = ((k * n_groups + in_group) * n_entities + entity)[top]
+            at = np.minimum(np.searchsorted(own_keys, wanted), max(len(own_keys) - 1, 0))
+            found = np.where(own_keys[at] == wanted, own_citations[at], 0.0) if len(own_keys) else np.zeros(len(wanted))
+            denominator = annotator_totals[k, in_group[top]]
+            own_shares[k, top] = np.divide(found, denominator, out=np.full(len(wanted), np.nan), where=denominator > 0)
+
+    laid = []
+    for g in range(n_groups):
+        rows = slice(starts[g], min(ends[g], starts[g] + limit))
+        laid.append({
+            "attributions": float(totals[g]),
+            "cited": int(ends[g] - starts[g]),
+            "entity": [cited.ids[e] for e in entity[rows].tolist()],
+            "citations": citations[rows].tolist(),
+            "articles": articles[rows].tolist(),
+            "share": _numbers(shares[rows]),
+            "spread": spread(None if own_shares is None else own_shares[:, rows], rows.stop - rows.start),
+        })
+    return laid
+
+
+def _top_sources(data: ProfileData, codebook: Codebook, column: Mapping[str, int], counts: np.ndarray,
+                 reading_index: Mapping[tuple[int, Reader], int], result: dict, own_annotator: np.ndarray,
+                 overall: tuple, grouped: tuple) -> list[dict]:
+    """Set the ``top_sources`` of All articles and of every group in ``result``, per relation with
+    sources; the entities they list, by name. ``overall``, ``grouped``: the group each reading
+    counts in, the weight it counts with, and the annotators' own sums (annotators, groups,
+    columns) or None when each group is one reader's."""
+    listed: set[int] = set()
+    for group in [result["overall"], *result["groups"]]:
+        group["top_sources"] = {}
+    for relation in codebook.relations:
+        if f"{relation.name}/sources" not in column:
+            continue
+        cited = _citations(data, relation.name, reading_index)
+        units = column[f"{relation.name}/units"]
+        for groups, (group_of_reading, group_weight, own_sums) in (([result["overall"]], overall), (result["groups"], grouped)):
+            totals = np.bincount(group_of_reading, weights=group_weight * counts[:, units], minlength=len(groups))
+            ranked = _ranked(cited, group_of_reading, group_weight, totals, None if own_sums is None else own_annotator,
+                             None if own_sums is None else own_sums[:, :, units])
+            for group, top in zip(groups, ranked):
+                group["top_sources"][relation.name] = top
+                listed.update(top["entity"])
+    return [_entity(data, entity)._asdict() for entity in sorted(listed, key=lambda e: (_entity(data, e).name.casefold(), e))]
+
+
 # -- groups -----------------------------------------------------------------------------------------
 
 
@@ -368,7 +503,7 @@ def profile(data: ProfileData, codebook: Codebook, *, by: str = "outlet", replic
     annotator_index = {reader: i for i, reader in enumerate(annotators)}
 
     cue_words = top_cue_words(row for row in data.cues if (row.document, row.reader) in reading_index)
-    figures = figure_catalogue(codebook, cue_words)
+    figures = figure_catalogue(codebook, cue_words, data.genders)
     column = columns(figures)
     counts = reading_counts(data, codebook, column, cue_words, reading_index)
     words = np.array([article.words for article in articles], dtype=np.float64)
@@ -403,6 +538,9 @@ def profile(data: ProfileData, codebook: Codebook, *, by: str = "outlet", replic
     if by == "annotator":
         readers = [*annotators, *([GOLD] if gold else [])]
         on_gold = np.array([d in gold for d, _ in readings], dtype=bool)
+        reader_index = {reader: i for i, reader in enumerate(readers)}
+        group_of_reading = np.array([reader_index[r] for _, r in readings], dtype=np.int64)
+        group_weight, own_sums = np.ones(len(readings)), None  # each reading counts once in its reader's group
         for reader in readers:
             mine = np.array([r == reader for _, r in readings], dtype=bool)
             label = GOLD if reader == GOLD else data.names.get(reader, str(reader))
@@ -416,7 +554,9 @@ def profile(data: ProfileData, codebook: Codebook, *, by: str = "outlet", replic
         group_of_doc = np.full(len(articles), -1, dtype=np.int64)
         for g, key_label in enumerate(ordered):
             group_of_doc[keyed[key_label]] = g
-        sums, documents = annotator_sums(group_of_doc[reading_doc], len(ordered))
+        group_of_reading, group_weight = group_of_doc[reading_doc], weight
+        sums, documents = annotator_sums(group_of_reading, len(ordered))
+        own_sums = sums
         gold_docs = np.zeros(len(articles), dtype=bool)
         gold_docs[[doc_index[d] for d in gold]] = True
         for g, (key, label) in enumerate(ordered):
@@ -437,6 +577,9 @@ def profile(data: ProfileData, codebook: Codebook, *, by: str = "outlet", replic
         "groups": [work.group_json(group, group_seed(seed, group.key)) for group in groups],
         "comparison": None,
     }
+    result["sources"] = _top_sources(data, codebook, column, counts, reading_index, result, own_annotator,
+                                     (np.zeros(len(readings), dtype=np.int64), weight, everyone_sums),
+                                     (group_of_reading, group_weight, own_sums))
     if compare:
         a, b = (find_group(result["groups"], wanted) for wanted in compare)
         by_key = {group.key: group for group in groups}

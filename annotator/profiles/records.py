@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 
 GOLD = "gold"  # the reader of an adjudicated document: its gold standard
 SOURCE_ROLE = "source"  # the relation role whose spans are the sources counted
+PERSON = "person"  # the entity kind (a value of the codebook's source_kind) whose sources are counted by gender
 GROUPINGS = ("outlet", "document", "month", "annotator")
 
 Reader = int | str  # an annotator's user id, or GOLD
@@ -47,18 +48,30 @@ class AttributionRow(NamedTuple):
 
 class SourceRow(NamedTuple):
     """How many distinct spans play the source role in the reading's attributions of a
-    relation, linked to ``entity`` (None: to no entity).
+    relation (its source *mentions*), linked to ``entity`` (None: to no entity), and how many
+    distinct attributions of the reading have one of them as their source (``attributions``:
+    the attributions citing the entity).
 
     Sources are counted distinct per reading: one per entity where spans are linked to source
-    entities (the source registry's nullable ``spans.entity_id``), else one per span. Until
-    that link exists every row has ``entity`` None and ``spans`` is the reading's number of
-    source spans."""
+    entities (the source registry's ``spans.entity_id``), else one per span."""
 
     document: int
     reader: Reader
     relation: str
     spans: int = 1
     entity: int | None = None
+    attributions: int = 1
+
+
+class Entity(NamedTuple):
+    """A source entity of the project's registry, as the profile names and counts it (fields as
+    people set them; None: not set)."""
+
+    id: int
+    name: str
+    kind: str | None = None
+    anonymity: str | None = None
+    gender: str | None = None
 
 
 class CueRow(NamedTuple):
@@ -98,7 +111,9 @@ class LabelRow(NamedTuple):
 @dataclass(frozen=True)
 class ProfileData:
     """Everything a profile is computed from. ``articles``: every document of the project (those
-    without a reading are counted as left out); ``names``: what annotator groups are called."""
+    without a reading are counted as left out); ``names``: what annotator groups are called;
+    ``entities``: the source entities the sources link to, by id; ``genders``: the genders an
+    entity may have recorded (each a figure; none: no figures by gender)."""
 
     articles: Sequence[Article]
     readings: Sequence[Reading]
@@ -108,3 +123,5 @@ class ProfileData:
     spans: Sequence[SpanRow] = ()
     labels: Sequence[LabelRow] = ()
     names: Mapping[Reader, str] = field(default_factory=dict)
+    entities: Mapping[int, Entity] = field(default_factory=dict)
+    genders: Sequence[str] = ()

@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping, Sequence
 
 from ..exporters.csv_spans import cell
 from . import charts
+from .catalogue import humane
 from .records import GOLD
 
 
@@ -121,13 +122,22 @@ def breakdown_chart(profile: dict, groups: Sequence[dict], section: dict) -> dic
     return charts.breakdown(rows, titles)
 
 
-def comparison_sections(profile: dict) -> list[dict]:
-    """The comparison's differences by section, each with its chart row."""
+def compared_groups(profile: dict) -> tuple[dict, dict] | None:
+    """The two groups the profile compares, from its groups (None: no comparison)."""
     comparison = profile.get("comparison")
     if not comparison:
-        return []
+        return None
     by_key = {group["key"]: group for group in profile["groups"]}
-    a, b = by_key.get(comparison["a"]), by_key.get(comparison["b"])
+    return by_key[comparison["a"]], by_key[comparison["b"]]
+
+
+def comparison_sections(profile: dict, compared: tuple[dict, dict] | None) -> list[dict]:
+    """The comparison's differences by section, each with its chart row; ``compared``: the two
+    groups compared (``compared_groups``)."""
+    comparison = profile.get("comparison")
+    if not comparison or not compared:
+        return []
+    a, b = compared
     laid = []
     for section in sections(profile):
         rows = []
@@ -138,7 +148,7 @@ def comparison_sections(profile: dict) -> list[dict]:
             same_sign = difference["spread_low"] is not None and (difference["spread_low"] > 0 or difference["spread_high"] < 0)
             rows.append(charts.difference({
                 **difference, "title": figure["title"], "kind": kind,
-                "a": figure_of(a, index)["value"] if a else None, "b": figure_of(b, index)["value"] if b else None,
+                "a": figure_of(a, index)["value"], "b": figure_of(b, index)["value"],
                 "verdict": verdict(difference, excludes_zero, same_sign), "text": _difference_text(difference, kind),
             }))
         laid.append({**section, "rows": rows})
@@ -178,6 +188,36 @@ def _difference_text(difference: dict, kind: str) -> str:
     return text
 
 
+def top_sources(profile: dict, groups: Sequence[dict]) -> list[dict]:
+    """The tables of top quoted sources, one per relation with sources: for All articles and each
+    of ``groups``, its most cited entities with their registry fields, the attributions and
+    articles citing them, their share of the group's attributions (and its bar) and the
+    annotators' range of that share, in words."""
+    registry = {entity["id"]: entity for entity in profile.get("sources") or ()}
+    titles = {figure["section"]: figure["section_title"] for figure in profile["figures"]}
+    tables = []
+    for relation in profile["overall"].get("top_sources") or {}:
+        laid = []
+        for group in [profile["overall"], *groups]:
+            top = group["top_sources"][relation]
+            spread = top["spread"]
+            sources = []
+            for i, entity in enumerate(top["entity"]):
+                share = top["share"][i]
+                if spread["low"][i] is not None:
+                    range_text = (f"{charts.format_value(spread['low'][i], 'share')} – "
+                                  f"{charts.format_value(spread['high'][i], 'share')} ({spread['annotators'][i]} annotators)")
+                else:
+                    range_text = f"undefined — {spread['undefined'][i]}"
+                sources.append({**registry.get(entity, {"id": entity, "name": str(entity)}), "rank": i + 1,
+                                "citations": top["citations"][i], "articles": top["articles"][i], "share": share,
+                                "bar": charts.share_bar(share), "range": range_text})
+            laid.append({"key": group["key"], "label": group["label"], "documents": group["documents"],
+                         "attributions": top["attributions"], "cited": top["cited"], "sources": sources})
+        tables.append({"relation": relation, "title": titles.get(relation, relation), "groups": laid})
+    return tables
+
+
 # -- the downloads --------------------------------------------------------------------------------
 
 
@@ -201,7 +241,9 @@ def profile_json(profile: dict, names: Mapping[int, str]) -> str:
 
 CSV_COLUMNS = ("scope", "group", "group_b", "label", "annotator", "figure", "section", "title", "kind", "value",
                "undefined", "numerator", "denominator", "documents", "low", "high", "interval_undefined",
-               "spread_low", "spread_high", "spread_annotators", "spread_undefined")
+               "spread_low", "spread_high", "spread_annotators", "spread_undefined",
+               "rank", "entity_id", "entity_name", "entity_kind", "entity_anonymity", "entity_gender", "articles")
+ENTITY_COLUMNS = len(CSV_COLUMNS) - CSV_COLUMNS.index("rank")  # the columns only a "top source" row fills
 
 
 def _number(value) -> str:
@@ -211,6 +253,9 @@ def _number(value) -> str:
 def _csv_rows(profile: dict, names: Mapping[int, str]) -> Iterator[list]:
     figures = profile["figures"]
 
+    registry = {entity["id"]: entity for entity in profile.get("sources") or ()}
+    no_entity = [""] * ENTITY_COLUMNS
+
     def rows(scope: str, group: dict, key: str, label: str) -> Iterator[list]:
         for index, definition in enumerate(figures):
             f = figure_of(group, index)
@@ -218,14 +263,24 @@ def _csv_rows(profile: dict, names: Mapping[int, str]) -> Iterator[list]:
                    definition["kind"], _number(f["value"]), f["undefined"] or "", _number(f["numerator"]),
                    _number(f["denominator"]), group["documents"], _number(f["low"]), _number(f["high"]),
                    f["interval_undefined"] or "", _number(f["spread_low"]), _number(f["spread_high"]),
-                   f["spread_annotators"], f["spread_undefined"] or ""]
+                   f["spread_annotators"], f["spread_undefined"] or "", *no_entity]
         for annotator in group.get("annotators") or ():
             for index, definition in enumerate(figures):
                 value = annotator["value"][index]
                 yield [f"{scope} annotator", cell(key), "", cell(label), cell(names[int(annotator["id"])]),
                        definition["key"], definition["section"], definition["title"], definition["kind"], _number(value),
                        "" if value is not None else group["undefined"][index] or definition["undefined"], "", "",
-                       annotator["documents"], "", "", "", "", "", "", ""]
+                       annotator["documents"], "", "", "", "", "", "", "", *no_entity]
+        for relation, top in (group.get("top_sources") or {}).items():
+            spread = top["spread"]
+            for i, entity_id in enumerate(top["entity"]):
+                entity = registry.get(entity_id, {})
+                yield ["top source", cell(key), "", cell(label), "", f"{relation}/top_sources", relation,
+                       "top quoted sources", "share", _number(top["share"][i]), "", _number(top["citations"][i]),
+                       _number(top["attributions"]), group["documents"], "", "", "", _number(spread["low"][i]),
+                       _number(spread["high"][i]), spread["annotators"][i], spread["undefined"][i] or "", i + 1,
+                       entity_id, cell(entity.get("name") or ""), entity.get("kind") or "", entity.get("anonymity") or "",
+                       entity.get("gender") or "", _number(top["articles"][i])]
 
     yield from rows("overall", profile["overall"], "", profile["overall"]["label"])
     for group in profile["groups"]:
@@ -238,12 +293,13 @@ def _csv_rows(profile: dict, names: Mapping[int, str]) -> Iterator[list]:
                    cell(f"{comparison['a_label']} − {comparison['b_label']}"), "", definition["key"], definition["section"],
                    definition["title"], definition["kind"], _number(f["value"]), f["undefined"] or "", "", "", "",
                    _number(f["low"]), _number(f["high"]), f["interval_undefined"] or "", _number(f["spread_low"]),
-                   _number(f["spread_high"]), f["spread_annotators"], f["spread_undefined"] or ""]
+                   _number(f["spread_high"]), f["spread_annotators"], f["spread_undefined"] or "", *no_entity]
 
 
 def profile_csv(profile: dict, names: Mapping[int, str]) -> Iterator[str]:
     """The profile as CSV lines (header first): one row per group and figure, per annotator of
-    a group and figure (scope "… annotator"), and per figure of the comparison."""
+    a group and figure (scope "… annotator"), per top quoted source of a group (scope "top
+    source"), and per figure of the comparison."""
     profile = named(profile, names)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -257,7 +313,8 @@ def profile_csv(profile: dict, names: Mapping[int, str]) -> Iterator[str]:
 def template_helpers() -> dict:
     """What templates/profiles/ call, on the page and in the downloaded file alike."""
     return {"figure_of": figure_of, "describe": describe, "format_value": charts.format_value,
-            "format_difference": charts.format_difference}
+            "format_difference": charts.format_difference, "format_count": charts.format_count,
+            "humane": humane}
 
 
 def profile_html(profile: dict, names: Mapping[int, str], *, figure: str | None = None,
@@ -281,6 +338,7 @@ def profile_html(profile: dict, names: Mapping[int, str], *, figure: str | None 
         bars=bar_chart(profile, profile["groups"], index) if profile["figures"] else None,
         series=month_series(profile, index) if profile["parameters"]["by"] == "month" and profile["figures"] else None,
         breakdown=section and breakdown_chart(profile, profile["groups"], section), breakdown_section=section,
-        comparison=comparison_sections(profile), style=(STATIC_DIR / "profiles.css").read_text(encoding="utf-8"),
+        comparison=comparison_sections(profile, compared_groups(profile)),
+        top_sources=top_sources(profile, profile["groups"]), style=(STATIC_DIR / "profiles.css").read_text(encoding="utf-8"),
         **template_helpers(),
     )

@@ -3,13 +3,15 @@
 The database -> annotator.profiles' records, in a handful of Core selects that count in SQL:
 the project's documents (words counted here), the finished readings (an annotator's done
 assignment; the gold standard of an adjudicated document) and the attributions, their source
-spans, their cues' words, the spans of the layers no relation uses and the sentence labels,
-each grouped by identical values. The annotation rows are the project's, every reader's: the
-profile drops those of unfinished readings (a join to the assignments here made SQLite scan
-each annotator's labels once per document: 1.4 s for 240 articles). ``build_profile`` computes a
-profile (annotator.profiles.profile), ``cached_profile`` keeps it in the agreement report's
-cache table (annotator.report.cache) while the data it was computed from is unchanged.
-Definitions: docs/profiles.md.
+spans by the source entity they link to, their cues' words, the spans of the layers no relation
+uses and the sentence labels, each grouped by identical values; and the project's registry of
+source entities. The annotation rows are the project's, every reader's: the profile drops those
+of unfinished readings (a join to the assignments here made SQLite scan each annotator's labels
+once per document: 1.4 s for 240 articles). ``build_profile`` computes a profile
+(annotator.profiles.profile); ``cached_profile_page`` keeps it in the agreement report's cache
+table (annotator.report.cache) while the data it was computed from is unchanged, as a head and
+parts of PART_GROUPS groups, so that a page reads only the groups it shows; ``cached_profile``
+reads it whole. Definitions: docs/profiles.md.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 from sqlalchemy import Text, and_, cast, func, or_, select
 from sqlalchemy.orm import Session
@@ -25,9 +29,10 @@ from sqlalchemy.orm import Session
 from .. import profiles
 from ..agreement import DEFAULT_REPLICATES, DEFAULT_SEED
 from ..codebook import Codebook
-from ..db import reads
+from ..db import reads, writes
 from ..errors import Conflict, NotFound, ServiceError
 from ..models import (
+    GENDERS,
     Adjudication,
     Assignment,
     Attribution,
@@ -36,6 +41,7 @@ from ..models import (
     Project,
     Sentence,
     SentenceLabel,
+    SourceEntity,
     Span,
     User,
 )
@@ -45,9 +51,11 @@ from .adjudication import gold_id
 from .permissions import SUPERVISORS, Actor
 from .projects import get_project, project_codebook
 
-# Bumped when a profile gains a key or a figure changes its definition, so that profiles cached
-# before are computed anew.
-CACHE_REVISION = 1
+# Bumped when a profile gains a key or a figure changes its definition, or its cached layout
+# changes, so that profiles cached before are computed anew (2: sources by entity, top quoted
+# sources; the groups cached in parts).
+CACHE_REVISION = 2
+PART_GROUPS = 25  # groups per cached part: a page of 25 groups reads one or two parts
 
 
 def profile_parameters(by: str, compare: Sequence[str] | None, replicates: int, seed: int) -> dict:
@@ -121,19 +129,22 @@ def load_records(session: Session, project: Project, codebook: Codebook) -> prof
             .where(in_project)
             .group_by(Attribution.document_id, Attribution.user_id, Attribution.relation, attributes))
     ]
-    # The distinct source spans of each reading. When spans are linked to source entities (the
-    # source registry's spans.entity_id), select and group by it too and pass it as the
-    # SourceRow's entity: the profile then counts one source per entity.
+    # The distinct source spans (mentions) of each reading per entity they link to (the live
+    # entity: a merge re-points the spans), and the attributions citing each entity.
     sources = [
-        profiles.SourceRow(d, reader(u), relation, n)
-        for d, u, relation, n in _rows(session,
-            select(Attribution.document_id, Attribution.user_id, Attribution.relation,
-                   func.count(AttributionPart.span_id.distinct()))
+        profiles.SourceRow(d, reader(u), relation, n, entity, cited)
+        for d, u, relation, entity, n, cited in _rows(session,
+            select(Attribution.document_id, Attribution.user_id, Attribution.relation, Span.entity_id,
+                   func.count(AttributionPart.span_id.distinct()), func.count(Attribution.id.distinct()))
             .join(AttributionPart, AttributionPart.attribution_id == Attribution.id)
+            .join(Span, Span.id == AttributionPart.span_id)
             .join(Document, Document.id == Attribution.document_id)
             .where(in_project, AttributionPart.role == profiles.SOURCE_ROLE)
-            .group_by(Attribution.document_id, Attribution.user_id, Attribution.relation))
+            .group_by(Attribution.document_id, Attribution.user_id, Attribution.relation, Span.entity_id))
     ]
+    entities = {row[0]: profiles.Entity(*row) for row in _rows(session, select(
+        SourceEntity.id, SourceEntity.name, SourceEntity.kind, SourceEntity.anonymity, SourceEntity.gender)
+        .where(SourceEntity.project_id == project.id))}
     cues = []
     anchors = [and_(Attribution.relation == relation.name, AttributionPart.role == relation.anchor)
                for relation in codebook.relations]
@@ -175,7 +186,7 @@ def load_records(session: Session, project: Project, codebook: Codebook) -> prof
     ]
     annotators = {u for _, u in done if u != gold}
     names = dict(session.execute(select(User.id, User.username).where(User.id.in_(annotators))).all()) if annotators else {}
-    return profiles.ProfileData(articles, readings, attributions, sources, cues, spans, labels, names)
+    return profiles.ProfileData(articles, readings, attributions, sources, cues, spans, labels, names, entities, GENDERS)
 
 
 @reads(SUPERVISORS)
@@ -220,6 +231,108 @@ def profile_key(project_id: int, parameters: dict) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def part_key(key: str, part: int) -> str:
+    """The cache key of part ``part`` of the groups of the profile cached under ``key``."""
+    return hashlib.sha256(f"{key}/groups/{part}".encode()).hexdigest()
+
+
+@writes(SUPERVISORS)
+def store_profile(session: Session, actor: Actor, project_id: int, key: str, fingerprint: str, profile: dict) -> None:
+    """Keep a computed profile in the report cache as a head (the profile without its groups,
+    with every group's key and label) under ``key`` and its groups in parts of PART_GROUPS under
+    ``part_key``, one row each, in one transaction: a page reads the head and the parts it
+    shows, not the whole profile (10 MB of JSON by article)."""
+    store_report(session, actor, project_id, key, fingerprint, _head(profile))
+    for part in range(math.ceil(len(profile["groups"]) / PART_GROUPS)):
+        store_report(session, actor, project_id, part_key(key, part), fingerprint, {"groups": _part(profile, part)})
+
+
+def _head(profile: dict) -> dict:
+    """A profile as its cached head: without its groups, with every group's key and label and
+    the number of groups a part holds."""
+    head = {name: value for name, value in profile.items() if name != "groups"}
+    return head | {"group_labels": [[group["key"], group["label"]] for group in profile["groups"]],
+                   "part_groups": PART_GROUPS}
+
+
+def _part(profile: dict, part: int) -> list[dict]:
+    return profile["groups"][part * PART_GROUPS:(part + 1) * PART_GROUPS]
+
+
+class ProfilePage(NamedTuple):
+    """What a page of a profile shows: the profile with the groups asked for only, how many
+    groups it has, every group's (key, label), and the two groups compared (None: no
+    comparison)."""
+
+    profile: dict
+    total: int
+    labels: list[tuple[str, str]]
+    compared: tuple[dict, dict] | None
+
+
+def _page(head: dict, part: Callable[[int], list[dict] | None], start: int, stop: int | None) -> ProfilePage | None:
+    """The groups [start, stop) of a profile (to the last: stop None) and the compared ones, read
+    from its head and the parts (``part(i)``) that hold them; None when a part is missing."""
+    labels = [(key, label) for key, label in head["group_labels"]]
+    size = head["part_groups"]
+    stop = len(labels) if stop is None else min(stop, len(labels))
+    start = min(start, stop)
+    position = {key: i for i, (key, _) in enumerate(labels)}
+    comparison = head["comparison"]
+    compared = [position[comparison["a"]], position[comparison["b"]]] if comparison else []
+    shown = range(start // size, (stop - 1) // size + 1) if stop > start else range(0)
+    loaded: dict[int, list[dict]] = {}
+    for number in sorted({*shown, *(i // size for i in compared)}):
+        groups = part(number)
+        if groups is None:
+            return None
+        loaded[number] = groups
+
+    def group(i: int) -> dict:
+        return loaded[i // size][i % size]
+
+    profile = {name: value for name, value in head.items() if name not in ("group_labels", "part_groups")}
+    profile["groups"] = [group(i) for i in range(start, stop)]
+    return ProfilePage(profile, len(labels), labels, (group(compared[0]), group(compared[1])) if compared else None)
+
+
+@reads(SUPERVISORS)
+def cached_profile_page(
+    session: Session,
+    actor: Actor,
+    project_id: int,
+    *,
+    start: int = 0,
+    stop: int | None = None,
+    by: str = "outlet",
+    compare: Sequence[str] | None = None,
+    replicates: int = DEFAULT_REPLICATES,
+    seed: int = DEFAULT_SEED,
+) -> ProfilePage:
+    """The groups [start, stop) of ``build_profile`` (every group: stop None), computed once per
+    (project, parameters, data fingerprint) and kept in the ``reports`` table beside the
+    agreement reports (``store_profile``); any change to the project's annotations,
+    assignments, adjudication or source entities recomputes it. From the cache only the head
+    and the parts holding the groups asked for (and the compared ones) are read."""
+    if start < 0 or (stop is not None and stop < start):
+        raise ServiceError("start must be 0 or more, and stop not before it", field="page")
+    project = get_project(session, actor, project_id)
+    key = profile_key(project.id, profile_parameters(by, compare, replicates, seed))
+    current = fingerprint(session, project)  # before computing: a change meanwhile only re-computes
+    head = stored_report(session, project.id, key, current)
+    if head is not None:
+        page = _page(head, lambda part: (stored_report(session, project.id, part_key(key, part), current) or {}).get("groups"),
+                     start, stop)
+        if page is not None:
+            return page
+    profile = build_profile(session, actor, project_id, by=by, compare=compare, replicates=replicates, seed=seed)
+    try:
+        store_profile(session, actor, project.id, key, current, profile)
+    except Conflict:  # another worker stored it at the same moment
+        pass
+    return _page(_head(profile), lambda part: _part(profile, part), start, stop)
+
+
 @reads(SUPERVISORS)
 def cached_profile(
     session: Session,
@@ -231,18 +344,6 @@ def cached_profile(
     replicates: int = DEFAULT_REPLICATES,
     seed: int = DEFAULT_SEED,
 ) -> dict:
-    """``build_profile``, computed once per (project, parameters, data fingerprint) and kept
-    in the ``reports`` table beside the agreement reports; any change to the project's
-    annotations, assignments or adjudication recomputes it."""
-    project = get_project(session, actor, project_id)
-    key = profile_key(project.id, profile_parameters(by, compare, replicates, seed))
-    current = fingerprint(session, project)  # before computing: a change meanwhile only re-computes
-    stored = stored_report(session, project.id, key, current)
-    if stored is not None:
-        return stored
-    profile = build_profile(session, actor, project_id, by=by, compare=compare, replicates=replicates, seed=seed)
-    try:
-        store_report(session, actor, project.id, key, current, profile)
-    except Conflict:  # another worker stored it at the same moment
-        pass
-    return profile
+    """``build_profile`` with every group, from the cache (``cached_profile_page``)."""
+    return cached_profile_page(session, actor, project_id, by=by, compare=compare, replicates=replicates,
+                               seed=seed).profile

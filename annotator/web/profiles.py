@@ -5,7 +5,7 @@ its downloads (JSON, CSV, HTML).
 ``annotator.profiles.render`` lays the figures out for the templates (the downloaded HTML
 file uses the same templates' macros). A cold profile is computed within the request: a
 project of 2,000 articles takes a few seconds once (docs/benchmarks.md), then comes from the
-cache until the annotations change.
+cache until the annotations change; the page reads only the groups it shows from there.
 """
 
 from __future__ import annotations
@@ -43,13 +43,18 @@ def _query() -> dict[str, str]:
 @bp.get("/projects/<int:project_id>/profile", endpoint="page")
 @login_required
 def profile_page(project_id: int):
-    profile = profiles.cached_profile(db.session, current_user, project_id, **_parameters())
     number = page_number()
     if number < 1:
         raise ServiceError("page must be a whole number from 1", field="page")
-    groups = profile["groups"]
-    page = Page(groups[(number - 1) * GROUPS_PER_PAGE: number * GROUPS_PER_PAGE], number, GROUPS_PER_PAGE, len(groups))
-    shown = page.items
+    parameters = _parameters()
+    start = (number - 1) * GROUPS_PER_PAGE
+    # The cache gives the page's groups only; by month every group, which the time series draws.
+    every_month = parameters["by"] == "month"
+    view = profiles.cached_profile_page(db.session, current_user, project_id, start=0 if every_month else start,
+                                        stop=None if every_month else start + GROUPS_PER_PAGE, **parameters)
+    profile = view.profile
+    shown = profile["groups"][start:start + GROUPS_PER_PAGE] if every_month else profile["groups"]
+    page = Page(shown, number, GROUPS_PER_PAGE, view.total)
     index = render.figure_index(profile, request.args.get("figure"))
     section = render.breakdown_section(profile, request.args.get("breakdown"))
     by = profile["parameters"]["by"]
@@ -59,13 +64,13 @@ def profile_page(project_id: int):
         return url_for("supervise.review", document_id=int(group["key"])) if by == "document" and group["key"] else None
 
     return render_template(
-        "profiles/page.html", profile=profile, groups=shown, page=page, query=_query(),
+        "profiles/page.html", profile=profile, groups=shown, page=page, query=_query(), group_labels=view.labels,
         sections=render.sections(profile), chosen=profile["figures"][index] if profile["figures"] else None,
         bars=render.bar_chart(profile, shown, index) if profile["figures"] else None,
-        series=render.month_series(profile, index) if by == "month" and profile["figures"] else None,
+        series=render.month_series(profile, index) if every_month and profile["figures"] else None,
         breakdown=section and render.breakdown_chart(profile, shown, section), breakdown_section=section,
-        breakdown_sections=render.breakdown_sections(profile), comparison=render.comparison_sections(profile),
-        link=link, choices=CHOICES, **render.template_helpers(),
+        breakdown_sections=render.breakdown_sections(profile), comparison=render.comparison_sections(profile, view.compared),
+        top_sources=render.top_sources(profile, shown), link=link, choices=CHOICES, **render.template_helpers(),
     )
 
 
