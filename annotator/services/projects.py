@@ -18,7 +18,7 @@ from pathlib import PurePath
 from typing import NamedTuple
 
 from sqlalchemy import Row, Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from . import audit
 from ..codebook import Codebook, CodebookError, codebook_from_dict, default_codebook
@@ -32,12 +32,18 @@ from .users import not_gold, user_by_id
 CODEBOOK_MAX_BYTES = 1024 * 1024
 NAME_MAX = 200  # the column's length
 
-_codebooks: dict[tuple[int, int], Codebook] = {}
+# Parsed codebooks by (database, project id, codebook version): one process may use several
+# databases whose projects share ids (the command line's, the tests' throwaway ones).
+_codebooks: dict[tuple[str, int, int], Codebook] = {}
+
+
+def _database(session: Session | None) -> str:
+    return "" if session is None else str(session.get_bind().url)
 
 
 def project_codebook(project: Project) -> Codebook:
     """The project's codebook, parsed once per version."""
-    key = (project.id, project.codebook_version)
+    key = (_database(object_session(project)), project.id, project.codebook_version)
     if key not in _codebooks:
         _codebooks[key] = codebook_from_dict(project.codebook, source=f"project {project.name!r}")
     return _codebooks[key]
@@ -46,7 +52,8 @@ def project_codebook(project: Project) -> Codebook:
 def codebook_of(session: Session, project_id: int, codebook_version: int) -> Codebook:
     """:func:`project_codebook` for a caller that read only the project's id and codebook
     version (a save): the project is loaded only when that version is not parsed yet."""
-    return _codebooks.get((project_id, codebook_version)) or project_codebook(session.get(Project, project_id))
+    return (_codebooks.get((_database(session), project_id, codebook_version))
+            or project_codebook(session.get(Project, project_id)))
 
 
 def _memberships(actor: Actor) -> Select:
