@@ -97,10 +97,13 @@ def _payload(document: Document, label: str, start: int, end: int, **extra) -> d
     return {"layer": "attribution", "label": label, "start": start, "end": end, "text": document.text[start:end], **extra}
 
 
-def build_world(session, project_name: str = "news", prefix: str = "", password: str = PASSWORD) -> dict:
+def build_world(session, project_name: str = "news", prefix: str = "", password: str = PASSWORD,
+                redraw: bool = False) -> dict:
     """The project this module describes, made through the services: its annotators and their
     supervisor (a member of every project there is, this one too) are ``prefix`` + ann, bob, cat,
-    sup (the browser test's live instance has other users)."""
+    sup (the browser test's live instance has other users). The draw depends on the users' and
+    documents' ids: in a database that has others (``redraw``), the assignments are then given
+    the conditions of CONDITIONS."""
     project = project_with(session, [Article(title=f"D{i}", text=text, sentences=segment(text))
                                      for i, text in enumerate(TEXTS, 1)], name=project_name)
     people = {name[len(prefix):]: user for name, user in add_users(
@@ -109,6 +112,12 @@ def build_world(session, project_name: str = "news", prefix: str = "", password:
                                                             .order_by(Document.id)), 1)}
     assign(session, project, [people[name] for name in PEOPLE])
     suggestions.design(session, people["sup"], project.id, enabled=True, control_share=0.5, seed=SEED)
+    if redraw:
+        names = {people[name].id: name for name in PEOPLE}
+        index = {d.id: i for i, d in documents.items()}
+        for assignment in session.scalars(select(Assignment).where(Assignment.document_id.in_(index))):
+            assignment.condition = CONDITIONS[names[assignment.user_id], index[assignment.document_id]]
+        session.commit()
     suggestions.run(session, people["sup"], project.id, suggesters=["rules-attribution"])
 
     for (name, i), steps in WORK.items():

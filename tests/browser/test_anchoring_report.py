@@ -22,7 +22,7 @@ pytestmark = pytest.mark.browser
 def test_the_anchoring_section_renders_and_axe_finds_nothing(live_server, new_context, tmp_path):
     database = Database(live_server.database_url)
     try:
-        world = build_world(database.session(), "anchoring", prefix="anch", password=PASSWORD)
+        world = build_world(database.session(), "anchoring", prefix="anch", password=PASSWORD, redraw=True)
     finally:
         database.dispose()
     project = world["project"]
