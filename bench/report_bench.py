@@ -3,10 +3,14 @@
 2,000 documents x 40 sentences x 3 annotators (240,000 claim-type labels) and, by default,
 5 spans per sentence per annotator (1.2 million spans, half on the attribution layer, half on
 loaded_language), inserted with SQLAlchemy Core executemany in big batches (in a child
-process, so that the report's peak memory is measured on its own). Then, in this process:
-the full JSON report (bootstrap of 1,000 replicates included) with its time and peak memory
-(ru_maxrss), beside it the time `krippendorff.alpha` needs for the claim-type alpha alone on
-the same prepared matrix, and the time to read the cached report.
+process, so that the report's peak memory is measured on its own). The SOURCE spans (about 30
+per article and annotator) are linked to source entities: each stands for one of 300 sources
+met across the project (40%, the most common far more often) or of five of its article's own;
+an annotator links it to that source, to a source of the article drawn at random (10%) or to
+none (5%).
+Then, in this process: the full JSON report (bootstrap of 1,000 replicates included) with its
+time and peak memory (ru_maxrss), beside it the time `krippendorff.alpha` needs for the
+claim-type alpha alone on the same prepared matrix, and the time to read the cached report.
 
     python bench/report_bench.py [--documents 2000] [--spans-per-sentence 5] [--replicates 1000]
 """
@@ -45,6 +49,41 @@ WORDS = ("the", "minister", "said", "that", "prices", "rose", "sharply", "in", "
 SPAN_LABELS = {"attribution": ("SOURCE", "CUE", "CONTENT", "SUPPLEMENT"),
                "loaded_language": ("LOADED_LANGUAGE", "NAME_CALLING_LABELING", "DOUBT")}
 BATCH = 50_000
+RECURRING_SOURCES, SOURCES_PER_ARTICLE = 300, 5  # sources met across the project; each article's own
+
+
+class SourceLinks:
+    """Which source entity each SOURCE span stands for, and what each annotator links it to (a
+    random stream of its own, so that the spans are those the benchmark always had)."""
+
+    def __init__(self, seed: int):
+        self.rng = random.Random(seed)
+        self.common = list(range(1, RECURRING_SOURCES + 1))
+        self.weights = [1 / rank for rank in self.common]  # the most common sources far more often
+        self.article: dict[int, tuple[list[int], list[int]]] = {}
+
+    def entity_ids(self, n_documents: int) -> range:
+        return range(1, RECURRING_SOURCES + SOURCES_PER_ARTICLE * n_documents + 1)
+
+    def sources(self, document: int) -> tuple[list[int], list[int]]:
+        """The article's recurring sources and its own."""
+        if document not in self.article:
+            own = RECURRING_SOURCES + SOURCES_PER_ARTICLE * (document - 1)
+            self.article[document] = (self.rng.choices(self.common, self.weights, k=4),
+                                      list(range(own + 1, own + SOURCES_PER_ARTICLE + 1)))
+        return self.article[document]
+
+    def truth(self, document: int) -> int:
+        recurring, own = self.sources(document)
+        return self.rng.choice(recurring if self.rng.random() < 0.4 else own)
+
+    def linked(self, document: int, truth: int) -> int | None:
+        chance = self.rng.random()
+        if chance < 0.05:
+            return None
+        if chance < 0.15:
+            return self.rng.choice(self.rng.choice(self.sources(document)))
+        return truth
 
 
 def _rss_mib() -> float:
@@ -53,6 +92,7 @@ def _rss_mib() -> float:
 
 def generate(url: str, n_documents: int, n_sentences: int, spans_per_sentence: int, seed: int = 1) -> None:
     rng = random.Random(seed)
+    links = SourceLinks(seed + 1)
     engine = configure_engine(sa.create_engine(url))
     migrate.upgrade(engine)
     with Session(engine) as session:
@@ -90,6 +130,9 @@ def generate(url: str, n_documents: int, n_sentences: int, spans_per_sentence: i
                 assignments.append({"user_id": user, "document_id": d, "status": "in_progress",
                                     "created_at": now, "updated_at": now})
         connection.execute(t["documents"].insert(), documents)
+        connection.execute(t["source_entities"].insert(), [
+            {"id": e, "project_id": project_id, "name": f"Source {e}", "name_key": f"source {e}", "version": 1,
+             "created_at": now, "updated_at": now} for e in links.entity_ids(n_documents)])
         for i in range(0, len(sentences), BATCH):
             connection.execute(t["sentences"].insert(), sentences[i:i + BATCH])
         connection.execute(t["assignments"].insert(), assignments)
@@ -115,10 +158,11 @@ def generate(url: str, n_documents: int, n_sentences: int, spans_per_sentence: i
                 a = rng.randrange(start, end - 2)
                 b = min(end, a + rng.randrange(2, 20))
                 layer = layers[k % 2]
-                truth.append((layer, rng.choice(SPAN_LABELS[layer]), a, b))
+                label = rng.choice(SPAN_LABELS[layer])
+                truth.append((layer, label, a, b, links.truth(d) if label == "SOURCE" else None))
             for user in (1, 2, 3):
                 marked = set()  # the database keeps one span per (user, layer, label, start, end)
-                for layer, label, a, b in truth:
+                for layer, label, a, b, entity in truth:
                     if rng.random() < 0.15:  # disagree on the boundary
                         b = max(a + 1, b - rng.randrange(1, 3))
                     if (layer, label, a, b) in marked:
@@ -126,6 +170,7 @@ def generate(url: str, n_documents: int, n_sentences: int, spans_per_sentence: i
                     marked.add((layer, label, a, b))
                     spans.append({"user_id": user, "document_id": d, "sentence_id": sid, "layer": layer,
                                   "label": label, "start": a, "end": b, "text": "", "attributes": {},
+                                  "entity_id": entity and links.linked(d, entity),
                                   "version": 1, "created_at": now, "updated_at": now})
             if len(spans) >= BATCH:
                 connection.execute(t["spans"].insert(), spans)
@@ -196,6 +241,7 @@ def main() -> None:
     from annotator import report
     from annotator.models import Project, Report
     from annotator.report.choice_layers import choice_layer
+    from annotator.report.entities import source_entities
     from annotator.report.load import load
     from annotator.report.relations import relation_layer
     from annotator.report.span_layers import span_layer
@@ -217,6 +263,12 @@ def main() -> None:
             first = next(iter(layer["metrics"].values()))
             value = first.get("value") if "value" in first else None
             print(f"  {layer['layer']:<16} {layer['kind']:<8} first metric {next(iter(layer['metrics']))} = {value}")
+        entities = body["source_entities"]
+        conll = entities["metrics"]["conll"]
+        print(f"  source entities: {entities['mentions']} mentions, {entities['linked']} linked to "
+              f"{entities['entities']} entities in {entities['documents']} documents; CoNLL {conll['value']} "
+              f"({(conll['interval'] or {}).get('low')} to {(conll['interval'] or {}).get('high')}, "
+              f"{entities['replicates']} replicates)")
 
         # Stage timings: loading, and each layer kind.
         started = time.perf_counter()
@@ -241,6 +293,9 @@ def main() -> None:
             for item in items:
                 function(data, item, args.replicates, 20261125)
             print(f"  {kind}: {time.perf_counter() - started:.2f} s")
+        started = time.perf_counter()
+        source_entities(data, args.replicates, 20261125)
+        print(f"  source entities: {time.perf_counter() - started:.2f} s")
 
         # A reused database may hold a report cached by an earlier version of the code.
         session.execute(sa.delete(Report))

@@ -177,10 +177,7 @@ def _connected(first: np.ndarray, second: np.ndarray, n_nodes: int) -> np.ndarra
 @dataclass(frozen=True)
 class _Contingency:
     """Two partitions of mentions as counts per document, from which any resample of documents
-    is scored without building it. The counted features, in order: the cells (key entity,
-    response entity) that share mentions, with n_ij; each key entity's size; each response
-    entity's size. ``document``, ``feature``, ``count`` are the nonzero counts, sorted by feature
-    (``starts`` begin each feature's run).
+    is scored without building it.
 
     A resample (see :func:`coreference_agreement`) draws document d w_d times. Each copy is a set
     of mentions of its own; an entity met in two drawn documents or more keeps all its mentions,
@@ -188,11 +185,26 @@ class _Contingency:
     copies, an entity of its own. Every replicate is thus a pair of partitions of distinct
     mentions, scored by the same formulas; with every w_d = 1 they are the data's own.
 
-    CEAF-e's assignment splits into the connected components of the cells: the stars (one key or
-    one response entity, solved in closed form), as cells grouped at ``star_starts`` with whether
-    each star's centre is its key entity, and the ``blocks`` (the others), solved as assignments.
+    Most of the data is *local*: entities met in one document only, and the cells (key entity,
+    response entity sharing mentions) between two of them. Whatever the draw, their share of
+    every sum is w_d times its share in the data, so it is summed once per document
+    (``per_document``, (documents, metric, 4)) and a resample takes weights @ per_document. The
+    rest is *counted*: the cells touching an entity met in several documents, those entities,
+    and the cells CEAF-e must align anew in every resample (below), with their entities.
+    ``document``, ``feature``, ``count`` are the counted features' nonzero counts per document
+    (features, in order: the counted cells with n_ij, their key entities' sizes, their response
+    entities' sizes), sorted by feature; ``starts`` begin each feature's run.
+
+    CEAF-e: a local cell whose weight φ4 is at least that of the heaviest other cells of its two
+    entities together belongs to a best alignment (:func:`_dominant`). A cell of an entity met in
+    several documents weighs at most 2 n_ij / (|E| + n_ij) in any resample (E: its local entity,
+    n_ij: the mentions they share), so a local cell that wins against these bounds wins in every
+    resample: such cells are taken once for all (per document), and the local groups of entities
+    left are aligned once too. Only the cells ``aligned`` (indices of counted cells), joined to
+    an entity met in several documents, are aligned per resample (:func:`_alignment`).
     """
 
+    per_document: np.ndarray
     cell_key: np.ndarray
     cell_response: np.ndarray
     n_key: int
@@ -201,64 +213,86 @@ class _Contingency:
     feature: np.ndarray
     count: np.ndarray
     starts: np.ndarray
-    star_cells: np.ndarray
-    star_starts: np.ndarray
-    star_centre_is_key: np.ndarray  # per star
-    blocks: tuple[np.ndarray, ...]
+    aligned: np.ndarray
 
     @property
     def n_cells(self) -> int:
         return int(self.cell_key.size)
 
-    @property
-    def n_features(self) -> int:
-        return self.n_cells + self.n_key + self.n_response
-
     @classmethod
     def of(cls, key: Mapping[Mention, Hashable | None], response: Mapping[Mention, Hashable | None],
            document_of: Callable[[Mention], int]) -> _Contingency:
-        key_entity, key_code = _entity_codes(key)
-        response_entity, response_code = _entity_codes(response)
-        n_key, n_response = len(key_code), len(response_code)
+        key_entity, n_key = _entity_numbers(key)
+        response_entity, n_response = _entity_numbers(response)
         key_document = np.array([document_of(m) for m in key], dtype=np.int64)
         response_document = np.array([document_of(m) for m in response], dtype=np.int64)
-        partner = np.array([response_code.get(_entity_label(m, response[m]), -1) if m in response else -1
-                            for m in key], dtype=np.int64)
-        shared = partner >= 0
+        position = {m: k for k, m in enumerate(response)}
+        twin = np.array([position.get(m, -1) for m in key], dtype=np.int64)  # the key mention in the response
+        shared = twin >= 0
         width = max(n_response, 1)
-        cells, cell_of = np.unique(key_entity[shared] * width + partner[shared], return_inverse=True)
+        cells, cell_of = np.unique(key_entity[shared] * width + response_entity[twin[shared]], return_inverse=True)
         cell_key, cell_response = np.divmod(cells, width)
+        n_cells = cells.size
         documents = np.concatenate([key_document[shared], key_document, response_document])
-        features = np.concatenate([cell_of.reshape(-1), cells.size + key_entity, cells.size + n_key + response_entity])
-        span = int(documents.max(initial=0)) + 1
+        features = np.concatenate([cell_of.reshape(-1), n_cells + key_entity, n_cells + n_key + response_entity])
+        n_features, n_documents = n_cells + n_key + n_response, int(documents.max(initial=-1)) + 1
+        span = max(n_documents, 1)
         entries, count = np.unique(features * span + documents, return_counts=True)
         feature, document = np.divmod(entries, span)  # sorted by feature
+
+        bounds = [n_cells, n_cells + n_key]  # where the key entities' and the response entities' features begin
+        several = np.bincount(feature, minlength=n_features) > 1  # met in two documents or more
+        home = np.zeros(n_features, dtype=np.int64)  # a feature's document (one of them if several)
+        home[feature] = document
+        counted, joined, per_document = _local_share(
+            cell_key, cell_response, np.split(np.bincount(features, minlength=n_features).astype(np.float64), bounds),
+            np.split(several, bounds), np.split(home, bounds), n_documents)
+
+        number = np.cumsum(counted) - 1  # a counted feature's number among them
+        n_counted = [int(part.sum()) for part in np.split(counted, bounds)]
+        kept = counted[feature]
+        feature = number[feature[kept]]
         starts = np.flatnonzero(np.r_[True, feature[1:] != feature[:-1]]) if feature.size else feature
-        star_cells, star_starts, star_centre_is_key, blocks = _components(cell_key, cell_response, n_key, n_response)
-        return cls(cell_key, cell_response, n_key, n_response, document, feature, count.astype(np.float64),
-                   starts, star_cells, star_starts, star_centre_is_key, blocks)
+        counted_cell = counted[:n_cells]
+        return cls(per_document, number[cell_key[counted_cell] + n_cells] - n_counted[0],
+                   number[cell_response[counted_cell] + n_cells + n_key] - n_counted[0] - n_counted[1],
+                   n_counted[1], n_counted[2], document[kept], feature, count[kept].astype(np.float64), starts,
+                   number[np.flatnonzero(joined)])
 
     def resampled(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(replicates, features) twice, ``weights`` being the (replicates, documents) draw
-        counts: each feature's mentions in each resample, and the copies of each entity (0 if
-        not drawn; w_d if met in one drawn document d only; else 1)."""
-        shape = (weights.shape[0], self.n_features)
-        totals, copies = np.zeros(shape), np.zeros(shape)
-        if not self.count.size:
-            return totals, copies
-        chunk = max(1, _REPLICATE_CHUNK // self.count.size)
-        for first in range(0, weights.shape[0], chunk):
-            drawn = weights[first:first + chunk][:, self.document]
-            rows = slice(first, first + chunk)
-            totals[rows] = np.add.reduceat(drawn * self.count, self.starts, axis=1)
-            documents = np.add.reduceat((drawn > 0).astype(np.float64), self.starts, axis=1)
+        """(replicates, counted features) twice, ``weights`` being the (replicates, documents)
+        draw counts: each feature's mentions in each resample, and the copies of each entity (0
+        if not drawn; w_d if met in one drawn document d only; else 1)."""
+        runs = np.diff(np.r_[self.starts, self.feature.size])
+        lone = runs == 1  # a feature met in one document: w_d times its count, in w_d copies
+        totals, copies = np.empty((weights.shape[0], runs.size)), np.empty((weights.shape[0], runs.size))
+        copies[:, lone] = weights[:, self.document[self.starts[lone]]]
+        totals[:, lone] = copies[:, lone] * self.count[self.starts[lone]]
+        several = ~lone
+        if several.any():
+            entries = np.flatnonzero(np.repeat(several, runs))
+            starts = np.r_[0, np.cumsum(runs[several])[:-1]]
+            drawn = weights[:, self.document[entries]]
+            totals[:, several] = np.add.reduceat(drawn * self.count[entries], starts, axis=1)
+            documents = np.add.reduceat((drawn > 0).astype(np.float64), starts, axis=1)
             # Met in one drawn document: the sum of the draws is that document's.
-            copies[rows] = np.where(documents == 1, np.add.reduceat(drawn, self.starts, axis=1), documents > 0)
+            copies[:, several] = np.where(documents == 1, np.add.reduceat(drawn, starts, axis=1), documents > 0)
         return totals, copies
 
     def parts(self, weights: np.ndarray) -> np.ndarray:
         """(replicates, metric, 4): recall's numerator and denominator, precision's numerator
         and denominator, of each metric in each resample."""
+        n_documents = self.per_document.shape[0]
+        parts = (weights[:, :n_documents] @ self.per_document.reshape(n_documents, len(METRICS) * 4)).reshape(
+            -1, len(METRICS), 4)
+        if self.count.size:
+            chunk = max(1, _REPLICATE_CHUNK // self.count.size)
+            for first in range(0, weights.shape[0], chunk):
+                parts[first:first + chunk] += self._counted_parts(weights[first:first + chunk])
+        return parts
+
+    def _counted_parts(self, weights: np.ndarray) -> np.ndarray:
+        """The counted features' share of :meth:`parts`."""
         totals, copies = self.resampled(weights)
         c, key, response = np.split(totals, [self.n_cells, self.n_cells + self.n_key], axis=1)
         _, key_copies, response_copies = np.split(copies, [self.n_cells, self.n_cells + self.n_key], axis=1)
@@ -278,56 +312,207 @@ class _Contingency:
         parts[:, 1] = np.stack([_ratio(squared, cell_key * np.maximum(b1 / a1, 1)).sum(axis=1), key.sum(axis=1),
                                 _ratio(squared, cell_response * np.maximum(a1 / b1, 1)).sum(axis=1),
                                 response.sum(axis=1)], axis=1)
-        # CEAF-e: φ4 of one pair of copies of the cell's entities.
-        similarity = _ratio(2 * c / np.maximum(a1, b1), cell_key / a1 + cell_response / b1)
-        aligned = self._best_alignment(similarity, c, a, b, key_copies, response_copies)
+        # CEAF-e: φ4 of one pair of copies of the cell's entities, aligned.
+        aligned = np.zeros(totals.shape[0])
+        if self.aligned.size:
+            cells = self.aligned
+            a1, b1 = a1[:, cells], b1[:, cells]
+            similarity = _ratio(2 * c[:, cells] / np.maximum(a1, b1),
+                                cell_key[:, cells] / a1 + cell_response[:, cells] / b1)
+            aligned = _alignment(similarity, a[:, cells], b[:, cells], self.cell_key[cells], self.cell_response[cells])
         parts[:, 2] = np.stack([aligned, key_copies.sum(axis=1), aligned, response_copies.sum(axis=1)], axis=1)
         return parts
 
-    def _stars_aligned(self, similarity, c, a, b) -> np.ndarray:
-        """Per replicate, Σ over the stars of their best alignment. A centre in m copies meets,
-        copy by copy, the leaves in m copies too, each copy best by the heaviest L of them; a
-        leaf in one copy (met in several documents) can take one copy of the centre instead,
-        so the star gives m·L plus the m largest gains over L of those leaves."""
-        cells, starts = self.star_cells, self.star_starts
-        star = np.repeat(np.arange(starts.size), np.diff(np.r_[starts, cells.size]))
-        centre_is_key = self.star_centre_is_key[star]
-        centre_copies = np.where(centre_is_key, a[:, cells], b[:, cells])
-        leaf_copies = np.where(centre_is_key, b[:, cells], a[:, cells])
-        weight, drawn = similarity[:, cells], c[:, cells] > 0
-        alike = drawn & (leaf_copies == centre_copies)
-        heaviest_alike = np.maximum.reduceat(np.where(alike, weight, 0.0), starts, axis=1)
-        gain = np.where(drawn & ~alike, np.maximum(weight - heaviest_alike[:, star], 0.0), 0.0)
-        # The m largest gains of each star: sort every star's gains, largest first, and keep
-        # the first m (stars are ranked apart: gains are at most 1, stars 2 apart).
-        order = np.argsort(2.0 * star - gain, axis=1, kind="stable")
-        ranked = np.take_along_axis(gain, order, axis=1)
-        rank = np.arange(cells.size) - starts[star]
-        copies = centre_copies[:, starts]
-        kept = np.add.reduceat(np.where(rank < copies[:, star], ranked, 0.0), starts, axis=1)
-        return (np.maximum(copies, 1) * heaviest_alike + kept).sum(axis=1)
 
-    def _best_alignment(self, similarity, c, a, b, key_copies, response_copies) -> np.ndarray:
-        """Per replicate, the largest Σ φ4 of a one-to-one alignment of the entities' copies.
-        A component whose entities all have the same number of copies m is m alike problems;
-        one that mixes them is aligned copy by copy."""
-        best = np.zeros(similarity.shape[0])
-        if self.star_cells.size:
-            best += self._stars_aligned(similarity, c, a, b)
-        for cells in self.blocks:
-            rows, row = np.unique(self.cell_key[cells], return_inverse=True)
-            columns, column = np.unique(self.cell_response[cells], return_inverse=True)
-            # The copies of the block's entities decide how it splits, and replicates alike in
-            # them are aligned together. An entity absent from a replicate weighs 0 there, so it
-            # may count as one copy.
-            counts = np.concatenate([key_copies[:, rows], response_copies[:, columns]], axis=1).astype(np.int64)
-            counts = np.maximum(counts, 1)
-            patterns, pattern_of = np.unique(counts, axis=0, return_inverse=True)
-            for number, pattern in enumerate(patterns):
-                replicates = np.flatnonzero(pattern_of.reshape(-1) == number)
-                best[replicates] += _copies_aligned(similarity[replicates][:, cells], row, column,
-                                                    pattern[:rows.size], pattern[rows.size:])
-        return best
+def _local_share(cell_key: np.ndarray, cell_response: np.ndarray, sizes: list[np.ndarray], several: list[np.ndarray],
+                 home: list[np.ndarray], n_documents: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What :class:`_Contingency` counts per resample and what it sums once per document. The
+    features' ``sizes`` (mentions), whether each is met in ``several`` documents and its ``home``
+    document come as lists of three: cells, key entities, response entities. Returns whether each
+    feature is counted, the cells aligned per resample, and the per-document sums of the rest
+    (documents, metric, 4)."""
+    c, key_size, response_size = sizes
+    _, key_several, response_several = several
+    cell_home, key_home, response_home = home
+    spread = key_several[cell_key] | response_several[cell_response]  # a cell of an entity met in several
+    # φ4 of a local cell; for the others, their bound in any resample.
+    local_size = np.where(key_several[cell_key], response_size[cell_response], key_size[cell_key])
+    weight = np.where(spread, 2 * c / (local_size + c), 2 * c / (key_size[cell_key] + response_size[cell_response]))
+    taken, alive = _settled(weight, ~spread, cell_key, cell_response)
+    group = np.full(c.size, -1, dtype=np.int64)  # the connected cells left
+    group[alive] = _connected(cell_key[alive], key_size.size + cell_response[alive], key_size.size + response_size.size)
+    joined = np.isin(group, group[alive & spread]) & alive
+
+    counted_cell = spread | joined
+    counted_key, counted_response = key_several.copy(), response_several.copy()
+    counted_key[cell_key[counted_cell]] = True
+    counted_response[cell_response[counted_cell]] = True
+    cell, key, response = ~counted_cell, ~counted_key, ~counted_response  # the local share
+
+    per_document = np.zeros((n_documents, len(METRICS), 4))
+
+    def add(metric: int, parts: tuple[int, ...], where: np.ndarray, values: np.ndarray) -> None:
+        sums = np.bincount(where, weights=values, minlength=n_documents)
+        for part in parts:
+            per_document[:, metric, part] += sums
+
+    add(0, (0, 2), cell_home[cell], c[cell] - 1)
+    add(0, (1,), key_home[key], key_size[key] - 1)
+    add(0, (3,), response_home[response], response_size[response] - 1)
+    add(1, (0,), cell_home[cell], c[cell] ** 2 / key_size[cell_key[cell]])
+    add(1, (2,), cell_home[cell], c[cell] ** 2 / response_size[cell_response[cell]])
+    add(1, (1,), key_home[key], key_size[key])
+    add(1, (3,), response_home[response], response_size[response])
+    add(2, (0, 2), cell_home[taken], weight[taken])
+    left = np.flatnonzero(alive & ~joined)
+    left = left[np.argsort(group[left], kind="stable")]
+    for cells in np.split(left, np.flatnonzero(np.diff(group[left])) + 1) if left.size else ():
+        rows, row = np.unique(cell_key[cells], return_inverse=True)  # a group of one document's entities
+        columns, column = np.unique(cell_response[cells], return_inverse=True)
+        best = _piece_totals(weight[None, cells], row.reshape(-1), column.reshape(-1), (rows.size, columns.size))
+        add(2, (0, 2), cell_home[cells[:1]], best)
+    add(2, (1,), key_home[key], np.ones(int(key.sum())))
+    add(2, (3,), response_home[response], np.ones(int(response.sum())))
+    return np.concatenate([counted_cell, counted_key, counted_response]), joined, per_document
+
+
+# --- CEAF-e's alignment -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Runs:
+    """Cells grouped by their entity on one side, for sums and maxima over each entity's cells in
+    every replicate at once."""
+
+    order: np.ndarray  # the cells, by entity
+    starts: np.ndarray  # where each entity's run begins in ``order``
+    run: np.ndarray  # per cell, its entity's run
+
+    @classmethod
+    def of(cls, entity: np.ndarray) -> _Runs:
+        order = np.argsort(entity, kind="stable")
+        begins = np.r_[True, entity[order][1:] != entity[order][:-1]] if entity.size else np.zeros(0, dtype=bool)
+        run = np.empty(entity.size, dtype=np.int64)
+        run[order] = np.cumsum(begins) - 1
+        return cls(order, np.flatnonzero(begins), run)
+
+    def reduce(self, ufunc: np.ufunc, values: np.ndarray) -> np.ndarray:
+        """(replicates, cells) -> (replicates, entities): ``ufunc`` over each entity's cells."""
+        return ufunc.reduceat(values[:, self.order], self.starts, axis=1)
+
+    def spread(self, per_entity: np.ndarray) -> np.ndarray:
+        """(replicates, entities) -> (replicates, cells): each cell its entity's value."""
+        return per_entity[:, self.run]
+
+    def touched(self, marked: np.ndarray) -> np.ndarray:
+        """Per cell, whether a cell of its entity is ``marked`` (replicates, cells)."""
+        return self.spread(self.reduce(np.maximum, marked))
+
+    def first(self, marked: np.ndarray) -> np.ndarray:
+        """``marked`` (replicates, cells) with only the first marked cell of each entity."""
+        ordered = marked[:, self.order]
+        running = np.cumsum(ordered, axis=1)
+        before = (running - ordered)[:, self.starts]  # marked cells before each entity's run
+        kept = np.empty_like(marked)
+        kept[:, self.order] = ordered & (running - before[:, self.run[self.order]] == 1)
+        return kept
+
+
+_NEGLIGIBLE = 1e-14  # a weight left by subtracting one φ4 from another: 0 but for rounding
+
+
+def _heaviest_other(weight: np.ndarray, runs: _Runs, degree: np.ndarray) -> np.ndarray:
+    """Per cell, the heaviest other cell of its entity on the side of ``runs``; a cell that meets
+    ``degree`` > 1 copies of the other entity is its own other cell."""
+    heaviest = runs.spread(runs.reduce(np.maximum, weight))
+    top = weight == heaviest
+    alone = runs.spread(runs.reduce(np.add, top.astype(np.int64))) == 1
+    other = np.where(top & alone, runs.spread(runs.reduce(np.maximum, np.where(top, 0.0, weight))), heaviest)
+    return np.where(degree > 1, np.maximum(other, weight), other)
+
+
+def _dominant(weight: np.ndarray, alive: np.ndarray, rows: _Runs, columns: _Runs, row_degree: np.ndarray,
+              column_degree: np.ndarray) -> np.ndarray:
+    """The live cells that weigh at least the heaviest other live cells of their two entities
+    together. Some best alignment takes such a cell: one that pairs its entities elsewhere gives
+    up that cell for at most as much."""
+    weight = np.where(alive, weight, 0.0)
+    others = _heaviest_other(weight, rows, row_degree) + _heaviest_other(weight, columns, column_degree)
+    return alive & (weight >= others)
+
+
+def _settled(weight: np.ndarray, candidate: np.ndarray, row: np.ndarray,
+             column: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The ``candidate`` cells that :func:`_dominant` takes, one after another until none is left
+    (one replicate, every copy alone), and the cells neither taken nor of a taken cell's entities."""
+    rows, columns = _Runs.of(row), _Runs.of(column)
+    weight, once = weight[None], np.ones((1, row.size), dtype=np.int64)
+    alive, taken = np.ones(weight.shape, dtype=bool), np.zeros(weight.shape, dtype=bool)
+    while True:
+        new = columns.first(rows.first(_dominant(weight, alive, rows, columns, once, once) & candidate))
+        if not new.any():
+            return taken[0], alive[0]
+        taken |= new
+        alive &= ~rows.touched(new) & ~columns.touched(new)
+
+
+def _alignment(weight: np.ndarray, row_copies: np.ndarray, column_copies: np.ndarray, row: np.ndarray,
+               column: np.ndarray) -> np.ndarray:
+    """Per replicate, the largest Σ φ4 of a one-to-one alignment of the entities' copies; the cells
+    (at entities ``row``, ``column``) weigh ``weight`` (replicates, cells) per pair of copies, 0
+    where not drawn, and ``row_copies``, ``column_copies`` are the copies of each cell's entities.
+    Two entities both in w copies meet copy to copy; one in w copies meets the other's single
+    copy w times.
+
+    Two rules settle most of it in every replicate at once, each keeping a best alignment: an
+    entity left with one cell (each copy of it) is a leaf of its neighbour, which takes its
+    heaviest leaf, its other cells then weighing that much less (they bring only what they add
+    to the leaf); and a cell at least as heavy as the heaviest other cells of its two entities
+    together is taken (:func:`_dominant`). What neither settles, in the replicates that have any,
+    is aligned replicate by replicate (:func:`_copies_aligned`)."""
+    total = np.zeros(weight.shape[0])
+    # Through a cell, a copy of its row entity meets `row_degree` copies of its column entity.
+    row_degree = np.where((row_copies == 1) & (column_copies > 1), column_copies, 1)
+    column_degree = np.where((column_copies == 1) & (row_copies > 1), row_copies, 1)
+    pairs = np.where(row_copies == column_copies, row_copies, 1)  # pairs of copies a taken cell aligns
+    alive = weight > 0
+    rows = columns = None
+    while alive.any():
+        live = alive.any(axis=0)  # the cells still alive somewhere: the others are left behind
+        if rows is None or not live.all():
+            weight, row_copies, column_copies, row_degree, column_degree, pairs, alive = (
+                x[:, live] for x in (weight, row_copies, column_copies, row_degree, column_degree, pairs, alive))
+            row, column = row[live], column[live]
+            rows, columns = _Runs.of(row), _Runs.of(column)
+        settled = False
+        for own, other, degree, copies in ((rows, columns, row_degree, column_copies),
+                                           (columns, rows, column_degree, row_copies)):
+            leaf = alive & (own.spread(own.reduce(np.add, np.where(alive, degree, 0))) == 1)
+            if leaf.any():
+                heaviest = other.reduce(np.maximum, np.where(leaf, weight, 0.0))
+                total += (heaviest * other.reduce(np.maximum, copies)).sum(axis=1)
+                weight = np.where(alive, weight - other.spread(heaviest), 0.0)
+                alive = weight > _NEGLIGIBLE
+                settled = True
+        taken = columns.first(rows.first(_dominant(weight, alive, rows, columns, row_degree, column_degree)))
+        if taken.any():
+            total += np.where(taken, weight * pairs, 0.0).sum(axis=1)
+            alive &= ~rows.touched(taken) & ~columns.touched(taken)
+            settled = True
+        if not settled:
+            break
+    for replicate in np.flatnonzero(alive.any(axis=1)):  # what neither rule settled
+        cells = np.flatnonzero(alive[replicate])
+        row_ids, local_row = np.unique(row[cells], return_inverse=True)
+        column_ids, local_column = np.unique(column[cells], return_inverse=True)
+        local_row, local_column = local_row.reshape(-1), local_column.reshape(-1)
+        copies_of_rows = np.zeros(row_ids.size, dtype=np.int64)
+        copies_of_columns = np.zeros(column_ids.size, dtype=np.int64)
+        copies_of_rows[local_row] = row_copies[replicate, cells]
+        copies_of_columns[local_column] = column_copies[replicate, cells]
+        total[replicate] += _copies_aligned(weight[None, replicate, cells], local_row, local_column, copies_of_rows,
+                                            copies_of_columns)[0]
+    return total
 
 
 def _copies_aligned(values: np.ndarray, row: np.ndarray, column: np.ndarray, row_copies: np.ndarray,
@@ -409,15 +594,15 @@ def _piece_totals(values: np.ndarray, row: np.ndarray, column: np.ndarray, shape
     return padded[:, where[np.arange(shape[0]), maps]].sum(axis=2).max(axis=1)
 
 
-def _entity_label(mention: Mention, entity: Hashable | None) -> tuple:
-    # A mention linked to no entity is an entity of its own (a singleton).
-    return (0, entity) if entity is not None else (1, mention)
-
-
-def _entity_codes(links: Mapping[Mention, Hashable | None]) -> tuple[np.ndarray, dict[tuple, int]]:
-    code: dict[tuple, int] = {}
-    entity = [code.setdefault(_entity_label(m, e), len(code)) for m, e in links.items()]
-    return np.array(entity, dtype=np.int64), code
+def _entity_numbers(links: Mapping[Mention, Hashable | None]) -> tuple[np.ndarray, int]:
+    """Each mention's entity, numbered from 0, and how many there are. A mention linked to no
+    entity is an entity of its own (a singleton)."""
+    number: dict[Hashable, int] = {}
+    entity = np.array([number.setdefault(e, len(number)) if e is not None else -1 for e in links.values()],
+                      dtype=np.int64)
+    alone = entity < 0
+    entity[alone] = len(number) + np.arange(int(alone.sum()))
+    return entity, len(number) + int(alone.sum())
 
 
 def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
@@ -425,26 +610,6 @@ def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     cell of an entity absent from a resample is empty)."""
     return np.divide(numerator, denominator, out=np.zeros(np.broadcast(numerator, denominator).shape),
                      where=denominator > 0)
-
-
-def _components(cell_key: np.ndarray, cell_response: np.ndarray, n_key: int, n_response: int):
-    """The connected components of the cells (entities joined by shared mentions): the cells of
-    the stars (one key or one response entity) grouped, where each group starts and whether its
-    centre is the key entity; and the other components' cells."""
-    component = _connected(cell_key, n_key + cell_response, n_key + n_response)
-    order = np.argsort(component, kind="stable")
-    starts = np.flatnonzero(np.r_[True, component[order][1:] != component[order][:-1]]) if order.size else order
-    star, star_starts, centre_is_key, blocks = [], [], [], []
-    for cells in np.split(order, starts[1:]) if order.size else []:
-        one_key, one_response = np.unique(cell_key[cells]).size == 1, np.unique(cell_response[cells]).size == 1
-        if one_key or one_response:
-            star_starts.append(len(star))
-            star.extend(cells.tolist())
-            centre_is_key.append(one_key)
-        else:
-            blocks.append(cells)
-    return (np.array(star, dtype=np.int64), np.array(star_starts, dtype=np.int64),
-            np.array(centre_is_key, dtype=bool), tuple(blocks))
 
 
 # --- figures --------------------------------------------------------------------------------------

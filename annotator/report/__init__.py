@@ -9,6 +9,7 @@ load           database -> arrays: ReportData (live assignments only), the span 
 choice_layers  a choice layer's section of the report
 span_layers    a span layer's section
 relations      a relation's section
+entities       the section on source entities: how alike annotators link SOURCE spans to entities
 gold           each annotator against gold (the gold rows; the ``gold_scores`` service)
 figures        a Figure as JSON; how many disagreements a layer lists
 build          the report dict from the sections; FORMAT

@@ -1,6 +1,6 @@
 """The report dict, format FORMAT (docs/report-format.md): the project, the parameters, who and
-what was counted, and a section per layer (choice layers, span layers, relations in codebook
-order), each with its rows against gold."""
+what was counted, a section per layer (choice layers, span layers, relations in codebook
+order), each with its rows against gold, and the section on source entities."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from ..models import Project
 from .choice_layers import choice_layer
+from .entities import source_entities
 from .gold import scores_against_gold
 from .load import load
 from .relations import relation_layer
@@ -64,4 +65,5 @@ def assemble(session: Session, project: Project, parameters: dict, since: dt.dat
         },
         "gold": {"documents": against_gold["documents"]},
         "layers": layers,
+        "source_entities": source_entities(data, replicates, seed),
     }

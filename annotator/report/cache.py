@@ -15,8 +15,9 @@ from ..services.permissions import SUPERVISORS, Actor
 from .build import FORMAT
 
 # Bumped when the report gains a key, so that reports cached without it are computed anew
-# (2: the "gold" sections; 3: intervals' "undefined", Fleiss' kappa's "units_left_out").
-CACHE_REVISION = 3
+# (2: the "gold" sections; 3: intervals' "undefined", Fleiss' kappa's "units_left_out";
+# 4: "source_entities").
+CACHE_REVISION = 4
 
 
 def report_key(project_id: int, parameters: dict) -> str:

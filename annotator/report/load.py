@@ -18,7 +18,7 @@ from itertools import chain
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Text, and_, case, cast, select
+from sqlalchemy import Text, and_, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from .. import agreement
@@ -37,7 +37,8 @@ class LayerSpans:
     ``document`` (indices in ReportData.user_ids and .docs), ``sentence`` (id), ``start``,
     ``end``, ``label`` (index in ``labels``: in order of first appearance, by (user, document)
     first seen, then row), ``fragments`` (0 for a contiguous span, else the index of its
-    fragments in ``fragment_table``, one table for the whole report)."""
+    fragments in ``fragment_table``, one table for the whole report), ``entity`` (the source
+    entity a SOURCE span is linked to, 0 for none)."""
 
     user: np.ndarray
     document: np.ndarray
@@ -48,6 +49,7 @@ class LayerSpans:
     labels: list[str]
     fragments: np.ndarray
     fragment_table: list[agreement.spans.Fragments]
+    entity: np.ndarray
 
 
 @dataclass
@@ -183,9 +185,9 @@ def _index_of(ids: np.ndarray, sorted_ids: np.ndarray) -> tuple[np.ndarray, np.n
 
 
 def _span_table(session: Session, scoped) -> tuple[np.ndarray, list[tuple[str, str]]]:
-    """(7, n) int64 rows (user, document, sentence, start, end, code, discontinuous) of every
-    span in scope, and the (layer, label) of each code; discontinuous: the span's id if it has
-    fragments, else 0 (:func:`_fragment_codes` reads them).
+    """(8, n) int64 rows (user, document, sentence, start, end, code, discontinuous, entity) of
+    every span in scope, and the (layer, label) of each code; discontinuous: the span's id if it
+    has fragments, else 0 (:func:`_fragment_codes` reads them); entity: its source entity, or 0.
 
     The database turns (layer, label) into its code, so that every column is an integer, and
     the rows are read from the DBAPI cursor in chunks straight into arrays: Python builds
@@ -194,19 +196,19 @@ def _span_table(session: Session, scoped) -> tuple[np.ndarray, list[tuple[str, s
     names = [tuple(row) for row in session.execute(scoped(
         select(Span.layer, Span.label).distinct().join(Document, Document.id == Span.document_id), Span))]
     if not names:
-        return np.zeros((7, 0), dtype=np.int64), names
+        return np.zeros((8, 0), dtype=np.int64), names
     code = case(*[(and_(Span.layer == layer, Span.label == label), c) for c, (layer, label) in enumerate(names)],
                 else_=-1)
     discontinuous = case((Span.fragments.is_(None), 0), else_=Span.id)
-    query = select(Span.user_id, Span.document_id, Span.sentence_id, Span.start, Span.end, code, discontinuous).join(
-        Document, Document.id == Span.document_id)
+    query = select(Span.user_id, Span.document_id, Span.sentence_id, Span.start, Span.end, code, discontinuous,
+                   func.coalesce(Span.entity_id, 0)).join(Document, Document.id == Span.document_id)
     cursor = session.connection().execute(scoped(query, Span)).cursor
     chunks = []
     while rows := cursor.fetchmany(SPAN_CHUNK):
-        flat = np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=7 * len(rows))
-        chunks.append(flat.reshape(-1, 7).T)
+        flat = np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=8 * len(rows))
+        chunks.append(flat.reshape(-1, 8).T)
     cursor.close()
-    return (np.concatenate(chunks, axis=1) if chunks else np.zeros((7, 0), dtype=np.int64)), names
+    return (np.concatenate(chunks, axis=1) if chunks else np.zeros((8, 0), dtype=np.int64)), names
 
 
 def _fragment_codes(session: Session, scoped, discontinuous: np.ndarray) -> tuple[np.ndarray, list]:
@@ -251,7 +253,7 @@ def _load_spans(session: Session, scoped, user_ids: list[int], docs: list[tuple[
         local[by_appearance] = np.arange(by_appearance.size)
         result[layer] = LayerSpans(user[mine], document[mine], table[2, mine], table[3, mine], table[4, mine],
                                    local[table[5, mine]], [label_of[c] for c in by_appearance], fragments[mine],
-                                   fragment_table)
+                                   fragment_table, table[7, mine])
     return result
 
 
@@ -310,7 +312,7 @@ def layer_spans(data: ReportData, layer: SpanLayer) -> tuple[LayerSpans, list[st
     """The layer's spans, its labels (the codebook's, then any other found) and each span's
     code in them."""
     empty = np.zeros(0, dtype=np.int64)
-    loaded = data.spans.get(layer.name) or LayerSpans(empty, empty, empty, empty, empty, empty, [], empty, [()])
+    loaded = data.spans.get(layer.name) or LayerSpans(empty, empty, empty, empty, empty, empty, [], empty, [()], empty)
     labels = [label.name for label in layer.labels]
     labels += [label for label in loaded.labels if label not in labels]
     code = np.array([labels.index(label) for label in loaded.labels], dtype=np.int64)

@@ -96,8 +96,24 @@ def _csv_rows(report: dict, who) -> Iterator[list]:
                 yield _csv_row(name, "mean_f1", "annotator", who(row["annotator"]), None, row["mean_f1"])
             for row in layer["documents"]:
                 yield _csv_row(name, "exact_f1", "document", row["document"], None, row["exact_f1"])
+    yield from _entity_csv_rows(report.get("source_entities"), who)
     for layer in report["layers"]:
         yield from _gold_csv_rows(layer["layer"], layer, who)
+
+
+def _entity_csv_rows(section: dict | None, who) -> Iterator[list]:
+    """The section on source entities: layer "source_entities"; over the pairs each metric's F1
+    (metrics muc, b_cubed, ceaf_e, conll), per pair also recall and precision (muc.recall, ...)."""
+    if section is None:
+        return
+    for metric, figure in section["metrics"].items():
+        yield _csv_row("source_entities", metric, "overall", None, None, figure)
+    for pair in section["pairs"]:
+        a, b = who(pair["a"]), who(pair["b"])
+        for metric in ("muc", "b_cubed", "ceaf_e"):
+            for part, figure in pair[metric].items():
+                yield _csv_row("source_entities", f"{metric}.{part}", "pair", a, b, figure)
+        yield _csv_row("source_entities", "conll", "pair", a, b, pair["conll"])
 
 
 def report_csv(report: dict, names: dict[int, str]) -> Iterator[str]:
