@@ -14,6 +14,10 @@ review       every annotator's work on a document, side by side
 adjudication gold standard: proposals, decisions with provenance
 imports      what comes in: articles, annotations made elsewhere
 exports      what goes out: document records for annotator.exporters
+suggestions  stored suggestions, decisions on them, the half-blind design, the anchoring report
+training     the learned suggester's models: trained, held-out figures, enabled
+entities     the registry of sources, links from SOURCE spans, merge and split
+profiles     what the annotations say per outlet, article, month, annotator
 audit        the audit log every change appends to
 paging       the page of a long listing every listing service returns
 permissions  roles, and who acts
