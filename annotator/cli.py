@@ -302,6 +302,11 @@ def import_annotations_command(
         f"({summary.documents_created} new document(s), {summary.documents_matched} matched; "
         f"{summary.replaced} replaced){created}."
     )
+    if summary.links:
+        click.echo(f"Linked {summary.links} span(s) to source entities: {summary.entities_created} made, "
+                   f"{summary.entities_matched} matched by name in the project's registry.")
+    for skipped in summary.aliases_skipped:
+        click.echo(f"Alias not added: {skipped}.")
     if summary.trimmed:
         click.echo(f"Trimmed the whitespace at the edges of {summary.trimmed} span(s).")
     if summary.warnings:

@@ -54,7 +54,7 @@ __all__ = [
 # Keys the annotation UI keeps for navigation and commands, as KeyboardEvent.key spells them.
 # Letters are reserved in both cases.
 RESERVED_KEYS = frozenset(
-    {"j", "k", "n", "p", "u", "z", "?", "@", " ", "Escape", "Enter"}
+    {"j", "k", "n", "p", "u", "z", "?", "@", "#", " ", "Escape", "Enter"}
     | {"ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight"}
 )
 

@@ -209,8 +209,14 @@ class _Reader:
                 self.problem(line, "a line has annotations (one line per document) or annotator "
                                    "(one line per document and annotator); this one has neither")
                 continue
+            # The source entities the line's spans link to go with each of its entries: a span's
+            # entity_id names one of them (checked, and matched or made, by the import service).
+            entities = item.get("entities", [])
+            if not isinstance(entities, list) or not all(isinstance(e, dict) and is_id(e.get("id")) for e in entities):
+                self.problem(line, "entities must be an array of objects, each with its id")
+                continue
             for entry in entries:
-                self.add(document, entry, line)
+                self.add(document, {**entry, "entities": entities} if entities else entry, line)
 
     def json_lines(self, text: str) -> Iterator[tuple[int, dict]]:
         # Only "\n" ends a line: JSON strings may hold U+2028 and other characters that

@@ -383,9 +383,31 @@ def create_entity(session: Session, actor: Actor, project_id: int, data: dict) -
     return entity_json(entity)
 
 
+ONLY_SUPERVISORS = "only a supervisor changes an entity someone else created"
+
+
+def _may_change(session: Session, actor: Actor, entity: SourceEntity) -> bool:
+    """A supervisor of its project changes any entity, an annotator those they created."""
+    return _supervises(session, actor, entity.project_id) or entity.created_by == actor.id
+
+
 @reads(ANYONE)
 def get_entity(session: Session, actor: Actor, entity_id: int) -> dict:
     return entity_json(_entity(session, actor, entity_id))
+
+
+@reads(ANYONE)
+def entity_for(session: Session, actor: Actor, entity_id: int) -> dict:
+    """The entity, with whether the actor may change it (``editable``; ``read_only``: why not)
+    and the values its kind, anonymity and gender may take (``choices``; kind and anonymity:
+    the codebook's, none when it has no such attribute)."""
+    entity = _entity(session, actor, entity_id)
+    codebook = project_codebook(session.get(Project, entity.project_id))
+    refusal = ONLY_SUPERVISORS if not _may_change(session, actor, entity) else \
+        f"this entity was merged into entity {entity.merged_into_id}: change that one" if entity.merged_into_id else None
+    return entity_json(entity) | {"editable": refusal is None, "read_only": refusal, "choices": {
+        "kind": list(attribute_values(codebook, KIND_ATTRIBUTE) or ()),
+        "anonymity": list(attribute_values(codebook, ANONYMITY_ATTRIBUTE) or ()), "gender": list(GENDERS)}}
 
 
 @writes(ANYONE)
@@ -394,8 +416,8 @@ def update_entity(session: Session, actor: Actor, entity_id: int, data: dict) ->
     """Change an entity (``version`` as last seen; any of its fields, ``aliases`` all of them):
     a supervisor of its project any, an annotator those they created."""
     entity = _entity(session, actor, entity_id)
-    if not _supervises(session, actor, entity.project_id) and entity.created_by != actor.id:
-        raise Forbidden("only a supervisor changes an entity someone else created", field="entity_id")
+    if not _may_change(session, actor, entity):
+        raise Forbidden(ONLY_SUPERVISORS, field="entity_id")
     _live(entity)
     sent = payload_field(data, "version", int)
     if sent != entity.version:
@@ -779,6 +801,63 @@ def merge_candidates(session: Session, actor: Actor, entity_id: int, query: str 
     return session.scalars(select(SourceEntity).where(
         SourceEntity.project_id == entity.project_id, SourceEntity.merged_into_id.is_(None),
         SourceEntity.id != entity.id).order_by(SourceEntity.name_key).limit(SEARCH_MAX)).all()
+
+
+# -- imports (annotator import-annotations of this project's JSONL) ----------------------------------
+
+
+def imported_record(codebook: Codebook, data: object) -> tuple[str, dict, list[tuple[str, str]]]:
+    """(normalised name, fields, (alias, key) list) of an entity as exports carry it
+    (:func:`export_json`), checked as a new entity's against ``codebook``; its id is the file's."""
+    if not isinstance(data, dict):
+        raise ServiceError("an entity must be an object")
+    fields = _checked_fields(codebook, {field: data[field] for field in FIELDS if field in data})
+    key = normalised(fields["name"])
+    return key, fields, _checked_aliases({"aliases": data.get("aliases") or []}, key) or []
+
+
+@writes(SUPERVISORS)
+def imported_entities(session: Session, actor: Actor, project_id: int,
+                      records: dict[str, tuple[dict, list[tuple[str, str]]]], source: str) -> dict:
+    """The project's entity for each normalised name of ``records`` ((fields, aliases) as
+    :func:`imported_record` checked them): the entity of that name (a merged one's survivor),
+    its empty fields given the record's and the record's aliases it lacks added; else a new one.
+    An alias another entity of the project has stays that one's (``skipped``). Audited ("create"
+    or "update", with ``source``). ``{ids: {key: entity id}, created, matched, skipped}``."""
+    project = get_project(session, actor, project_id)
+    ids, created, matched, skipped = {}, 0, 0, []
+    for key, (fields, aliases) in records.items():
+        existing = _named(session, project.id, key)
+        entity = survivor(session, existing) if existing is not None else None
+        free = []
+        for alias, alias_key in aliases:
+            owner = _alias_owner(session, project.id, alias_key)
+            if owner is not None and (entity is None or owner.entity_id != entity.id):
+                skipped.append(f"“{alias}” (for {fields['name']}) is an alias of {owner.entity.name} "
+                               f"(entity {owner.entity_id}) already")
+            elif owner is None and (entity is None or alias_key != entity.name_key):
+                free.append((alias, alias_key))
+        if entity is None:
+            entity = _new_entity(session, actor, project, fields, free, {"source": source})
+            if entity is None:  # made at the same moment elsewhere
+                raise Conflict(f"an entity named {fields['name']} was made meanwhile: import again", field="entities")
+            created += 1
+        else:
+            matched += 1
+            filled = {field: value for field, value in fields.items()
+                      if field != "name" and value is not None and getattr(entity, field) is None}
+            if filled or free:
+                before = entity_json(entity)
+                for field, value in filled.items():
+                    setattr(entity, field, value)
+                entity.aliases.extend(SourceEntityAlias(project_id=project.id, alias=alias, alias_key=alias_key)
+                                      for alias, alias_key in free)
+                entity.updated_at = utcnow()
+                session.flush()
+                audit.record(session, actor=actor, action="update", entity=entity, before=before,
+                             after=entity_json(entity) | {"source": source})
+        ids[key] = entity.id
+    return {"ids": ids, "created": created, "matched": matched, "skipped": skipped}
 
 
 # -- exports --------------------------------------------------------------------------------------

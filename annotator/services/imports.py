@@ -38,7 +38,7 @@ from typing import NamedTuple
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from . import audit, users
+from . import audit, entities, users
 from .adjudication import _gold_user
 from .annotations import DocumentText, checked_extent, checked_fragments, free_text, payload_field, resolved_parts
 from .permissions import SUPERVISORS, Actor
@@ -62,6 +62,7 @@ from ..models import (
     Project,
     Sentence,
     SentenceLabel,
+    SourceEntity,
     Span,
     User,
     document_identity,
@@ -255,6 +256,10 @@ class AnnotationImport:
     attributions: int = 0
     sentence_labels: int = 0
     trimmed: int = 0  # spans whose whitespace edges were trimmed
+    links: int = 0  # spans linked to source entities
+    entities_created: int = 0  # source entities made, and matched by name in the project's registry
+    entities_matched: int = 0
+    aliases_skipped: list[str] = field(default_factory=list)  # aliases another entity of the project has
     warnings: list[str] = field(default_factory=list)  # what the reader warned of, as it said it
 
 
@@ -377,6 +382,10 @@ class _Import:
         self.now = utcnow()  # when rows without times of their own are made
         self.validated: dict[tuple, list[str]] = {}  # attribute_problems' answers
         self.known: dict[int, str] = {}  # record number -> identity hash of the stored document it is of
+        self.source_labels = entities.source_labels(self.codebook)  # (layer, label) of the spans linked to entities
+        self.entity_records: dict[str, tuple[dict, list]] = {}  # normalised name -> (fields, aliases): the first record
+        self.entity_keys: dict[int, dict] = {}  # id() of an entities list -> its file ids' normalised names
+        self.links: list[tuple[dict, str]] = []  # (span row, normalised name of its entity)
 
     def problem(self, line: int | None, message: str) -> None:
         self.problems.append(IngestError(self.source, message, line))
@@ -594,7 +603,8 @@ class _Import:
         def report(message: str) -> None:
             self.problem(line, f"{prefix}annotator {name!r}: {message}")
 
-        spans, spans_by_id, failed_ids = self.spans(document, user, sentences, items["spans"], report)
+        keys = self.entry_entities(entry.get("entities", []), line, prefix)
+        spans, spans_by_id, failed_ids = self.spans(document, user, sentences, items["spans"], keys, report)
         attributions, parts = self.attributions(document, user, spans_by_id, failed_ids, items["attributions"], report)
         labels = self.sentence_labels(document, user, sentences, items["sentence_labels"], report)
         # The gold account's assignment is open while its document is adjudicated (as adjudication.start).
@@ -606,7 +616,11 @@ class _Import:
         attributions with their parts, their sentence labels and the new assignments; for gold,
         the adjudications started and the provenance; the audit events in one statement."""
         self.delete_cleared()
+        self.write_entities()
         _insert_ids(self.session, Span, [row for entry in self.entries for row in entry.spans])
+        audit.record_many(self.session, actor=self.actor, action="link", entity_type=SourceEntity.__tablename__,
+                          changes=[(row["entity_id"], None, {"span_id": row["id"], "document_id": row["document_id"]})
+                                   for row, _ in self.links])
         _insert_ids(self.session, Attribution, [row for entry in self.entries for row in entry.attributions])
         parts = [{"attribution_id": entry.attributions[index]["id"], "span_id": span["id"], "role": role}
                  for entry in self.entries for index, span, role in entry.parts]
@@ -632,6 +646,18 @@ class _Import:
             self.summary.sentence_labels += len(entry.labels)
         audit.record_many(self.session, actor=self.actor, action="import_annotations",
                           entity_type=Assignment.__tablename__, changes=events)
+
+    def write_entities(self) -> None:
+        """The entities the entries' spans link to, matched by name in the project's registry or
+        made (services.entities.imported_entities), and each linked span row given its entity's id."""
+        if not self.entity_records:
+            return
+        made = entities.imported_entities(self.session, self.actor, self.project.id, self.entity_records, self.source)
+        for row, key in self.links:
+            row["entity_id"] = made["ids"][key]
+        self.summary.links = len(self.links)
+        self.summary.entities_created, self.summary.entities_matched = made["created"], made["matched"]
+        self.summary.aliases_skipped = made["skipped"]
 
     def write_gold(self) -> None:
         """The gold entries' documents' adjudication started (where it was not) and a
@@ -726,11 +752,53 @@ class _Import:
         """A row's created_at and updated_at: the record's, else now."""
         return {"created_at": self.now, "updated_at": self.now} | _timestamps(data)
 
-    def spans(self, document: Document, user: User, sentences: dict, items: list, report) -> tuple[list, dict, set]:
+    def entry_entities(self, items: object, line: int | None, prefix: str) -> dict:
+        """The file's id -> normalised name of each entity of an entry's ``entities`` (this
+        project's JSONL export: those its spans link to), None for a record with a problem
+        (reported once a line: the entries of a line share the list). The first record of a
+        name is the one imported."""
+        if not isinstance(items, list):
+            self.problem(line, f"{prefix}entities must be an array")
+            return {}
+        if id(items) in self.entity_keys:
+            return self.entity_keys[id(items)]
+        keys = self.entity_keys[id(items)] = {}
+        for index, data in enumerate(items):
+            file_id = data.get("id") if isinstance(data, dict) else None
+            try:
+                if not is_id(file_id):
+                    raise _Problem("an entity has an id (a number or a string)")
+                if file_id in keys:
+                    raise _Problem(f"id {file_id!r} is used by another entity")
+                keys[file_id] = None
+                key, fields, aliases = entities.imported_record(self.codebook, data)
+            except (_Problem, ServiceError) as error:
+                self.problem(line, f"{prefix}entities[{index}]: {_message(error)}")
+                continue
+            keys[file_id] = key
+            self.entity_records.setdefault(key, (fields, aliases))
+        return keys
+
+    def entity_key(self, layer: str, label: str, data: dict, keys: dict) -> str | None:
+        """The normalised name of the entity the span's ``entity_id`` names among its entry's
+        entities; None when it names none (or one with a problem, reported already)."""
+        entity_id = data.get("entity_id")
+        if entity_id is None:
+            return None
+        if (layer, label) not in self.source_labels:
+            labels = ", ".join(sorted(label for _, label in self.source_labels)) or "no label"
+            raise _Problem(f"entity_id: only a span of the source role's label ({labels}) is linked to a source entity")
+        if not is_id(entity_id) or entity_id not in keys:
+            raise _Problem(f"entity_id {entity_id!r} is none of the entities of its line")
+        return keys[entity_id]
+
+    def spans(self, document: Document, user: User, sentences: dict, items: list, entity_keys: dict,
+              report) -> tuple[list, dict, set]:
         """The rows of the valid spans; those the record gives an id by that id (attribution
         parts name spans by it; a span without one is stored all the same); and the ids of
         those that have problems (attributions with them are not reported again). Whitespace
-        at a span's edges is trimmed (counted in the summary)."""
+        at a span's edges is trimmed (counted in the summary). A span's ``entity_id`` names one
+        of ``entity_keys`` (the entry's entities); its row is linked when the rows are written."""
         # A tuple, not the ORM object: its id and text are read several times a span.
         checked = DocumentText(document.id, document.text)
         stored = []
@@ -749,6 +817,7 @@ class _Import:
                         raise _Problem(f"id {record_id!r} is used by another span")
                     given_ids.add(record_id)
                 layer, label = payload_field(data, "layer", str), payload_field(data, "label", str)
+                link = self.entity_key(layer, label, data, entity_keys)
                 attributes = payload_field(data, "attributes", dict, default={})
                 if problems := self.attribute_problems(self.codebook.validate_span, layer, label, attributes=attributes):
                     raise _Problem("; ".join(problems))
@@ -773,13 +842,16 @@ class _Import:
                 seen.add(key)
                 span = {"user_id": user.id, "document_id": checked.id, "sentence_id": sentence.id, "layer": layer,
                         "label": label, "start": start, "end": end, "text": text, "fragments": fragments,
-                        "comment": free_text(data, "comment"), "attributes": attributes, **self.times(data)}
+                        "comment": free_text(data, "comment"), "attributes": attributes, "entity_id": None,
+                        **self.times(data)}
             except (_Problem, ServiceError) as error:
                 report(f"{where}: {_message(error)}")
                 if isinstance(data, dict) and is_id(data.get("id")):
                     failed.add(data["id"])
                 continue
             stored.append(span)
+            if link is not None:
+                self.links.append((span, link))
             if record_id is not None:
                 by_id[record_id] = span
         return stored, by_id, failed

@@ -70,8 +70,9 @@ const relOf = name => RELS.find(r => r.name === name);
 const LINKABLE = new Set(RELS.flatMap(r => r.roles.filter(x => x.name === 'source').map(x => `${r.layer}\n${x.label}`)));
 const linkable = (layer, label) => LINKABLE.has(`${layer}\n${label}`);
 const entityNames = new Map((DATA.state.entities || []).map(e => [e.id, e.name])); // by id; entities.js adds those it learns
-const entityOf = s => s.entity_name || (s.entity_id != null ? entityNames.get(s.entity_id) ?? `entity ${s.entity_id}` : null);
-const hooks = { link: () => hint('Linking sources is not available on this page.'), spanPanel: () => null }; // entities.js sets them
+const entityOf = s => s.entity_name || (s.entity_id != null ? entityNames.get(s.entity_id) ?? hooks.unknownEntity(s.entity_id) : null);
+const hooks = { link: () => hint('Linking sources is not available on this page.'), editEntity: () => hint('Editing sources is not available on this page.'),
+  spanPanel: () => null, unknownEntity: id => `entity ${id}` }; // entities.js sets them
 const HEX = /^#[0-9a-f]{6}$/i;
 const colorOf = s => { const c = labelOf(s.layer, s.label)?.color; return HEX.test(c) ? c : '#888888'; };
 function paint(el, c) { // --c: a label colour, --ink: text readable on it
@@ -777,8 +778,9 @@ const KEYS = {
   Delete: () => (ui.panel?.span ? userDeleteSpan(ui.panel.span) : false),
   p: t => rejectSuggestion(currentSuggestion(t)), // "pass": reserved for the page (annotator.codebook.RESERVED_KEYS)
   '@': t => hooks.link(t), // link a SOURCE span to a source entity (static/entities.js); reserved too
+  '#': t => hooks.editEntity(t), // edit the source entity a SOURCE span links to (static/entities.js); reserved too
 };
-const ANYWHERE = new Set(['?', 'z', 'Shift+Z', '@']), MOVES = new Set(['j', 'k', 'ArrowDown', 'ArrowUp', 'Shift+J', 'Shift+K']);
+const ANYWHERE = new Set(['?', 'z', 'Shift+Z', '@', '#']), MOVES = new Set(['j', 'k', 'ArrowDown', 'ArrowUp', 'Shift+J', 'Shift+K']);
 function handleKey(key, t) {
   if (t.type === 'radio' && key.includes('Arrow')) return false; // the radios' own keys
   const hotkey = key.replace(/^Shift\+(?=\p{L}$)/u, '').toLowerCase(); // a codebook key, with or without Shift
@@ -1182,5 +1184,5 @@ export const page = {
   DATA, SENTS, CHOICES, RELS, DOC, h, btn, quoted, paint, colorOf, hint, render, afterRender, displayed, labelShown, sentAt,
   cur: () => ui.cur, row, spansOf, hasSpan, inSent, sameSpan, grouped, markSpan, userSetRow, userUnit, unitsAt, call, typing,
   queued: () => queue.length, readOnly: () => readOnly, keys: Object.keys(KEYS),
-  ui, hooks, linkable, liveSpan, words, quote, entityNames, entityOf, userUpdateSpan,
+  ui, hooks, linkable, liveSpan, words, quote, entityNames, entityOf, userUpdateSpan, touch,
 };

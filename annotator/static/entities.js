@@ -7,7 +7,7 @@
 // ever enter the DOM as text.
 import { page } from './annotate.js';
 
-const { DATA, SENTS, DOC, h, btn, hint, quoted, ui, hooks, linkable, liveSpan, words, quote, entityNames, entityOf } = page;
+const { DATA, SENTS, DOC, h, btn, hint, quoted, ui, hooks, linkable, liveSpan, words, quote, entityNames, entityOf, call, touch, render } = page;
 const API = DATA.entity_search;
 const WAIT_MS = 1500; // how long Enter waits for the registry's answer before choosing among what is shown
 const TYPING_MS = 150; // a search goes out once typing pauses this long
@@ -169,8 +169,118 @@ BOX.addEventListener('keydown', e => {
 BOX.addEventListener('cancel', e => { e.preventDefault(); close(); });
 
 hooks.link = t => open(t);
+
+// --- # : the linked entity's fields, on this page (docs/entities.md, "Editing a source on the page").
+// Whoever may change it (its maker, a supervisor) edits them; anyone else sees them read-only, with
+// why. Gender is what a person records: empty unless someone chose it, never guessed.
+const entityUrl = id => new URL(`../../entities/${id}`, new URL(API, location.href)).href; // API is /api/projects/N/entities
+const EDITOR = h('dialog', { id: 'entity-editor', class: 'entity-box entity-editor', 'aria-labelledby': 'entity-editor-title' });
+const FORM = h('form', { method: 'dialog', novalidate: '' });
+const FIELD_LABELS = { name: 'Name', aliases: 'Other names (one per line)', kind: 'Kind', anonymity: 'Anonymity', affiliation: 'Affiliation',
+  wikidata_id: 'Wikidata id', gender: 'Gender' };
+const shownValue = v => v.replace(/_/g, ' ');
+let editing = null, editSpan = null, editFrom = null;
+
+function field(name, entity, choices) {
+  const id = `entity-edit-${name}`, text = { dir: 'auto', lang: DATA.document.language, spellcheck: 'false' };
+  let control;
+  if (name in choices) {
+    control = h('select', { id, name }, h('option', { value: '' }, name === 'gender' ? 'not set (not known, not applicable)' : 'not set'),
+      ...choices[name].map(v => h('option', { value: v }, shownValue(v))));
+    control.value = entity[name] ?? '';
+  } else if (name === 'aliases') {
+    control = h('textarea', { id, name, rows: 3, ...text });
+    control.value = entity.aliases.join('\n');
+  } else {
+    control = h('input', { id, name, type: 'text', autocomplete: 'off', ...(name === 'wikidata_id' ? { dir: 'ltr', placeholder: 'Q42' } : text) });
+    control.value = entity[name] ?? '';
+  }
+  control.disabled = !entity.editable;
+  return h('p', { class: 'entity-field' }, h('label', { for: id }, FIELD_LABELS[name]), control);
+}
+
+async function openEditor(t) {
+  if (EDITOR.open) return;
+  const s = target(t);
+  if (!s) return hint('No SOURCE span here: mark the source first, link it with @, then # edits its source.');
+  if (s.entity_id == null) return hint(s.entity_name ? 'This link is not saved yet: # edits its source once it is.' : 'This span is not linked to a source: @ links it.');
+  let res = null, entity = {};
+  try { [res, entity] = await call('GET', entityUrl(s.entity_id)); } catch { /* offline */ }
+  if (!res?.ok) return hint(res ? `The source cannot be shown: ${entity.error || res.status}` : 'The registry cannot be reached: try again when the network is back.');
+  editing = entity;
+  editSpan = s;
+  editFrom = document.activeElement;
+  const choices = Object.fromEntries(Object.entries(entity.choices).filter(([, values]) => values.length));
+  const fields = ['name', 'aliases', 'kind', 'anonymity', 'affiliation', 'wikidata_id', 'gender'].filter(n => n !== 'kind' && n !== 'anonymity' || n in choices);
+  FORM.replaceChildren(
+    h('h2', { id: 'entity-editor-title' }, 'Source: ', h('bdi', { dir: 'auto', class: 'entity-name' }, entity.name)),
+    entity.editable ? null : h('p', { id: 'entity-read-only', class: 'muted' }, `Read-only: ${entity.read_only}.`),
+    ...fields.map(n => field(n, entity, choices)),
+    h('p', { id: 'entity-edit-note', class: 'error', role: 'status', 'aria-live': 'polite' }),
+    h('p', { class: 'entity-buttons' }, entity.editable ? h('button', { type: 'submit', value: 'save' }, 'Save') : null, ' ',
+      h('button', { type: 'button', class: 'ghost', onclick: () => closeEditor() }, 'Close ', h('kbd', {}, 'Esc'))));
+  if (!entity.editable) EDITOR.setAttribute('aria-describedby', 'entity-read-only'); else EDITOR.removeAttribute('aria-describedby');
+  EDITOR.showModal();
+  FORM.querySelector(entity.editable ? '#entity-edit-name' : 'button.ghost').focus();
+}
+
+function closeEditor() {
+  if (EDITOR.open) EDITOR.close();
+  const tag = editSpan && DOC.querySelector(`.tag[data-k="${CSS.escape(editSpan.k)}"]`);
+  (tag || (editFrom?.isConnected && editFrom !== document.body ? editFrom : DOC)).focus({ preventScroll: true });
+  editing = editSpan = null;
+}
+
+async function saveEditor() {
+  const entity = editing, value = n => FORM.elements[n] ? FORM.elements[n].value.trim() : undefined;
+  const body = { version: entity.version, aliases: value('aliases').split('\n').map(a => a.trim()).filter(Boolean) };
+  for (const n of ['name', 'kind', 'anonymity', 'affiliation', 'wikidata_id', 'gender']) if (FORM.elements[n]) body[n] = value(n) || null;
+  let res = null, saved = {};
+  try { [res, saved] = await call('PATCH', entityUrl(entity.id), body); } catch { /* offline */ }
+  if (editing !== entity) return;
+  if (!res?.ok) {
+    FORM.querySelector('#entity-edit-note').textContent = res ? saved.error || `not saved (${res.status})` : 'Not saved: the server cannot be reached.';
+    const bad = saved.field && FORM.elements[saved.field];
+    if (bad) { bad.setAttribute('aria-invalid', 'true'); bad.focus(); }
+    return;
+  }
+  named(saved.id, saved.name);
+  hint(`Saved the source ${quote(saved.name)}.`);
+  closeEditor();
+}
+
+// Draw again every tag of the page linked to entity `id`, now called `name`.
+function named(id, name) {
+  entityNames.set(id, name);
+  for (let i = 0; i < SENTS.length; i++) for (const x of page.spansOf(i)) if (x.entity_id === id) touch(x);
+  render();
+}
+
+FORM.addEventListener('submit', e => { e.preventDefault(); if (editing?.editable) saveEditor(); });
+EDITOR.append(FORM);
+EDITOR.addEventListener('keydown', e => {
+  e.stopPropagation(); // the page's keys wait until the editor is closed
+  if (e.key === 'Escape' && !e.isComposing) { e.preventDefault(); closeEditor(); }
+});
+EDITOR.addEventListener('cancel', e => { e.preventDefault(); closeEditor(); });
+document.body.append(EDITOR);
+hooks.editEntity = t => openEditor(t);
+
+// An entity id the page has no name for (a span re-pointed to a merge's survivor since the page
+// was loaded): "…" until the registry names it, then the name; never a bare id.
+const asked = new Set();
+hooks.unknownEntity = id => {
+  if (!asked.has(id)) {
+    asked.add(id);
+    call('GET', entityUrl(id)).then(([res, entity]) => { if (res.ok) named(id, entity.name); else asked.delete(id); })
+      .catch(() => asked.delete(id));
+  }
+  return '…';
+};
+
 // In a SOURCE span's panel: the entity it is linked to, with Link (or Change) and Unlink.
 hooks.spanPanel = s => linkable(s.layer, s.label) && h('p', { class: 'entity-line' }, 'Source: ',
   entityOf(s) ? h('bdi', { class: 'entity-name', dir: 'auto' }, entityOf(s)) : h('span', { class: 'muted' }, 'not linked'), ' ',
   btn({ class: 'small', 'aria-keyshortcuts': '@', onclick: () => open() }, entityOf(s) ? 'Change ' : 'Link ', h('kbd', {}, '@')),
-  entityOf(s) && [' ', btn({ class: 'small', onclick: () => link(s, { entity_id: null }, null) }, 'Unlink')]);
+  entityOf(s) && [' ', btn({ class: 'small', onclick: () => link(s, { entity_id: null }, null) }, 'Unlink')],
+  s.entity_id != null && [' ', btn({ class: 'small', 'aria-keyshortcuts': '#', onclick: () => openEditor() }, 'Edit source ', h('kbd', {}, '#'))]);

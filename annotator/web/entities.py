@@ -45,7 +45,8 @@ def create(project_id: int):
 @bp.get("/api/entities/<int:entity_id>")
 @login_required
 def entity_json(entity_id: int):
-    return jsonify(entities.get_entity(db.session, current_user, entity_id))
+    """The entity, with what the signed-in user may change (the annotation page's editor, #)."""
+    return jsonify(entities.entity_for(db.session, current_user, entity_id))
 
 
 @bp.patch("/api/entities/<int:entity_id>")
