@@ -260,9 +260,10 @@ def import_command(
                    "codebook's (docs/interop.md).")
 @click.option("--annotator", "annotator_name", help="Who made annotations the file does not attribute to anyone.")
 @click.option("--replace", is_flag=True, help="Delete an annotator's existing annotations of a document first.")
-@click.option("--gold", "gold_name", metavar="NAME",
+@click.option("--gold", "gold_name", metavar="NAME[,NAME...]",
               help="Import annotator NAME's entries as the gold layer (provenance \"imported\"); with --annotator "
-                   "NAME, a whole corpus of one annotator.")
+                   "NAME, a whole corpus of one annotator; several names, comma-separated, for a corpus whose "
+                   "documents different annotators did.")
 @with_instance()
 def import_annotations_command(
     instance: Instance, path: str, project_name: str, input_format: str, mapping_path: str | None,
@@ -290,7 +291,8 @@ def import_annotations_command(
     records = [item for item in read if not isinstance(item, IngestError)]
     click.echo(f"Checking {len(records)} record(s), then writing them if all is well ...")
     summary = imports.import_annotations(
-        instance.session, SYSTEM, project.id, records, source=path, replace=replace, gold=gold_name,
+        instance.session, SYSTEM, project.id, records, source=path, replace=replace,
+        gold=gold_name and [name.strip() for name in gold_name.split(",") if name.strip()],
         read_problems=[item for item in read if isinstance(item, IngestError)],
     )
     created = (f", created {len(summary.annotators_created)} inactive account(s): {', '.join(summary.annotators_created)}"

@@ -23,7 +23,8 @@ ones): a T whose pieces lie in several sentences (segmented as the import servic
 the document) becomes one span per sentence, each a part of the same attribution in the same
 role (docs/interop.md, "brat standoff", says why). Fragments separated only by line breaks are
 one piece: brat, and our export, cut a span at each line break because brat cannot draw one
-across it. Whitespace at a span's edges is trimmed, with a warning.
+across it; so are fragments that touch (``10 20;20 21``). Whitespace at a span's edges is
+trimmed, with a warning.
 
 Offsets are code points. A text with CRLF line ends is stored with LF; its offsets are read as
 counting the CR (brat under Python 2) or not (Python 3), whichever the .ann's covered texts
@@ -55,11 +56,12 @@ CORPUS_SUFFIXES = (".txt", ".ann", *TABLE_SUFFIXES)
 FILE_COLUMNS = ("file", "filename", "file_name", "file name", "document", "name")
 ANNOTATOR_COLUMN = "annotator"
 # Metadata columns that are document fields (header, lower case -> field); the rest go to metadata.
-FIELD_COLUMNS = {"title": "title", "outlet": "outlet", "date": "published",
-                 "published": "published", "url": "url", "language": "language"}
+FIELD_COLUMNS = {"title": "title", "outlet": "outlet", "publisher": "outlet", "date": "published",
+                 "published": "published", "publication_date": "published", "url": "url", "language": "language"}
 # brat numbers an argument role used more than once: Content, Content2, Content3.
 _ROLE_NUMBER = re.compile(r"\d+$")
-_LINE_BREAKS_ONLY = re.compile(r"[\r\n]+")
+# Between two fragments that are one piece: nothing (they touch) or line breaks only.
+_JOINED_GAP = re.compile(r"[\r\n]*")
 
 
 def read_brat(path_or_bytes: str | os.PathLike[str] | bytes, mapping: Mapping, *, codebook: Codebook | None,
@@ -95,7 +97,7 @@ class _Line:
     kind: str
     id: str
     type: str = ""
-    fragments: list[tuple[int, int]] = field(default_factory=list)
+    fragments: list[tuple[int, int]] = field(default_factory=list)  # in the order written
     covered: str = ""
     arguments: list[tuple[str, str]] = field(default_factory=list)  # (role, id) of E and R
     target: str = ""  # of A, M and #
@@ -301,6 +303,7 @@ class _AnnFile:
         self.by_extent: dict[tuple, dict] = {}  # (layer, label, pieces) -> span: copies of a T are one span
         self.attributions: list[dict] = []
         self.anchored: dict[str, dict] = {}  # T or E id -> its attribution
+        self.left_out: dict[str, str] = {}  # T id -> its label, which the mapping leaves out ("")
 
     def problem(self, line: int | None, message: str) -> None:
         self.corpus.problem(self.path, message, line)
@@ -412,10 +415,11 @@ class _AnnFile:
         if not pieces or any(len(piece) != 2 or not 0 <= piece[0] < piece[1] for piece in pieces):
             self.problem(number, f"{line.id}: offsets must be START END pairs (START < END), ';' between fragments")
             return False
-        pieces.sort()
-        if any(first[1] > second[0] for first, second in zip(pieces, pieces[1:])):
+        ordered = sorted(pieces)
+        if any(first[1] > second[0] for first, second in zip(ordered, ordered[1:])):
             self.problem(number, f"{line.id}: fragments overlap")
             return False
+        # Kept as written: brat joins the covered text in that order, which need not be the text's.
         line.type, line.fragments, line.covered = label, pieces, "\t".join(columns[2:])
         return True
 
@@ -431,7 +435,7 @@ class _AnnFile:
             if all(self.fits(content, line) for line in spans):
                 return reading
         for line in spans:
-            if line.fragments[-1][1] > len(raw):
+            if _end(line) > len(raw):
                 self.problem(line.number, f"{line.id}: offsets beyond the end of the text ({len(raw)} characters)")
             elif not self.fits(raw, line):
                 found = " ".join(raw[start:end] for start, end in line.fragments)
@@ -442,7 +446,7 @@ class _AnnFile:
     @staticmethod
     def fits(content: str, line: _Line) -> bool:
         # brat joins the fragments' texts with a space.
-        return line.fragments[-1][1] <= len(content) and \
+        return _end(line) <= len(content) and \
             " ".join(content[start:end] for start, end in line.fragments) == line.covered
 
     # -- the codebook's relation and roles -----------------------------------------------------
@@ -513,12 +517,15 @@ class _AnnFile:
 
     def span(self, line: _Line, offsets, single_role: str | None) -> None:
         target = self.corpus.mapping.labels.get(line.type, line.type)
+        if target == "":
+            self.left_out[line.id] = line.type
+            return
         layer = self.corpus.mapping.layers.get(target) or self.corpus.labels.get(target)
         if target not in self.corpus.layer_labels.get(layer, ()):
             self.unmapped("labels", line.type, line.number)
             return
         text = self.document.text
-        pieces = [(offsets(start), offsets(end)) for start, end in line.fragments]
+        pieces = sorted((offsets(start), offsets(end)) for start, end in line.fragments)
         trimmed = [_trim(text, start, end) for start, end in pieces]
         if trimmed != pieces:
             self.warn(line.number, f"{line.id}: whitespace at the edges of the span trimmed")
@@ -578,6 +585,9 @@ class _AnnFile:
                 failed = True
                 if ref not in self.lines or self.lines[ref].kind != "T":
                     self.problem(line.number, f"{line.id}: argument {ref} is not a T line of this file")
+                elif ref in self.left_out:
+                    self.problem(line.number, f"{line.id}: argument {ref} is a {self.left_out[ref]} span, a label "
+                                              "the mapping leaves out")
                 continue
             parts.extend({"role": role, "span_id": span_id} for span_id in self.span_ids[ref])
         if not failed:
@@ -596,6 +606,10 @@ class _AnnFile:
             missing = [ref for ref in (first, second) if ref not in self.lines or self.lines[ref].kind != "T"]
             if missing:
                 self.problem(line.number, f"{line.id}: argument {missing[0]} is not a T line of this file")
+                continue
+            if left_out := [ref for ref in (first, second) if ref in self.left_out]:
+                self.problem(line.number, f"{line.id}: argument {left_out[0]} is a {self.left_out[left_out[0]]} span, "
+                                          "a label the mapping leaves out")
                 continue
             if role is None or first not in self.span_ids or second not in self.span_ids:
                 continue
@@ -625,6 +639,8 @@ class _AnnFile:
         target = self.lines.get(line.target)
         if target is None or target.kind not in "TE":
             self.problem(line.number, f"{line.id}: {line.target} is not a T or E line of this file")
+            return
+        if line.target in self.left_out:  # left out with its span
             return
         if line.kind == "#":
             if line.target not in self.span_ids:
@@ -659,11 +675,15 @@ class _AnnFile:
 def _joined_across_line_breaks(text: str, pieces: list[tuple[int, int]]) -> list[tuple[int, int]]:
     joined: list[tuple[int, int]] = []
     for start, end in pieces:
-        if joined and _LINE_BREAKS_ONLY.fullmatch(text, joined[-1][1], start):
+        if joined and _JOINED_GAP.fullmatch(text, joined[-1][1], start):
             joined[-1] = (joined[-1][0], end)
         else:
             joined.append((start, end))
     return joined
+
+
+def _end(line: _Line) -> int:
+    return max(end for _, end in line.fragments)
 
 
 def _times(count: int) -> str:

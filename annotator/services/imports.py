@@ -281,18 +281,18 @@ def import_annotations(
     *,
     source: str,
     replace: bool = False,
-    gold: str | None = None,
+    gold: str | Iterable[str] | None = None,
     read_problems: Iterable[IngestError] = (),
 ) -> AnnotationImport:
     """Import document records into the project in one transaction, or raise ImportRejected.
 
     ``source`` (the file name) is kept in the audit events and names the problems; an
     annotation entry's ``line`` key, if it has one, says where in the file it was read.
-    ``gold``: the annotator whose entries are the gold layer (as are entries marked
-    ``"gold": true``): written as the gold account's, the documents' adjudication started,
-    provenance "imported". ``read_problems``: what reading the file found wrong; the records
-    read are still checked (nothing is written), so that one refusal reports every problem,
-    ordered by line.
+    ``gold``: the annotator (or annotators) whose entries are the gold layer (as are entries
+    marked ``"gold": true``): written as the gold account's, the documents' adjudication
+    started, provenance "imported"; a document with two gold entries is refused.
+    ``read_problems``: what reading the file found wrong; the records read are still checked
+    (nothing is written), so that one refusal reports every problem, ordered by line.
 
     Items of a sentence-label CSV (annotator.ingest.sentence_csv: a sentence's text and its
     labels, no document) become records of the project's documents that have a sentence
@@ -360,9 +360,10 @@ class _Import:
     rows, a few statements for all of them, and the audit events in one."""
 
     def __init__(self, session: Session, actor: Actor, project: Project, source: str, replace: bool,
-                 gold: str | None):
+                 gold: str | Iterable[str] | None):
         self.session, self.actor, self.project = session, actor, project
-        self.source, self.replace, self.gold = source, replace, gold
+        self.source, self.replace = source, replace
+        self.gold = frozenset([gold] if isinstance(gold, str) else gold or ())  # annotators whose entries are gold
         self.codebook: Codebook = project_codebook(project)
         self.relations = {relation.name: relation for relation in self.codebook.relations}
         self.summary = AnnotationImport()
@@ -552,7 +553,8 @@ class _Import:
         return self.validated[key]
 
     def is_gold(self, entry: dict) -> bool:
-        return entry.get("gold") is True or (self.gold is not None and entry.get("annotator") == self.gold)
+        name = entry.get("annotator")
+        return entry.get("gold") is True or (isinstance(name, str) and name in self.gold)
 
     # -- records -----------------------------------------------------------------------------
 
